@@ -1,0 +1,365 @@
+package dev.gatehouse.proxy;
+
+import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.internal.CoreConfig;
+import dev.gatehouse.proxy.internal.Engine;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Settings shared by the forward and the reverse proxy. Every setter checks its value at once and
+ * {@code build()} checks combinations; messages name the setting, the value and what was expected, e.g.
+ * {@code port: -1 (expected: 0-65535)}. A builder is not thread-safe; the built proxy is immutable.
+ *
+ * <p>Timeouts are {@link Duration}s; {@link Duration#ZERO} disables one where the setter says so.
+ *
+ * @param <B> the concrete builder type, returned by every setter
+ */
+public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
+
+  /** Default listen address: loopback only, so that nothing is exposed by accident. */
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  /** Default time to establish an upstream connection. */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** Default longest wait for the next byte from the upstream. */
+  public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(60);
+  /** Default time a client has to send a complete request head. */
+  public static final Duration DEFAULT_REQUEST_HEADER_TIMEOUT = Duration.ofSeconds(30);
+  /** Default time a client connection may stay without traffic. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** Default time {@code close()} waits for in-flight exchanges. */
+  public static final Duration DEFAULT_SHUTDOWN_GRACE_PERIOD = Duration.ofSeconds(10);
+  /** Default time a filter may hold the I/O thread before it is logged. */
+  public static final Duration DEFAULT_SLOW_FILTER_THRESHOLD = Duration.ofMillis(10);
+  /** Default longest request line (method, target, version), in bytes. */
+  public static final int DEFAULT_MAX_REQUEST_LINE_LENGTH = 8192;
+  /** Default largest total size of the request's header fields, in bytes. */
+  public static final int DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
+  /** Default most header field lines in a request. */
+  public static final int DEFAULT_MAX_HEADER_COUNT = 100;
+  /** Default most connections to one upstream address. */
+  public static final int DEFAULT_UPSTREAM_MAX_CONNECTIONS = 1024;
+  /** Default most idle keep-alive connections kept to one upstream address. */
+  public static final int DEFAULT_UPSTREAM_MAX_IDLE_CONNECTIONS = 64;
+  /** Default time an idle upstream connection is kept. */
+  public static final Duration DEFAULT_UPSTREAM_KEEP_ALIVE_TIMEOUT = Duration.ofSeconds(30);
+  /** Default most requests waiting for an upstream connection when the connection limit is reached. */
+  public static final int DEFAULT_UPSTREAM_MAX_PENDING = 1024;
+  /** Default bytes read ahead from the upstream for a client that reads slower. */
+  public static final int DEFAULT_RESPONSE_BUFFER_SIZE = 64 * 1024;
+  /** Default pseudonym in the {@code Via} header. */
+  public static final String DEFAULT_VIA = "gatehouse";
+
+  private String host = DEFAULT_HOST;
+  private int port = 0;
+  private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+  private int workerThreads = 0;
+  private final List<Filter> filters = new ArrayList<>();
+  private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+  private Duration readTimeout = DEFAULT_READ_TIMEOUT;
+  private Duration requestHeaderTimeout = DEFAULT_REQUEST_HEADER_TIMEOUT;
+  private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+  private Duration shutdownGracePeriod = DEFAULT_SHUTDOWN_GRACE_PERIOD;
+  private Duration slowFilterThreshold = DEFAULT_SLOW_FILTER_THRESHOLD;
+  private int maxRequestLineLength = DEFAULT_MAX_REQUEST_LINE_LENGTH;
+  private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
+  private int maxHeaderCount = DEFAULT_MAX_HEADER_COUNT;
+  private long maxRequestBodySize = -1;
+  private ErrorHandler errorHandler = ErrorHandler.defaults();
+  private ForwardedHeaders forwardedHeaders = ForwardedHeaders.X_FORWARDED;
+  private final List<String> trustedProxies = new ArrayList<>();
+  private String via = DEFAULT_VIA;
+  private int upstreamMaxConnections = DEFAULT_UPSTREAM_MAX_CONNECTIONS;
+  private int upstreamMaxIdleConnections = DEFAULT_UPSTREAM_MAX_IDLE_CONNECTIONS;
+  private Duration upstreamKeepAliveTimeout = DEFAULT_UPSTREAM_KEEP_ALIVE_TIMEOUT;
+  private int upstreamMaxPending = DEFAULT_UPSTREAM_MAX_PENDING;
+  private int responseBufferSize = DEFAULT_RESPONSE_BUFFER_SIZE;
+
+  /** For subclasses. */
+  protected ProxyBuilder() {}
+
+  @SuppressWarnings("unchecked")
+  private B self() {
+    return (B) this;
+  }
+
+  /**
+   * The address to listen on.
+   *
+   * @implSpec Defaults to {@code 127.0.0.1}; use {@code "0.0.0.0"} to accept connections from other hosts.
+   */
+  public B host(String host) {
+    Objects.requireNonNull(host, "host");
+    if (host.isBlank()) {
+      throw new IllegalArgumentException("host: \"" + host + "\" (expected: a host name or IP address)");
+    }
+    this.host = host;
+    return self();
+  }
+
+  /** The port to listen on; 0 picks a free one, see {@link ProxyServer#port()}. @implSpec Defaults to 0. */
+  public B port(int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
+    }
+    this.port = port;
+    return self();
+  }
+
+  /** Number of non-blocking I/O threads. @implSpec Defaults to max(2, available processors). */
+  public B ioThreads(int ioThreads) {
+    if (ioThreads <= 0) {
+      throw new IllegalArgumentException("ioThreads: " + ioThreads + " (expected: > 0)");
+    }
+    this.ioThreads = ioThreads;
+    return self();
+  }
+
+  /**
+   * Number of threads behind {@link ProxyExchange#blockingExecutor()}.
+   *
+   * @implSpec Defaults to 8 per I/O thread.
+   */
+  public B workerThreads(int workerThreads) {
+    if (workerThreads <= 0) {
+      throw new IllegalArgumentException("workerThreads: " + workerThreads + " (expected: > 0)");
+    }
+    this.workerThreads = workerThreads;
+    return self();
+  }
+
+  /** Adds a filter; filters run in the order added, before any route filters. */
+  public B addFilter(Filter filter) {
+    filters.add(Objects.requireNonNull(filter, "filter"));
+    return self();
+  }
+
+  /** Time allowed to connect to an upstream before answering 502. @implSpec Defaults to 10 s. */
+  public B connectTimeout(Duration timeout) {
+    this.connectTimeout = positive("connectTimeout", timeout);
+    return self();
+  }
+
+  /**
+   * Longest wait for the next byte from the upstream, for the response head as for the body. Before the
+   * response starts the client gets 504; during the body its connection is closed. {@link Duration#ZERO}
+   * waits forever (not recommended). @implSpec Defaults to 60 s.
+   */
+  public B readTimeout(Duration timeout) {
+    this.readTimeout = nonNegative("readTimeout", timeout);
+    return self();
+  }
+
+  /**
+   * Time a client has to send a complete request head before its connection is closed (protection from
+   * slow-header attacks). @implSpec Defaults to 30 s.
+   */
+  public B requestHeaderTimeout(Duration timeout) {
+    this.requestHeaderTimeout = positive("requestHeaderTimeout", timeout);
+    return self();
+  }
+
+  /** Time a client connection may stay without any traffic before it is closed. @implSpec Defaults to 60 s. */
+  public B idleTimeout(Duration timeout) {
+    this.idleTimeout = positive("idleTimeout", timeout);
+    return self();
+  }
+
+  /** Time {@link ProxyServer#close()} waits for in-flight exchanges. @implSpec Defaults to 10 s. */
+  public B shutdownGracePeriod(Duration period) {
+    this.shutdownGracePeriod = nonNegative("shutdownGracePeriod", period);
+    return self();
+  }
+
+  /**
+   * A filter holding the I/O thread longer than this is logged with its name; {@link Duration#ZERO}
+   * turns the check off. @implSpec Defaults to 10 ms.
+   */
+  public B slowFilterThreshold(Duration threshold) {
+    this.slowFilterThreshold = nonNegative("slowFilterThreshold", threshold);
+    return self();
+  }
+
+  /** Longest request line accepted; longer gets 414. @implSpec Defaults to 8192 bytes. */
+  public B maxRequestLineLength(int bytes) {
+    if (bytes < 64 || bytes > 1024 * 1024) {
+      throw new IllegalArgumentException("maxRequestLineLength: " + bytes + " (expected: 64-1048576)");
+    }
+    this.maxRequestLineLength = bytes;
+    return self();
+  }
+
+  /**
+   * Largest total size of the request's header fields (names, values and separators); larger gets 431.
+   *
+   * @implSpec Defaults to 32 KiB.
+   */
+  public B maxHeaderBytes(int bytes) {
+    if (bytes < 256 || bytes > 1024 * 1024) {
+      throw new IllegalArgumentException("maxHeaderBytes: " + bytes + " (expected: 256-1048576)");
+    }
+    this.maxHeaderBytes = bytes;
+    return self();
+  }
+
+  /** Most header field lines in a request; more gets 431. @implSpec Defaults to 100. */
+  public B maxHeaderCount(int count) {
+    if (count < 1 || count > 10_000) {
+      throw new IllegalArgumentException("maxHeaderCount: " + count + " (expected: 1-10000)");
+    }
+    this.maxHeaderCount = count;
+    return self();
+  }
+
+  /**
+   * Largest request body accepted; larger gets 413 (at once when {@code Content-Length} says so, or as
+   * soon as the streamed body crosses the limit, in which case the upstream's connection is aborted so
+   * it never sees a complete request). @implSpec Defaults to no limit: bodies stream and cost no memory.
+   */
+  public B maxRequestBodySize(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("maxRequestBodySize: " + bytes + " (expected: >= 0)");
+    }
+    this.maxRequestBodySize = bytes;
+    return self();
+  }
+
+  /** Maps failures to responses. @implSpec Defaults to {@link ErrorHandler#defaults()}. */
+  public B errorHandler(ErrorHandler handler) {
+    this.errorHandler = Objects.requireNonNull(handler, "errorHandler");
+    return self();
+  }
+
+  /** Which client-identifying headers to send upstream. @implSpec Defaults to {@link ForwardedHeaders#X_FORWARDED}. */
+  public B forwardedHeaders(ForwardedHeaders mode) {
+    this.forwardedHeaders = Objects.requireNonNull(mode, "forwardedHeaders");
+    return self();
+  }
+
+  /**
+   * Peers (addresses or CIDR blocks, IPv4 or IPv6, e.g. {@code "10.0.0.0/8"}) whose {@code
+   * X-Forwarded-*} and {@code Forwarded} headers are believed and appended to. Requests from any other
+   * peer have those headers replaced. Adds to the list. @implSpec Defaults to none.
+   */
+  public B trustedProxies(String... cidrs) {
+    Objects.requireNonNull(cidrs, "cidrs");
+    for (String cidr : cidrs) {
+      Objects.requireNonNull(cidr, "cidr");
+      CidrSet.parse(cidr, "trustedProxies"); // validates
+      trustedProxies.add(cidr);
+    }
+    return self();
+  }
+
+  /**
+   * The pseudonym this proxy adds to {@code Via} in both directions (RFC 9110 §7.6.3), or {@code null} to
+   * add none. @implSpec Defaults to {@code gatehouse}, giving {@code Via: 1.1 gatehouse}.
+   */
+  public B via(String pseudonym) {
+    if (pseudonym != null && !pseudonym.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+      throw new IllegalArgumentException("via: \"" + pseudonym + "\" (expected: a token such as gatehouse, or null)");
+    }
+    this.via = pseudonym;
+    return self();
+  }
+
+  /** Most connections open to one upstream address at once. @implSpec Defaults to 1024. */
+  public B upstreamMaxConnections(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("upstreamMaxConnections: " + max + " (expected: > 0)");
+    }
+    this.upstreamMaxConnections = max;
+    return self();
+  }
+
+  /**
+   * Most idle keep-alive connections kept open to one upstream address (nginx's {@code keepalive});
+   * 0 closes each connection after use. @implSpec Defaults to 64.
+   */
+  public B upstreamMaxIdleConnections(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("upstreamMaxIdleConnections: " + max + " (expected: >= 0)");
+    }
+    this.upstreamMaxIdleConnections = max;
+    return self();
+  }
+
+  /** How long an idle upstream connection is kept. @implSpec Defaults to 30 s. */
+  public B upstreamKeepAliveTimeout(Duration timeout) {
+    this.upstreamKeepAliveTimeout = positive("upstreamKeepAliveTimeout", timeout);
+    return self();
+  }
+
+  /**
+   * Most requests queued for one upstream address while {@code upstreamMaxConnections} are busy; more
+   * get 503 at once. Queued requests wait at most {@code connectTimeout}. @implSpec Defaults to 1024.
+   */
+  public B upstreamMaxPending(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("upstreamMaxPending: " + max + " (expected: >= 0)");
+    }
+    this.upstreamMaxPending = max;
+    return self();
+  }
+
+  /**
+   * Bytes of response body read ahead from the upstream while the client reads slower (nginx's {@code
+   * proxy_buffers}): the upstream connection is released as soon as the rest of the body fits. Memory
+   * per exchange stays within this bound plus one I/O buffer. @implSpec Defaults to 64 KiB.
+   */
+  public B responseBufferSize(int bytes) {
+    if (bytes < 1024 || bytes > 64 * 1024 * 1024) {
+      throw new IllegalArgumentException("responseBufferSize: " + bytes + " (expected: 1024-67108864)");
+    }
+    this.responseBufferSize = bytes;
+    return self();
+  }
+
+  /**
+   * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
+   *
+   * @throws IllegalStateException if settings conflict
+   */
+  public abstract ProxyServer build();
+
+  /**
+   * For subclasses: checks the shared settings and creates the server, with {@code terminal} as the last
+   * step after the global filters. The terminal decides where a request goes.
+   */
+  protected final ProxyServer buildServer(Filter terminal, String kind) {
+    Objects.requireNonNull(terminal, "terminal");
+    if (upstreamMaxIdleConnections > upstreamMaxConnections) {
+      throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
+          + " (expected: <= upstreamMaxConnections " + upstreamMaxConnections + ")");
+    }
+    if (!readTimeout.isZero() && readTimeout.compareTo(Duration.ofMillis(1)) < 0) {
+      throw new IllegalStateException("readTimeout: " + readTimeout + " (expected: 0 or >= 1 ms)");
+    }
+    CoreConfig config = new CoreConfig(kind, host, port, ioThreads,
+        workerThreads == 0 ? ioThreads * 8 : workerThreads, List.copyOf(filters),
+        connectTimeout, readTimeout, requestHeaderTimeout, idleTimeout, shutdownGracePeriod,
+        slowFilterThreshold, maxRequestLineLength, maxHeaderBytes, maxHeaderCount, maxRequestBodySize,
+        errorHandler, forwardedHeaders, CidrSet.parseAll(trustedProxies, "trustedProxies"), via,
+        upstreamMaxConnections, upstreamMaxIdleConnections, upstreamKeepAliveTimeout, upstreamMaxPending,
+        responseBufferSize);
+    return new Engine(config, terminal);
+  }
+
+  private static Duration positive(String name, Duration d) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+    }
+    return d;
+  }
+
+  private static Duration nonNegative(String name, Duration d) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative()) {
+      throw new IllegalArgumentException(name + ": " + d + " (expected: >= 0)");
+    }
+    return d;
+  }
+}

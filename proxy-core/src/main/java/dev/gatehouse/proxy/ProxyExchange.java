@@ -1,0 +1,49 @@
+package dev.gatehouse.proxy;
+
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+
+/**
+ * One request passing through the proxy: the request as it will be forwarded, who sent it, and typed
+ * attributes that filters share.
+ *
+ * <p>Not thread-safe. A filter may read and change the exchange on the thread it was called on, and on
+ * the thread of a stage it chains; it must not touch it from two threads at once.
+ */
+public interface ProxyExchange {
+
+  /** The request as it will be forwarded; filters may change it before calling {@code proceed()}. */
+  ProxyRequest request();
+
+  /** The address of the peer that opened the connection to the proxy (not taken from any header). */
+  InetSocketAddress clientAddress();
+
+  /** The local address the request arrived on. */
+  InetSocketAddress localAddress();
+
+  /**
+   * The client address the proxy believes, taking {@code X-Forwarded-For} / {@code Forwarded} into
+   * account only when the peer is one of the builder's trusted proxies; otherwise {@link
+   * #clientAddress()}'s host.
+   */
+  String realClientIp();
+
+  /** Whether the client connection is TLS. */
+  boolean isSecure();
+
+  /** The value stored under {@code key}, if any. */
+  <T> Optional<T> attribute(AttributeKey<T> key);
+
+  /** Stores {@code value} under {@code key}; {@code null} removes it. */
+  <T> void attribute(AttributeKey<T> key, T value);
+
+  /**
+   * An executor for blocking work (JDBC, blocking HTTP, file I/O). Stages completed on it are moved back
+   * to the I/O thread by the proxy when they continue the chain.
+   */
+  Executor blockingExecutor();
+
+  /** Nanoseconds (per {@link System#nanoTime()}) when the request head was received. */
+  long startNanos();
+}

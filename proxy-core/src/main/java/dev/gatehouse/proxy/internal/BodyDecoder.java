@@ -1,0 +1,71 @@
+package dev.gatehouse.proxy.internal;
+
+import java.nio.ByteBuffer;
+
+/** Removes the framing of a response body read from an upstream connection. */
+interface BodyDecoder {
+
+  /** The next slice of body data in {@code in} (advancing it), or null when {@code in} holds no more data. */
+  ByteBuffer next(ByteBuffer in);
+
+  /** Whether the whole body has been seen. */
+  boolean isDone();
+
+  /** Whether the body ends when the connection closes (no length, not chunked). */
+  boolean endsAtClose();
+
+  /** A body of exactly {@code length} bytes. */
+  static BodyDecoder fixed(long length) {
+    return new BodyDecoder() {
+      private long remaining = length;
+
+      @Override
+      public ByteBuffer next(ByteBuffer in) {
+        if (remaining == 0 || !in.hasRemaining()) {
+          return null;
+        }
+        int n = (int) Math.min(remaining, in.remaining());
+        ByteBuffer slice = in.slice();
+        slice.limit(n);
+        in.position(in.position() + n);
+        remaining -= n;
+        return slice;
+      }
+
+      @Override
+      public boolean isDone() {
+        return remaining == 0;
+      }
+
+      @Override
+      public boolean endsAtClose() {
+        return false;
+      }
+    };
+  }
+
+  /** A body that lasts until the upstream closes the connection. */
+  static BodyDecoder untilClose() {
+    return new BodyDecoder() {
+      @Override
+      public ByteBuffer next(ByteBuffer in) {
+        if (!in.hasRemaining()) {
+          return null;
+        }
+        ByteBuffer slice = in.slice();
+        in.position(in.limit());
+        return slice;
+      }
+
+      @Override
+      public boolean isDone() {
+        return false;
+      }
+
+      @Override
+      public boolean endsAtClose() {
+        return true;
+      }
+    };
+  }
+}

@@ -1,0 +1,35 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.ErrorHandler;
+import dev.gatehouse.proxy.Filter;
+import dev.gatehouse.proxy.ForwardedHeaders;
+import java.time.Duration;
+import java.util.List;
+
+/** The immutable snapshot of the shared builder settings. */
+public record CoreConfig(
+    String kind,
+    String host,
+    int port,
+    int ioThreads,
+    int workerThreads,
+    List<Filter> filters,
+    Duration connectTimeout,
+    Duration readTimeout,
+    Duration requestHeaderTimeout,
+    Duration idleTimeout,
+    Duration shutdownGracePeriod,
+    Duration slowFilterThreshold,
+    int maxRequestLineLength,
+    int maxHeaderBytes,
+    int maxHeaderCount,
+    long maxRequestBodySize,
+    ErrorHandler errorHandler,
+    ForwardedHeaders forwardedHeaders,
+    CidrSet trustedProxies,
+    String via,
+    int upstreamMaxConnections,
+    int upstreamMaxIdleConnections,
+    Duration upstreamKeepAliveTimeout,
+    int upstreamMaxPending,
+    int responseBufferSize) {}

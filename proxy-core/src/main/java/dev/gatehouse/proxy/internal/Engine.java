@@ -1,0 +1,515 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.Chain;
+import dev.gatehouse.proxy.Filter;
+import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.ProxyStartException;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.GracefulShutdownHandler;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+import io.undertow.util.Protocols;
+import io.undertow.util.SameThreadExecutor;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xnio.IoUtils;
+import org.xnio.Options;
+import org.xnio.XnioWorker;
+import org.xnio.channels.StreamSinkChannel;
+
+/**
+ * The running proxy: an Undertow listener whose single handler applies the HTTP duties, runs the
+ * filter chain and the terminal, and writes the response.
+ */
+public final class Engine implements ProxyServer {
+  private static final Logger log = LoggerFactory.getLogger(Engine.class);
+  private static final Chain TERMINAL_CHAIN = () -> CompletableFuture.failedFuture(
+      new IllegalStateException("proceed() called from the terminal step: there is nothing after it"));
+
+  private enum State { NEW, STARTED, CLOSED }
+
+  private final CoreConfig config;
+  private final Filter terminal;
+  private final RequestValidator validator;
+  private final ConcurrentHashMap<String, HostPool> pools = new ConcurrentHashMap<>();
+  private final List<Consumer<ExchangeImpl>> completionListeners = new CopyOnWriteArrayList<>();
+  private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
+  private State state = State.NEW;
+  private Undertow undertow;
+  private GracefulShutdownHandler graceful;
+  private volatile XnioWorker worker;
+  private volatile InetSocketAddress address;
+
+  public Engine(CoreConfig config, Filter terminal) {
+    this.config = config;
+    this.terminal = terminal;
+    this.validator = new RequestValidator(config);
+  }
+
+  public CoreConfig config() {
+    return config;
+  }
+
+  /** Called with every exchange when it completes (for access logs, metrics). */
+  public void addCompletionListener(Consumer<ExchangeImpl> listener) {
+    completionListeners.add(listener);
+  }
+
+  /** Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). */
+  public void addCloseHook(Runnable hook) {
+    closeHooks.add(hook);
+  }
+
+  Executor blockingExecutor() {
+    XnioWorker w = worker;
+    if (w == null) {
+      throw new IllegalStateException("proxy not running");
+    }
+    return w;
+  }
+
+  HostPool pool(Endpoint endpoint) {
+    HostPool p = pools.get(endpoint.key());
+    if (p == null) {
+      p = pools.computeIfAbsent(endpoint.key(),
+          k -> new HostPool(endpoint, config, this::resolve, config.ioThreads()));
+    }
+    return p;
+  }
+
+  private void resolve(Runnable task) {
+    blockingExecutor().execute(task);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  @Override
+  public synchronized ProxyServer start() {
+    if (state == State.STARTED) {
+      throw new IllegalStateException("proxy already started");
+    }
+    if (state == State.CLOSED) {
+      throw new IllegalStateException("proxy closed (expected: a new build() to start again)");
+    }
+    graceful = new GracefulShutdownHandler(this::handle);
+    Undertow.Builder b = Undertow.builder()
+        .addHttpListener(config.port(), config.host())
+        .setIoThreads(config.ioThreads())
+        .setWorkerThreads(config.workerThreads())
+        .setServerOption(UndertowOptions.MAX_HEADER_SIZE, RequestValidator.parserLimit(config))
+        .setServerOption(UndertowOptions.MAX_HEADERS, Math.max(config.maxHeaderCount() * 2, config.maxHeaderCount() + 100))
+        .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
+        .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
+        .setServerOption(UndertowOptions.DECODE_URL, false)
+        .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+        .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
+        .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
+        .setSocketOption(Options.READ_TIMEOUT, millis(config.idleTimeout()))
+        .setSocketOption(Options.WRITE_TIMEOUT, millis(config.idleTimeout()))
+        .setHandler(graceful);
+    undertow = b.build();
+    try {
+      undertow.start();
+    } catch (RuntimeException e) {
+      try {
+        undertow.stop();
+      } catch (RuntimeException ignored) {
+        // already failed
+      }
+      state = State.CLOSED;
+      throw new ProxyStartException("failed to bind " + config.host() + ":" + config.port(),
+          e.getCause() != null ? e.getCause() : e);
+    }
+    worker = undertow.getWorker();
+    address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
+    state = State.STARTED;
+    log.info("{} proxy listening on {}:{}", config.kind(), address.getHostString(), address.getPort());
+    return this;
+  }
+
+  private static int millis(java.time.Duration d) {
+    return (int) Math.min(Integer.MAX_VALUE, d.toMillis());
+  }
+
+  @Override
+  public synchronized int port() {
+    return addressOrThrow().getPort();
+  }
+
+  @Override
+  public synchronized InetSocketAddress address() {
+    return addressOrThrow();
+  }
+
+  private InetSocketAddress addressOrThrow() {
+    if (state != State.STARTED) {
+      throw new IllegalStateException("proxy not started (expected: start() first)");
+    }
+    return address;
+  }
+
+  @Override
+  public synchronized boolean isRunning() {
+    return state == State.STARTED;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (state != State.STARTED) {
+      state = State.CLOSED;
+      return;
+    }
+    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
+      li.suspend();
+    }
+    graceful.shutdown();
+    try {
+      if (!graceful.awaitShutdown(config.shutdownGracePeriod().toMillis())) {
+        log.warn("{} proxy: exchanges still running after shutdownGracePeriod {}; closing them",
+            config.kind(), config.shutdownGracePeriod());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (HostPool p : pools.values()) {
+      p.close();
+    }
+    for (Runnable hook : closeHooks) {
+      try {
+        hook.run();
+      } catch (RuntimeException e) {
+        log.warn("close hook failed", e);
+      }
+    }
+    undertow.stop();
+    worker = null;
+    state = State.CLOSED;
+    log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private void handle(HttpServerExchange hse) {
+    long start = System.nanoTime();
+    RequestValidator.Rejection rejection = validator.check(hse);
+    if (rejection != null) {
+      reject(hse, rejection.status(), rejection.reason());
+      return;
+    }
+    HeaderMap headers = hse.getRequestHeaders();
+    String uri = hse.getRequestURI();
+    String scheme = hse.getRequestScheme();
+    String authority = null;
+    String path;
+    if (Methods.CONNECT.equals(hse.getRequestMethod())) {
+      authority = uri;
+      path = "";
+    } else if (hse.isHostIncludedInRequestURI()) {
+      int s = uri.indexOf("://");
+      int p = uri.indexOf('/', s + 3);
+      scheme = uri.substring(0, s);
+      authority = uri.substring(s + 3, p < 0 ? uri.length() : p);
+      path = p < 0 ? "/" : uri.substring(p);
+    } else {
+      path = uri;
+    }
+    String query = hse.getQueryString();
+    long contentLength;
+    String cl = headers.getFirst(Headers.CONTENT_LENGTH);
+    if (cl != null) {
+      contentLength = RequestValidator.parseContentLength(cl);
+    } else {
+      contentLength = hse.isRequestComplete() ? 0 : -1;
+    }
+    RequestImpl request = new RequestImpl(hse, scheme, authority, path, query == null ? "" : query, contentLength);
+    ExchangeImpl ex = new ExchangeImpl(this, hse, request, start);
+    hse.addExchangeCompleteListener((x, next) -> {
+      ex.finish();
+      if (ex.responseStatus == 0) {
+        ex.responseStatus = x.getStatusCode();
+      }
+      for (Consumer<ExchangeImpl> l : completionListeners) {
+        try {
+          l.accept(ex);
+        } catch (RuntimeException e) {
+          log.warn("completion listener failed", e);
+        }
+      }
+      next.proceed();
+    });
+
+    ex.captureHopByHop(headers.getFirst(Headers.PROXY_AUTHORIZATION), headers.getFirst(Headers.UPGRADE));
+    HttpDuties.stripHopByHop(headers);
+    if (maxForwardsReached(ex)) {
+      return;
+    }
+    String host = authority != null ? authority : headers.getFirst(Headers.HOST);
+    ex.realClientIp(HttpDuties.applyForwarded(headers, config.forwardedHeaders(), config.trustedProxies(),
+        hse.getSourceAddress().getAddress(), hse.getRequestScheme(), host));
+    HttpDuties.addVia(headers, hse.getProtocol().toString(), config.via());
+    hse.dispatch(SameThreadExecutor.INSTANCE, () -> runChain(ex));
+  }
+
+  private void runChain(ExchangeImpl ex) {
+    CompletionStage<ProxyResponse> stage = FilterChain.run(ex, config.filters(), this::terminal);
+    stage.whenComplete((response, error) -> {
+      if (ex.inIoThread()) {
+        respond(ex, response, error);
+      } else {
+        ex.ioThread().execute(() -> respond(ex, response, error));
+      }
+    });
+  }
+
+  private CompletionStage<ProxyResponse> terminal(ExchangeImpl ex) {
+    CompletionStage<ProxyResponse> s = terminal.filter(ex, TERMINAL_CHAIN);
+    return s != null ? s : CompletableFuture.failedFuture(new IllegalStateException("terminal returned null"));
+  }
+
+  /**
+   * Max-Forwards on OPTIONS and TRACE (RFC 9110 §7.6.2): at 0 the proxy answers itself, otherwise the
+   * value goes down by one.
+   */
+  private boolean maxForwardsReached(ExchangeImpl ex) {
+    HttpServerExchange hse = ex.hse();
+    boolean trace = Methods.TRACE.equals(hse.getRequestMethod());
+    if (!trace && !Methods.OPTIONS.equals(hse.getRequestMethod())) {
+      return false;
+    }
+    String mf = hse.getRequestHeaders().getFirst(HttpDuties.MAX_FORWARDS);
+    if (mf == null) {
+      return false;
+    }
+    long n = RequestValidator.parseContentLength(mf.trim());
+    if (n < 0) {
+      return false; // not a number: forwarded as it is
+    }
+    if (n > 0) {
+      hse.getRequestHeaders().put(HttpDuties.MAX_FORWARDS, Long.toString(n - 1));
+      return false;
+    }
+    hse.setStatusCode(200);
+    if (trace) {
+      // Echo the request head as received, minus credentials (RFC 9110 §9.3.8).
+      StringBuilder sb = new StringBuilder();
+      sb.append(hse.getRequestMethod()).append(' ').append(hse.getRequestURI());
+      if (!hse.getQueryString().isEmpty()) {
+        sb.append('?').append(hse.getQueryString());
+      }
+      sb.append(' ').append(hse.getProtocol()).append("\r\n");
+      for (HeaderValues hv : hse.getRequestHeaders()) {
+        String name = hv.getHeaderName().toString();
+        if (name.equalsIgnoreCase("authorization") || name.equalsIgnoreCase("cookie")
+            || name.equalsIgnoreCase("proxy-authorization")) {
+          continue;
+        }
+        for (String v : hv) {
+          sb.append(name).append(": ").append(v).append("\r\n");
+        }
+      }
+      sb.append("\r\n");
+      byte[] body = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+      hse.getResponseHeaders().put(Headers.CONTENT_TYPE, "message/http");
+      hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, body.length);
+      ex.responseStatus = 200;
+      hse.getResponseSender().send(ByteBuffer.wrap(body));
+    } else {
+      hse.getResponseHeaders().put(Headers.ALLOW, "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH");
+      hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, 0);
+      ex.responseStatus = 200;
+      hse.endExchange();
+    }
+    return true;
+  }
+
+  /** Answers a request the proxy will not forward, and closes the connection after it. */
+  private static void reject(HttpServerExchange hse, int status, String reason) {
+    log.debug("rejected {} {} from {}: {} {}", hse.getRequestMethod(), hse.getRequestURI(), hse.getSourceAddress(),
+        status, reason);
+    hse.setPersistent(false);
+    hse.setStatusCode(status);
+    byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
+    hse.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
+    hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, body.length);
+    hse.getResponseSender().send(ByteBuffer.wrap(body));
+  }
+
+  // ---------------------------------------------------------------- responses
+
+  /** Sends the chain's outcome to the client; on the I/O thread. */
+  private void respond(ExchangeImpl ex, ProxyResponse response, Throwable error) {
+    HttpServerExchange hse = ex.hse();
+    if (ex.isFinished() || ex.responded) {
+      abortUnused(ex, response);
+      return;
+    }
+    Throwable misuse = ex.misuse();
+    if (misuse != null) {
+      abortUnused(ex, response);
+      response = null;
+      error = misuse;
+    }
+    if (error != null) {
+      error = unwrap(error);
+      if (error instanceof CancellationException && ex.isFinished()) {
+        return;
+      }
+      response = errorResponse(ex, error, false);
+    } else if (response == null) {
+      IllegalStateException e = new IllegalStateException("the filter chain completed with a null response");
+      log.error("{}: {}", ex, e.getMessage());
+      response = errorResponse(ex, e, false);
+    }
+    ResponseImpl r = asImpl(response);
+    ex.responded = true;
+    ex.abortCallsExcept(r.call());
+    commit(ex, r);
+  }
+
+  private static void abortUnused(ExchangeImpl ex, ProxyResponse response) {
+    if (response instanceof ResponseImpl && ((ResponseImpl) response).call() != null) {
+      ((ResponseImpl) response).call().abort();
+    }
+  }
+
+  private static ResponseImpl asImpl(ProxyResponse response) {
+    if (response instanceof ResponseImpl) {
+      return (ResponseImpl) response;
+    }
+    // A user's own ProxyResponse implementation: take its status and headers.
+    ResponseImpl r = new ResponseImpl(response.status(), null, null);
+    for (String name : response.headers().names()) {
+      for (String v : response.headers().getAll(name)) {
+        r.headers().add(name, v);
+      }
+    }
+    return r;
+  }
+
+  /** Called when an upstream body failed before anything reached the client. */
+  void respondWithError(ExchangeImpl ex, Throwable error, boolean duringResponse) {
+    HttpServerExchange hse = ex.hse();
+    if (hse.isResponseStarted()) {
+      abortClient(hse, null);
+      return;
+    }
+    hse.getResponseHeaders().clear();
+    commit(ex, asImpl(errorResponse(ex, unwrap(error), duringResponse)));
+  }
+
+  private ProxyResponse errorResponse(ExchangeImpl ex, Throwable error, boolean duringResponse) {
+    int status = DefaultErrorHandler.statusFor(error, duringResponse);
+    if (status == 500) {
+      log.error("{} failed", ex, error);
+    } else {
+      log.warn("{} -> {}: {}", ex, status, error.getMessage());
+    }
+    try {
+      ProxyResponse r = config.errorHandler().handle(ex, error, duringResponse);
+      if (r != null) {
+        return r;
+      }
+      log.error("errorHandler returned null for {}", error.toString());
+    } catch (RuntimeException e) {
+      log.error("errorHandler threw while handling {}", error.toString(), e);
+    }
+    return DefaultErrorHandler.INSTANCE.handle(ex, error, duringResponse);
+  }
+
+  static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private void commit(ExchangeImpl ex, ResponseImpl r) {
+    HttpServerExchange hse = ex.hse();
+    HeaderMap in = r.headerMap();
+    HttpDuties.stripHopByHop(in);
+    HeaderMap out = hse.getResponseHeaders();
+    for (HeaderValues hv : in) {
+      if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
+        continue; // a local body's length is the proxy's to set
+      }
+      out.putAll(hv.getHeaderName(), hv);
+    }
+    hse.setStatusCode(r.status());
+    ex.responseStatus = r.status();
+    if (r.call() != null) {
+      HttpDuties.addVia(out, r.protocol(), config.via());
+      r.call().streamer.start(r.transformers());
+      return;
+    }
+    byte[] body = r.body();
+    List<BodyTransformer> transformers = r.transformers();
+    if (transformers != null && !transformers.isEmpty()) {
+      try {
+        body = transformLocal(body, transformers);
+      } catch (RuntimeException e) {
+        hse.getResponseHeaders().clear();
+        ResponseImpl err = asImpl(errorResponse(ex, e, true));
+        if (err.transformers() != null) {
+          err = asImpl(DefaultErrorHandler.INSTANCE.handle(ex, e, true));
+        }
+        commit(ex, err);
+        return;
+      }
+    }
+    int length = body == null ? 0 : body.length;
+    out.put(Headers.CONTENT_LENGTH, length);
+    ex.responseBodyBytes = Methods.HEAD.equals(hse.getRequestMethod()) ? 0 : length;
+    if (length == 0) {
+      hse.endExchange();
+    } else {
+      hse.getResponseSender().send(ByteBuffer.wrap(body));
+    }
+  }
+
+  private static byte[] transformLocal(byte[] body, List<BodyTransformer> transformers) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    Consumer<ByteBuffer> sink = b -> {
+      byte[] a = new byte[b.remaining()];
+      b.get(a);
+      out.write(a, 0, a.length);
+    };
+    if (body != null && body.length > 0) {
+      Transformers.apply(transformers, ByteBuffer.wrap(body), sink);
+    }
+    Transformers.finish(transformers, sink);
+    return out.toByteArray();
+  }
+
+  /** Ends a client response abnormally: the connection for HTTP/1.x, only the stream for HTTP/2. */
+  static void abortClient(HttpServerExchange hse, StreamSinkChannel out) {
+    hse.setPersistent(false);
+    if (Protocols.HTTP_2_0.equals(hse.getProtocol())) {
+      StreamSinkChannel ch = out != null ? out : hse.getResponseChannel();
+      if (ch != null) {
+        IoUtils.safeClose(ch);
+        return;
+      }
+    }
+    IoUtils.safeClose(hse.getConnection());
+  }
+}

@@ -1,0 +1,222 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.AttributeKey;
+import dev.gatehouse.proxy.ProxyExchange;
+import dev.gatehouse.proxy.ProxyRequest;
+import dev.gatehouse.proxy.ProxyResponse;
+import io.undertow.server.HttpServerExchange;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.xnio.XnioIoThread;
+
+/** One exchange: the Undertow exchange, the request as filters change it, attributes, upstream calls. */
+public final class ExchangeImpl implements ProxyExchange {
+  private final Engine engine;
+  private final HttpServerExchange hse;
+  private final RequestImpl request;
+  private final long startNanos;
+  private Map<AttributeKey<?>, Object> attributes;
+  private String realClientIp;
+  private volatile Throwable misuse;
+  private List<UpstreamCall> calls;
+  private boolean finished;
+  private boolean requestBodyClaimed;
+  private String proxyAuthorization;
+  private String upgrade;
+  /** A response has been chosen and committed (or is being). */
+  boolean responded;
+  /** What the client finally got, for logs. */
+  int responseStatus;
+  long responseBodyBytes;
+  long requestBodyBytes;
+
+  ExchangeImpl(Engine engine, HttpServerExchange hse, RequestImpl request, long startNanos) {
+    this.engine = engine;
+    this.hse = hse;
+    this.request = request;
+    this.startNanos = startNanos;
+  }
+
+  @Override
+  public ProxyRequest request() {
+    return request;
+  }
+
+  public RequestImpl requestImpl() {
+    return request;
+  }
+
+  @Override
+  public InetSocketAddress clientAddress() {
+    return hse.getSourceAddress();
+  }
+
+  @Override
+  public InetSocketAddress localAddress() {
+    return hse.getDestinationAddress();
+  }
+
+  @Override
+  public String realClientIp() {
+    return realClientIp != null ? realClientIp : HttpDuties.ipText(clientAddress().getAddress());
+  }
+
+  void realClientIp(String ip) {
+    this.realClientIp = ip;
+  }
+
+  @Override
+  public boolean isSecure() {
+    return hse.getConnection().getSslSessionInfo() != null;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> Optional<T> attribute(AttributeKey<T> key) {
+    Objects.requireNonNull(key, "key");
+    return attributes == null ? Optional.empty() : Optional.ofNullable((T) attributes.get(key));
+  }
+
+  @Override
+  public <T> void attribute(AttributeKey<T> key, T value) {
+    Objects.requireNonNull(key, "key");
+    if (value == null) {
+      if (attributes != null) {
+        attributes.remove(key);
+      }
+      return;
+    }
+    if (attributes == null) {
+      attributes = new IdentityHashMap<>(4);
+    }
+    attributes.put(key, value);
+  }
+
+  @Override
+  public Executor blockingExecutor() {
+    return engine.blockingExecutor();
+  }
+
+  @Override
+  public long startNanos() {
+    return startNanos;
+  }
+
+  public Engine engine() {
+    return engine;
+  }
+
+  public HttpServerExchange hse() {
+    return hse;
+  }
+
+  public XnioIoThread ioThread() {
+    return hse.getIoThread();
+  }
+
+  public boolean inIoThread() {
+    return hse.getIoThread() == Thread.currentThread();
+  }
+
+  /**
+   * Sends the request, as filters left it, to {@code endpoint}. The stage completes on the I/O thread
+   * when the response head has arrived. Must be called on the I/O thread.
+   */
+  public CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint) {
+    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint));
+    if (calls == null) {
+      calls = new ArrayList<>(1);
+    }
+    calls.add(call);
+    return call.start();
+  }
+
+  /** Keeps the hop-by-hop fields the modules need before they are stripped from the request. */
+  void captureHopByHop(String proxyAuthorization, String upgrade) {
+    this.proxyAuthorization = proxyAuthorization;
+    this.upgrade = upgrade;
+  }
+
+  /** The client's {@code Proxy-Authorization}, which is never forwarded. */
+  public String proxyAuthorization() {
+    return proxyAuthorization;
+  }
+
+  /** The client's {@code Upgrade} request, if any. */
+  public String upgrade() {
+    return upgrade;
+  }
+
+  /** Only one upstream call may stream the client's request body. */
+  boolean claimRequestBody() {
+    if (requestBodyClaimed) {
+      return false;
+    }
+    requestBodyClaimed = true;
+    return true;
+  }
+
+  boolean requestBodyClaimed() {
+    return requestBodyClaimed;
+  }
+
+  /** Records a filter misuse; the client gets a 500 instead of whatever the chain returns. */
+  void misuse(Throwable t) {
+    if (misuse == null) {
+      misuse = t;
+    }
+  }
+
+  Throwable misuse() {
+    return misuse;
+  }
+
+  public boolean isFinished() {
+    return finished;
+  }
+
+  /** Called once when the Undertow exchange completes: aborts upstream calls that are still running. */
+  void finish() {
+    finished = true;
+    if (calls != null) {
+      for (UpstreamCall c : calls) {
+        c.abort();
+      }
+    }
+  }
+
+  /** Aborts every upstream call except {@code keep}. */
+  void abortCallsExcept(UpstreamCall keep) {
+    if (calls != null) {
+      for (UpstreamCall c : calls) {
+        if (c != keep) {
+          c.abort();
+        }
+      }
+    }
+  }
+
+  public int responseStatus() {
+    return responseStatus;
+  }
+
+  public long responseBodyBytes() {
+    return responseBodyBytes;
+  }
+
+  public long requestBodyBytes() {
+    return requestBodyBytes;
+  }
+
+  @Override
+  public String toString() {
+    return "ProxyExchange(" + request + " from " + clientAddress() + ")";
+  }
+}

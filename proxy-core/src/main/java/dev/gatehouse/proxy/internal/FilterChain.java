@@ -1,0 +1,126 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.Chain;
+import dev.gatehouse.proxy.Filter;
+import dev.gatehouse.proxy.ProxyResponse;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs filters in registration order around a final step. Each filter gets its own {@link Chain} whose
+ * {@code proceed()} may be called once, from any thread: off the I/O thread the call hops back onto it.
+ */
+public final class FilterChain {
+  private static final Logger log = LoggerFactory.getLogger(FilterChain.class);
+
+  private FilterChain() {}
+
+  /** Runs {@code filters} then {@code last}; must be called on the exchange's I/O thread. */
+  public static CompletionStage<ProxyResponse> run(ExchangeImpl exchange, List<Filter> filters,
+      Function<ExchangeImpl, CompletionStage<ProxyResponse>> last) {
+    return invoke(exchange, filters, 0, last);
+  }
+
+  static CompletionStage<ProxyResponse> invoke(ExchangeImpl exchange, List<Filter> filters, int index,
+      Function<ExchangeImpl, CompletionStage<ProxyResponse>> last) {
+    if (exchange.isFinished()) {
+      return CompletableFuture.failedFuture(new IllegalStateException("exchange already finished"));
+    }
+    if (index == filters.size()) {
+      try {
+        CompletionStage<ProxyResponse> stage = last.apply(exchange);
+        return stage != null ? stage : CompletableFuture.failedFuture(new IllegalStateException("terminal returned null"));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+    Filter filter = filters.get(index);
+    Step next = new Step(exchange, filters, index + 1, last, filter);
+    long threshold = exchange.engine().config().slowFilterThreshold().toNanos();
+    long start = threshold > 0 ? System.nanoTime() : 0;
+    CompletionStage<ProxyResponse> stage;
+    try {
+      stage = filter.filter(exchange, next);
+    } catch (RuntimeException | Error e) {
+      log.warn("filter {} threw while handling {}", nameOf(filter), exchange.request(), e);
+      return CompletableFuture.failedFuture(e);
+    }
+    if (threshold > 0) {
+      long took = System.nanoTime() - start;
+      if (took > threshold) {
+        log.warn("filter {} ran {} ms on I/O thread {} (expected: < {} ms); move blocking work to exchange.blockingExecutor()",
+            nameOf(filter), took / 1_000_000, Thread.currentThread().getName(), threshold / 1_000_000);
+      }
+    }
+    if (stage == null) {
+      IllegalStateException e = new IllegalStateException("filter " + nameOf(filter)
+          + " returned null (expected: a CompletionStage; return chain.proceed() to continue)");
+      log.error(e.getMessage());
+      exchange.misuse(e);
+      return CompletableFuture.failedFuture(e);
+    }
+    return stage;
+  }
+
+  /** A filter's name for logs: its toString() if overridden, else its class name. */
+  public static String nameOf(Filter filter) {
+    String s = filter.toString();
+    String cls = filter.getClass().getName();
+    if (s.startsWith(cls + "@")) {
+      int lambda = cls.indexOf("$$Lambda");
+      return lambda > 0 ? cls.substring(0, lambda) + " (lambda)" : cls;
+    }
+    return s;
+  }
+
+  private static final class Step implements Chain {
+    private final ExchangeImpl exchange;
+    private final List<Filter> filters;
+    private final int index;
+    private final Function<ExchangeImpl, CompletionStage<ProxyResponse>> last;
+    private final Filter caller;
+    private boolean proceeded;
+
+    Step(ExchangeImpl exchange, List<Filter> filters, int index,
+        Function<ExchangeImpl, CompletionStage<ProxyResponse>> last, Filter caller) {
+      this.exchange = exchange;
+      this.filters = filters;
+      this.index = index;
+      this.last = last;
+      this.caller = caller;
+    }
+
+    @Override
+    public CompletionStage<ProxyResponse> proceed() {
+      synchronized (this) {
+        if (proceeded) {
+          IllegalStateException e = new IllegalStateException("filter " + nameOf(caller) + " called proceed() more than once");
+          log.error(e.getMessage());
+          exchange.misuse(e);
+          return CompletableFuture.failedFuture(e);
+        }
+        proceeded = true;
+      }
+      if (exchange.inIoThread()) {
+        return invoke(exchange, filters, index, last);
+      }
+      CompletableFuture<ProxyResponse> hop = new CompletableFuture<>();
+      try {
+        exchange.ioThread().execute(() -> invoke(exchange, filters, index, last).whenComplete((r, e) -> {
+          if (e != null) {
+            hop.completeExceptionally(e);
+          } else {
+            hop.complete(r);
+          }
+        }));
+      } catch (RuntimeException e) {
+        hop.completeExceptionally(e);
+      }
+      return hop;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package dev.gatehouse.proxy.internal;
+
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/** Serialises the request line and fields sent upstream; framing fields are the proxy's own. */
+final class RequestHead {
+  private static final HttpString EXPECT = Headers.EXPECT;
+
+  private byte[] buf = new byte[1024];
+  private int size;
+
+  /**
+   * @param target request-target, e.g. {@code /a?b} (or absolute-form through a parent proxy)
+   * @param contentLength the length to declare, {@code -1} for chunked, {@code -2} for no framing field
+   * @param keepExpect whether to forward {@code Expect: 100-continue}
+   * @param extra fields added last (e.g. {@code Proxy-Authorization} for a parent proxy), name/value pairs
+   */
+  static ByteBuffer write(RequestImpl request, Endpoint endpoint, String target, long contentLength,
+      boolean keepExpect, boolean closeAfter, String... extra) {
+    RequestHead h = new RequestHead();
+    h.ascii(request.method()).ascii(" ").ascii(target).ascii(" HTTP/1.1\r\n");
+    String host = request.headerMap().map().getFirst(Headers.HOST);
+    h.ascii("Host: ").latin1(host != null ? host : endpoint.authority()).ascii("\r\n");
+    for (HeaderValues values : request.headerMap().map()) {
+      HttpString name = values.getHeaderName();
+      if (HttpDuties.isHopByHopOrFraming(name) || Headers.HOST.equals(name)
+          || (!keepExpect && EXPECT.equals(name))) {
+        continue;
+      }
+      for (String v : values) {
+        h.latin1(name.toString()).ascii(": ").latin1(v).ascii("\r\n");
+      }
+    }
+    for (int i = 0; i + 1 < extra.length; i += 2) {
+      h.ascii(extra[i]).ascii(": ").latin1(extra[i + 1]).ascii("\r\n");
+    }
+    if (contentLength >= 0) {
+      h.ascii("Content-Length: ").ascii(Long.toString(contentLength)).ascii("\r\n");
+    } else if (contentLength == -1) {
+      h.ascii("Transfer-Encoding: chunked\r\n");
+    }
+    if (closeAfter) {
+      h.ascii("Connection: close\r\n");
+    }
+    h.ascii("\r\n");
+    return ByteBuffer.wrap(h.buf, 0, h.size);
+  }
+
+  private void ensure(int more) {
+    if (size + more > buf.length) {
+      buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + more));
+    }
+  }
+
+  private RequestHead ascii(String s) {
+    return latin1(s);
+  }
+
+  private RequestHead latin1(String s) {
+    int n = s.length();
+    ensure(n);
+    for (int i = 0; i < n; i++) {
+      buf[size++] = (byte) s.charAt(i);
+    }
+    return this;
+  }
+}

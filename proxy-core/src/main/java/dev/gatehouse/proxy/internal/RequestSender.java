@@ -1,0 +1,337 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.BodyTooLargeException;
+import dev.gatehouse.proxy.BodyTransformer;
+import io.undertow.connector.PooledByteBuffer;
+import io.undertow.server.protocol.http.HttpContinue;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.xnio.channels.StreamSourceChannel;
+
+/**
+ * Writes the request head and streams the client's body to the upstream with the proxy's own framing
+ * ({@code Content-Length} or chunked). Reads from the client only when everything read before has been
+ * written, so at most one I/O buffer is held per request.
+ */
+final class RequestSender {
+  private static final byte[] CRLF = {'\r', '\n'};
+  private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
+  private static final int MAX_GATHER = 16;
+
+  private final UpstreamCall call;
+  private final UpstreamConnection conn;
+  private final RequestImpl request;
+  private final List<BodyTransformer> transformers;
+  private final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>();
+  private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
+  private final long maxBody;
+  private StreamSourceChannel in;
+  private PooledByteBuffer inBuf;
+  private boolean chunked;
+  private boolean headSent;
+  private boolean bodyStarted;
+  private boolean inDone;
+  private boolean done;
+  private boolean stopped;
+  private boolean blockedOnUpstream;
+  private long received;
+
+  RequestSender(UpstreamCall call, UpstreamConnection conn) {
+    this.call = call;
+    this.conn = conn;
+    this.request = call.ex.requestImpl();
+    List<BodyTransformer> t = request.transformers();
+    this.transformers = t == null || t.isEmpty() ? null : t;
+    this.maxBody = call.config.maxRequestBodySize();
+  }
+
+  boolean isDone() {
+    return done;
+  }
+
+  boolean blockedOnUpstream() {
+    return blockedOnUpstream;
+  }
+
+  void start() {
+    boolean closeAfter = call.config.upstreamMaxIdleConnections() == 0;
+    if (!request.hasBody()) {
+      inDone = true;
+      if (transformers == null) {
+        long cl = request.headerMap().contains("Content-Length") ? 0 : -2;
+        pending.add(head(cl, false, closeAfter));
+      } else {
+        List<ByteBuffer> tail = finishTransformers();
+        if (tail == null) {
+          return;
+        }
+        pending.add(head(total(tail), false, closeAfter));
+        pending.addAll(tail);
+      }
+      headSent = true;
+      pump();
+      return;
+    }
+    boolean expect = HttpContinue.requiresContinueResponse(call.hse);
+    if (transformers == null) {
+      chunked = request.contentLength() < 0;
+      pending.add(head(chunked ? -1 : request.contentLength(), expect, closeAfter));
+      headSent = true;
+      if (expect) {
+        if (flush()) {
+          call.awaitContinue();
+        }
+        // else the write listener flushes the head; awaitContinue once it is out (see pump)
+        return;
+      }
+      startBody();
+      return;
+    }
+    // A transformed body: the head waits for the first output (then chunked) or the end (then an exact length).
+    if (expect) {
+      call.continueClient();
+    } else {
+      startBody();
+    }
+  }
+
+  private ByteBuffer head(long contentLength, boolean keepExpect, boolean closeAfter) {
+    return RequestHead.write(request, call.endpoint, request.pathAndQuery(), contentLength, keepExpect, closeAfter);
+  }
+
+  /** Starts reading the client's body (after 100 Continue, if one was needed). */
+  void startBody() {
+    if (stopped || bodyStarted) {
+      return;
+    }
+    bodyStarted = true;
+    in = call.hse.getRequestChannel();
+    if (in == null) {
+      stop();
+      call.onClientBodyFailed(new IOException("request body already consumed"));
+      return;
+    }
+    inBuf = call.hse.getConnection().getByteBufferPool().allocate();
+    in.getReadSetter().set(ch -> pump());
+    pump();
+  }
+
+  /** Moves bytes until blocked on either side or done. */
+  void pump() {
+    if (stopped) {
+      return;
+    }
+    for (;;) {
+      if (!flush()) {
+        return;
+      }
+      if (inDone) {
+        finish();
+        return;
+      }
+      if (!bodyStarted) {
+        // head (with Expect) is out: wait for 100 Continue
+        call.awaitContinue();
+        return;
+      }
+      ByteBuffer b = inBuf.getBuffer();
+      b.clear();
+      int n;
+      try {
+        n = in.read(b);
+      } catch (IOException e) {
+        stop();
+        call.onClientBodyFailed(e);
+        return;
+      }
+      if (n == 0) {
+        in.resumeReads();
+        return;
+      }
+      if (n < 0) {
+        inDone = true;
+        in.suspendReads();
+        if (!endOfBody()) {
+          return;
+        }
+        continue;
+      }
+      call.bodyConsumed = true;
+      received += n;
+      call.ex.requestBodyBytes += n;
+      if (maxBody >= 0 && received > maxBody) {
+        stop();
+        call.onRequestBodyRejected(new BodyTooLargeException(maxBody));
+        return;
+      }
+      b.flip();
+      if (transformers == null) {
+        queueData(b);
+      } else {
+        try {
+          Transformers.apply(transformers, b, out -> {
+            if (!headSent) {
+              chunked = true;
+              pending.add(head(-1, false, call.config.upstreamMaxIdleConnections() == 0));
+              headSent = true;
+            }
+            queueData(out);
+          });
+        } catch (RuntimeException e) {
+          stop();
+          call.onRequestBodyRejected(e);
+          return;
+        }
+      }
+    }
+  }
+
+  /** Queues the end of the body; false if it failed. */
+  private boolean endOfBody() {
+    if (transformers != null) {
+      List<ByteBuffer> tail = finishTransformers();
+      if (tail == null) {
+        return false;
+      }
+      if (!headSent) {
+        pending.add(head(total(tail), false, call.config.upstreamMaxIdleConnections() == 0));
+        headSent = true;
+        pending.addAll(tail);
+        return true;
+      }
+      for (ByteBuffer t : tail) {
+        queueData(t);
+      }
+    }
+    if (chunked) {
+      pending.add(ByteBuffer.wrap(LAST_CHUNK));
+    }
+    return true;
+  }
+
+  private List<ByteBuffer> finishTransformers() {
+    List<ByteBuffer> tail = new ArrayList<>(1);
+    try {
+      Transformers.finish(transformers, tail::add);
+    } catch (RuntimeException e) {
+      stop();
+      call.onRequestBodyRejected(e);
+      return null;
+    }
+    return tail;
+  }
+
+  private static long total(List<ByteBuffer> buffers) {
+    long n = 0;
+    for (ByteBuffer b : buffers) {
+      n += b.remaining();
+    }
+    return n;
+  }
+
+  private void queueData(ByteBuffer data) {
+    if (chunked) {
+      pending.add(ByteBuffer.wrap((Integer.toHexString(data.remaining()) + "\r\n").getBytes(StandardCharsets.US_ASCII)));
+      pending.add(data);
+      pending.add(ByteBuffer.wrap(CRLF));
+    } else {
+      pending.add(data);
+    }
+  }
+
+  /** Writes what is pending; false (with a write listener set) if the upstream cannot take it all now. */
+  private boolean flush() {
+    while (!pending.isEmpty()) {
+      int k = 0;
+      for (ByteBuffer b : pending) {
+        gather[k++] = b;
+        if (k == MAX_GATHER) {
+          break;
+        }
+      }
+      long written;
+      try {
+        written = conn.sink.write(gather, 0, k);
+      } catch (IOException e) {
+        stop();
+        call.onUpstreamWriteFailed(e);
+        return false;
+      } finally {
+        java.util.Arrays.fill(gather, 0, k, null);
+      }
+      if (written > 0) {
+        call.touch();
+      }
+      while (!pending.isEmpty() && !pending.peek().hasRemaining()) {
+        pending.poll();
+      }
+      if (!pending.isEmpty() && written == 0) {
+        blockedOnUpstream = true;
+        conn.sink.getWriteSetter().set(ch -> pump());
+        conn.sink.resumeWrites();
+        if (in != null) {
+          in.suspendReads();
+        }
+        return false;
+      }
+    }
+    if (blockedOnUpstream) {
+      blockedOnUpstream = false;
+      conn.sink.suspendWrites();
+    }
+    return true;
+  }
+
+  private void finish() {
+    try {
+      if (!conn.sink.flush()) {
+        blockedOnUpstream = true;
+        conn.sink.getWriteSetter().set(ch -> pump());
+        conn.sink.resumeWrites();
+        return;
+      }
+    } catch (IOException e) {
+      stop();
+      call.onUpstreamWriteFailed(e);
+      return;
+    }
+    if (blockedOnUpstream) {
+      blockedOnUpstream = false;
+      conn.sink.suspendWrites();
+    }
+    if (!done) {
+      done = true;
+      releaseBuffer();
+      call.onRequestSent();
+    }
+  }
+
+  /** Stops for good: no more reads from the client or writes to the upstream. */
+  void stop() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    pending.clear();
+    if (in != null) {
+      in.suspendReads();
+      in.getReadSetter().set(null);
+    }
+    if (conn.sink.isOpen()) {
+      conn.sink.suspendWrites();
+      conn.sink.getWriteSetter().set(null);
+    }
+    releaseBuffer();
+  }
+
+  private void releaseBuffer() {
+    if (inBuf != null) {
+      inBuf.close();
+      inBuf = null;
+    }
+  }
+}

@@ -1,0 +1,187 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.UpstreamResponseException;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * A strict, incremental parser for an HTTP/1.x response head (RFC 9112 §4-5). Lines must end in CRLF; a
+ * NUL or a bare CR anywhere, whitespace before a field's colon, an invalid field name or status line
+ * fail the parse (the caller answers 502). An obs-fold is replaced by a single space (§5.2).
+ */
+final class ResponseHeadParser {
+  static final int MAX_HEAD_BYTES = 64 * 1024;
+  static final int MAX_FIELDS = 256;
+
+  private byte[] data = new byte[512];
+  private int size;
+  private int scanFrom;
+
+  int status;
+  String reason;
+  String protocol;
+  HeaderMap headers;
+
+  void reset() {
+    size = 0;
+    scanFrom = 0;
+    status = 0;
+    reason = null;
+    protocol = null;
+    headers = null;
+  }
+
+  /**
+   * Consumes bytes from {@code in} up to the end of the head. Returns true when a complete head was
+   * parsed ({@code in} is then positioned at the first body byte), false when more bytes are needed.
+   */
+  boolean feed(ByteBuffer in) {
+    while (in.hasRemaining()) {
+      byte b = in.get();
+      if (size == data.length) {
+        if (size >= MAX_HEAD_BYTES) {
+          throw new UpstreamResponseException("upstream response head larger than " + MAX_HEAD_BYTES + " bytes");
+        }
+        data = Arrays.copyOf(data, Math.min(MAX_HEAD_BYTES, size * 2));
+      }
+      data[size++] = b;
+      if (b == '\n' && size >= 2 && data[size - 2] == '\r') {
+        // an empty line ends the head: CRLF CRLF, or the very first line being empty is an error
+        if (size >= 4 && data[size - 3] == '\n' && data[size - 4] == '\r') {
+          parse();
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  boolean hasPartialData() {
+    return size > 0;
+  }
+
+  private void parse() {
+    int end = size - 2; // exclude the final CRLF
+    int lineStart = 0;
+    int lineEnd = indexOfCrlf(0, end);
+    parseStatusLine(lineStart, lineEnd);
+    headers = new HeaderMap();
+    int fields = 0;
+    HttpString lastName = null;
+    int pos = lineEnd + 2;
+    while (pos < end) {
+      int le = indexOfCrlf(pos, end);
+      if (data[pos] == ' ' || data[pos] == '\t') {
+        // obs-fold: continue the previous value with one space
+        if (lastName == null) {
+          throw new UpstreamResponseException("upstream response starts its fields with a folded line");
+        }
+        String more = value(pos, le);
+        String prev = headers.get(lastName).removeLast();
+        headers.add(lastName, more.isEmpty() ? prev : prev.isEmpty() ? more : prev + " " + more);
+        pos = le + 2;
+        continue;
+      }
+      if (++fields > MAX_FIELDS) {
+        throw new UpstreamResponseException("upstream response has more than " + MAX_FIELDS + " fields");
+      }
+      int colon = -1;
+      for (int i = pos; i < le; i++) {
+        byte c = data[i];
+        if (c == ':') {
+          colon = i;
+          break;
+        }
+        if (!Http.isTokenChar(c)) {
+          throw new UpstreamResponseException("upstream response has an invalid field name");
+        }
+      }
+      if (colon <= pos) {
+        throw new UpstreamResponseException("upstream response has an invalid field line");
+      }
+      String name = new String(data, pos, colon - pos, StandardCharsets.ISO_8859_1);
+      HttpString hs = Headers.fromCache(name);
+      if (hs == null) {
+        hs = new HttpString(name);
+      }
+      headers.add(hs, value(colon + 1, le));
+      lastName = hs;
+      pos = le + 2;
+    }
+  }
+
+  private void parseStatusLine(int start, int end) {
+    // HTTP/1.x SP 3DIGIT SP [reason]
+    if (end - start < 12 || data[start] != 'H' || data[start + 1] != 'T' || data[start + 2] != 'T'
+        || data[start + 3] != 'P' || data[start + 4] != '/' || data[start + 5] != '1' || data[start + 6] != '.'
+        || (data[start + 7] != '1' && data[start + 7] != '0') || data[start + 8] != ' ') {
+      throw new UpstreamResponseException("upstream sent an invalid status line");
+    }
+    protocol = data[start + 7] == '1' ? "HTTP/1.1" : "HTTP/1.0";
+    int s = 0;
+    for (int i = start + 9; i < start + 12; i++) {
+      byte c = data[i];
+      if (c < '0' || c > '9') {
+        throw new UpstreamResponseException("upstream sent an invalid status code");
+      }
+      s = s * 10 + (c - '0');
+    }
+    if (s < 100 || s > 599) {
+      throw new UpstreamResponseException("upstream sent status " + s + " (expected: 100-599)");
+    }
+    status = s;
+    if (end > start + 12) {
+      if (data[start + 12] != ' ') {
+        throw new UpstreamResponseException("upstream sent an invalid status line");
+      }
+      for (int i = start + 13; i < end; i++) {
+        checkFieldByte(data[i]);
+      }
+      reason = new String(data, start + 13, end - start - 13, StandardCharsets.ISO_8859_1);
+    } else {
+      reason = "";
+    }
+  }
+
+  private int indexOfCrlf(int from, int end) {
+    for (int i = from; i < end + 2 && i + 1 < size; i++) {
+      byte c = data[i];
+      if (c == '\r') {
+        if (data[i + 1] != '\n') {
+          throw new UpstreamResponseException("upstream response contains a bare CR");
+        }
+        return i;
+      }
+      if (c == '\n') {
+        throw new UpstreamResponseException("upstream response contains a bare LF");
+      }
+      if (c == 0) {
+        throw new UpstreamResponseException("upstream response contains NUL");
+      }
+    }
+    throw new UpstreamResponseException("upstream response head is truncated");
+  }
+
+  private String value(int from, int to) {
+    while (from < to && (data[from] == ' ' || data[from] == '\t')) {
+      from++;
+    }
+    while (to > from && (data[to - 1] == ' ' || data[to - 1] == '\t')) {
+      to--;
+    }
+    for (int i = from; i < to; i++) {
+      checkFieldByte(data[i]);
+    }
+    return new String(data, from, to - from, StandardCharsets.ISO_8859_1);
+  }
+
+  private static void checkFieldByte(byte c) {
+    if (c == 0 || c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7F) {
+      throw new UpstreamResponseException("upstream response contains a control character in a field");
+    }
+  }
+}

@@ -1,0 +1,376 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.UpstreamResponseException;
+import io.undertow.connector.PooledByteBuffer;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.List;
+import org.xnio.ChannelListeners;
+import org.xnio.channels.StreamSinkChannel;
+
+/**
+ * Streams an upstream response body to the client. Up to {@code responseBufferSize} bytes are read
+ * ahead while the client is slower, so that a fast upstream is released early (nginx's {@code
+ * proxy_buffers}); beyond that, upstream reads pause until the client catches up. A failure after the
+ * response has started closes the client connection, so a truncated body can never look complete.
+ */
+final class ResponseStreamer {
+  private static final int MAX_GATHER = 16;
+
+  private final UpstreamCall call;
+  private final BodyDecoder decoder;
+  private final HttpServerExchange hse;
+  private final ArrayDeque<Out> queue = new ArrayDeque<>();
+  private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
+  private final int limit;
+  private List<BodyTransformer> transformers;
+  private Segment first;
+  private long queuedBytes;
+  private StreamSinkChannel out;
+  private boolean started;
+  private boolean upstreamDone;
+  private boolean readsPaused;
+  private boolean awaitingWritable;
+  private boolean clientDone;
+  private boolean released;
+  private boolean mayAddLength;
+
+  ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
+    this.call = call;
+    this.decoder = decoder;
+    this.hse = call.hse;
+    this.limit = call.config.responseBufferSize();
+    this.first = new Segment(head);
+    this.first.buffer = rest;
+  }
+
+  boolean started() {
+    return started;
+  }
+
+  /** Whether the upstream owes us bytes (reads are on and not paused for a slow client). */
+  boolean waitingForUpstream() {
+    return started && !upstreamDone && !readsPaused;
+  }
+
+  /**
+   * Starts streaming after the response head has been committed to the exchange (status and headers
+   * set, not yet sent). Called on the I/O thread.
+   */
+  void start(List<BodyTransformer> transformers) {
+    started = true;
+    this.transformers = transformers == null || transformers.isEmpty() ? null : transformers;
+    if (this.transformers != null) {
+      // The length may change; it is set exactly if the whole body is known before the head goes out.
+      hse.getResponseHeaders().remove(Headers.CONTENT_LENGTH);
+      mayAddLength = bodyAllowed();
+    }
+    Segment s = first;
+    first = null;
+    decode(s);
+    if (released) {
+      return;
+    }
+    if (!upstreamDone) {
+      call.conn.source.resumeReads();
+      if (this.transformers == null && queue.isEmpty()) {
+        // Nothing of the body yet (a slow or streaming upstream): send the head now.
+        openChannel();
+        try {
+          out.flush();
+        } catch (IOException e) {
+          clientFailed(e);
+          return;
+        }
+      }
+    }
+    onUpstreamReadable();
+  }
+
+  private boolean bodyAllowed() {
+    int status = hse.getStatusCode();
+    return !"HEAD".equals(hse.getRequestMethod().toString()) && status != 204 && status != 304;
+  }
+
+  void onUpstreamReadable() {
+    if (released) {
+      return;
+    }
+    while (!upstreamDone && queuedBytes < limit) {
+      PooledByteBuffer pb = hse.getConnection().getByteBufferPool().allocate();
+      ByteBuffer b = pb.getBuffer();
+      int n;
+      try {
+        n = call.conn.source.read(b);
+      } catch (IOException e) {
+        pb.close();
+        upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint
+            + " reset the connection during the response body", e));
+        return;
+      }
+      if (n == 0) {
+        pb.close();
+        break;
+      }
+      if (n < 0) {
+        pb.close();
+        if (decoder.endsAtClose()) {
+          call.conn.reusable = false;
+          upstreamDone();
+          break;
+        }
+        upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint
+            + " closed the connection before the end of the response body"));
+        return;
+      }
+      call.touch();
+      b.flip();
+      Segment s = new Segment(pb);
+      s.buffer = b;
+      decode(s);
+      if (released) {
+        return;
+      }
+    }
+    if (!upstreamDone && call.conn != null) {
+      if (queuedBytes >= limit) {
+        readsPaused = true;
+        call.conn.source.suspendReads();
+      } else {
+        readsPaused = false;
+        call.conn.source.resumeReads();
+      }
+    }
+    if (!awaitingWritable) {
+      writeToClient();
+    }
+  }
+
+  /** Decodes one buffer from the upstream into queued output. */
+  private void decode(Segment s) {
+    try {
+      ByteBuffer slice;
+      while (!decoder.isDone() && (slice = decoder.next(s.buffer)) != null) {
+        if (slice.hasRemaining()) {
+          emit(slice, s);
+        }
+      }
+      if (decoder.isDone()) {
+        if (s.buffer.hasRemaining()) {
+          call.conn.reusable = false; // bytes after the end of the message: do not trust the connection
+        }
+        s.release();
+        upstreamDone();
+        return;
+      }
+    } catch (UpstreamResponseException e) {
+      s.release();
+      upstreamFailed(e);
+      return;
+    } catch (RuntimeException e) {
+      s.release();
+      transformFailed(e);
+      return;
+    }
+    s.release();
+  }
+
+  private void emit(ByteBuffer data, Segment owner) {
+    if (transformers == null) {
+      enqueue(data, owner);
+    } else {
+      Transformers.apply(transformers, data, b -> enqueue(b, owner));
+    }
+  }
+
+  private void enqueue(ByteBuffer data, Segment owner) {
+    if (owner != null) {
+      owner.refs++;
+    }
+    queue.add(new Out(data, owner));
+    queuedBytes += data.remaining();
+  }
+
+  private void upstreamDone() {
+    upstreamDone = true;
+    if (transformers != null) {
+      try {
+        Transformers.finish(transformers, b -> enqueue(b, null));
+      } catch (RuntimeException e) {
+        transformFailed(e);
+        return;
+      }
+    }
+    call.onResponseComplete();
+  }
+
+  private void openChannel() {
+    if (out != null) {
+      return;
+    }
+    if (mayAddLength && upstreamDone) {
+      hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, queuedBytes);
+    }
+    out = hse.getResponseChannel();
+    out.getWriteSetter().set(ch -> {
+      awaitingWritable = false;
+      writeToClient();
+    });
+  }
+
+  private void writeToClient() {
+    if (released || clientDone) {
+      return;
+    }
+    if (out == null) {
+      if (queue.isEmpty() && !upstreamDone) {
+        return;
+      }
+      openChannel();
+    }
+    while (!queue.isEmpty()) {
+      int k = 0;
+      for (Out o : queue) {
+        gather[k++] = o.data;
+        if (k == MAX_GATHER) {
+          break;
+        }
+      }
+      long written;
+      try {
+        written = out.write(gather, 0, k);
+      } catch (IOException e) {
+        Arrays.fill(gather, 0, k, null);
+        clientFailed(e);
+        return;
+      }
+      Arrays.fill(gather, 0, k, null);
+      queuedBytes -= written;
+      call.ex.responseBodyBytes += written;
+      Out o;
+      while ((o = queue.peek()) != null && !o.data.hasRemaining()) {
+        queue.poll();
+        if (o.owner != null) {
+          o.owner.release();
+        }
+      }
+      if (!queue.isEmpty() && written == 0) {
+        awaitingWritable = true;
+        out.resumeWrites();
+        resumeUpstreamIfRoom();
+        return;
+      }
+    }
+    if (upstreamDone) {
+      finishClient();
+      return;
+    }
+    resumeUpstreamIfRoom();
+  }
+
+  private void resumeUpstreamIfRoom() {
+    if (readsPaused && queuedBytes < limit && call.conn != null) {
+      readsPaused = false;
+      call.conn.source.resumeReads();
+    }
+  }
+
+  private void finishClient() {
+    clientDone = true;
+    try {
+      out.shutdownWrites();
+      if (!out.flush()) {
+        out.getWriteSetter().set(ChannelListeners.flushingChannelListener(
+            ch -> release(), (ch, e) -> clientFailed(e)));
+        out.resumeWrites();
+        return;
+      }
+    } catch (IOException e) {
+      clientFailed(e);
+      return;
+    }
+    release();
+  }
+
+  /** The upstream failed mid-body (reset, truncation, malformed framing, read timeout). */
+  void upstreamFailed(RuntimeException e) {
+    if (released) {
+      return;
+    }
+    if (out == null && !hse.isResponseStarted()) {
+      // Nothing sent yet (the body was held by a transformer): the client can still get an error status.
+      release();
+      call.failStreaming(e, true);
+      return;
+    }
+    call.abortStreaming(e);
+    abortClient();
+  }
+
+  private void transformFailed(RuntimeException e) {
+    upstreamFailed(e);
+  }
+
+  private void clientFailed(IOException e) {
+    clientDone = true;
+    call.clientGone(e);
+    abortClient();
+  }
+
+  /** Ends the client's response abnormally: the connection (HTTP/1.x) or the stream (HTTP/2) is closed. */
+  private void abortClient() {
+    release();
+    Engine.abortClient(hse, out);
+  }
+
+  /** Frees every buffer this streamer holds. */
+  void release() {
+    if (released) {
+      return;
+    }
+    released = true;
+    if (first != null) {
+      first.release();
+      first = null;
+    }
+    Out o;
+    while ((o = queue.poll()) != null) {
+      if (o.owner != null) {
+        o.owner.release();
+      }
+    }
+    queuedBytes = 0;
+  }
+
+  private static final class Out {
+    final ByteBuffer data;
+    final Segment owner;
+
+    Out(ByteBuffer data, Segment owner) {
+      this.data = data;
+      this.owner = owner;
+    }
+  }
+
+  /** A pooled read buffer shared by the slices made from it; returned to the pool with the last one. */
+  private static final class Segment {
+    final PooledByteBuffer pooled;
+    ByteBuffer buffer;
+    int refs = 1;
+
+    Segment(PooledByteBuffer pooled) {
+      this.pooled = pooled;
+    }
+
+    void release() {
+      if (--refs == 0) {
+        pooled.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,552 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.UpstreamResponseException;
+import dev.gatehouse.proxy.UpstreamTimeoutException;
+import io.undertow.connector.PooledByteBuffer;
+import io.undertow.io.IoCallback;
+import io.undertow.io.Sender;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpContinue;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xnio.XnioExecutor;
+import org.xnio.XnioIoThread;
+
+/**
+ * One request/response exchange with an upstream over a pooled HTTP/1.1 connection: writes the head,
+ * streams the request body, reads interim and final response heads, and hands the body to a {@link
+ * ResponseStreamer}. Everything runs on the client exchange's I/O thread, so no state here is shared.
+ *
+ * <p>A pooled connection that turns out to be dead (the upstream closed it while idle) is replaced once,
+ * as long as no byte of the request body has been consumed: the request never reached the upstream.
+ */
+public final class UpstreamCall implements HostPool.Acquirer {
+  private static final Logger log = LoggerFactory.getLogger(UpstreamCall.class);
+  /** How long to wait for an upstream's 100 Continue before sending the body anyway (as curl does). */
+  private static final long CONTINUE_WAIT_MS = 1000;
+
+  final ExchangeImpl ex;
+  final HttpServerExchange hse;
+  final Endpoint endpoint;
+  final HostPool pool;
+  final CoreConfig config;
+  final XnioIoThread thread;
+  private final CompletableFuture<ProxyResponse> result = new CompletableFuture<>();
+  private final long readTimeoutNanos;
+
+  private HostPool.Waiter waiter;
+  UpstreamConnection conn;
+  private boolean reused;
+  private boolean retried;
+  /** Given up: connection closed, buffers released. */
+  boolean aborted;
+  /** The response was read completely and the connection went back to the pool. */
+  boolean finished;
+
+  private RequestSender sender;
+  boolean requestSent;
+  boolean bodyConsumed;
+  private boolean awaitingContinue;
+  private boolean continueDecided;
+  private XnioExecutor.Key continueTimer;
+
+  private final ResponseHeadParser parser = new ResponseHeadParser();
+  private PooledByteBuffer readBuffer;
+  private boolean responseBytesSeen;
+  private ResponseImpl response;
+  ResponseStreamer streamer;
+  private long lastActivityNanos;
+  private XnioExecutor.Key readTimer;
+
+  UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool) {
+    this.ex = ex;
+    this.hse = ex.hse();
+    this.endpoint = endpoint;
+    this.pool = pool;
+    this.config = ex.engine().config();
+    this.thread = hse.getIoThread();
+    this.readTimeoutNanos = config.readTimeout().toNanos();
+  }
+
+  CompletionStage<ProxyResponse> start() {
+    if (ex.requestImpl().hasBody() && !ex.claimRequestBody()) {
+      result.completeExceptionally(new IllegalStateException(
+          "the request body was already sent to another upstream; it can be sent once"));
+      return result;
+    }
+    waiter = pool.acquire(thread, this);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  @Override
+  public void onConnection(UpstreamConnection c, boolean reused) {
+    waiter = null;
+    if (aborted) {
+      pool.release(c);
+      return;
+    }
+    this.conn = c;
+    this.reused = reused;
+    c.source.getReadSetter().set(ch -> onReadable());
+    c.source.resumeReads();
+    sender = new RequestSender(this, c);
+    sender.start();
+  }
+
+  @Override
+  public void onConnectFailure(RuntimeException failure) {
+    waiter = null;
+    if (!aborted) {
+      log.debug("{}: {}", ex, failure.getMessage());
+      fail(failure);
+    }
+  }
+
+  /** Bytes moved to or from the upstream: the read timeout starts over. */
+  void touch() {
+    lastActivityNanos = System.nanoTime();
+  }
+
+  // ---------------------------------------------------------------- request side, called by RequestSender
+
+  /** The head was written with {@code Expect: 100-continue}; wait for the upstream's go-ahead. */
+  void awaitContinue() {
+    if (continueDecided || awaitingContinue) {
+      return;
+    }
+    awaitingContinue = true;
+    armReadTimer();
+    continueTimer = thread.executeAfter(() -> {
+      continueTimer = null;
+      if (awaitingContinue && !aborted) {
+        // The upstream neither accepted nor refused: let the client send the body anyway.
+        awaitingContinue = false;
+        continueClient();
+      }
+    }, CONTINUE_WAIT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /** Tells the client to send its body (100 Continue), then streams it. */
+  void continueClient() {
+    continueDecided = true;
+    RequestSender s = sender;
+    if (HttpContinue.requiresContinueResponse(hse) && !HttpContinue.isContinueResponseSent(hse)) {
+      HttpContinue.sendContinueResponse(hse, new IoCallback() {
+        @Override
+        public void onComplete(HttpServerExchange exchange, Sender unused) {
+          if (s == sender && !aborted) {
+            s.startBody();
+          }
+        }
+
+        @Override
+        public void onException(HttpServerExchange exchange, Sender unused, IOException e) {
+          clientGone(e);
+        }
+      });
+    } else {
+      s.startBody();
+    }
+  }
+
+  void onRequestSent() {
+    requestSent = true;
+    touch();
+    armReadTimer();
+  }
+
+  /** Writing to the upstream failed. It may still have answered (e.g. 413 then close): read first. */
+  void onUpstreamWriteFailed(IOException e) {
+    if (aborted) {
+      return;
+    }
+    conn.reusable = false;
+    if (reused && !responseBytesSeen && !bodyConsumed && !retried) {
+      retry(e);
+      return;
+    }
+    if (response == null) {
+      onReadable();
+      if (!aborted && response == null && !parser.hasPartialData()) {
+        fail(new UpstreamResponseException("upstream " + endpoint + " closed the connection while receiving the request", e));
+      }
+    }
+  }
+
+  /** The client's body could not be read: malformed chunked framing, or the client went away. */
+  void onClientBodyFailed(IOException e) {
+    if (aborted) {
+      return;
+    }
+    hse.setPersistent(false);
+    // Close the upstream connection mid-request, so the upstream never sees a complete request.
+    fail(new dev.gatehouse.proxy.MalformedRequestException("malformed or incomplete request body", e));
+  }
+
+  /** The request body went over a limit (maxRequestBodySize, or an aggregate transformer). */
+  void onRequestBodyRejected(RuntimeException e) {
+    if (aborted) {
+      return;
+    }
+    hse.setPersistent(false);
+    fail(e);
+  }
+
+  void clientGone(IOException e) {
+    log.debug("{}: client connection failed: {}", ex, e.toString());
+    ex.hse().setPersistent(false);
+    abort();
+  }
+
+  // ---------------------------------------------------------------- response head
+
+  void onReadable() {
+    if (aborted || finished || conn == null) {
+      return;
+    }
+    if (response != null) {
+      if (streamer != null) {
+        streamer.onUpstreamReadable();
+      }
+      return;
+    }
+    for (;;) {
+      if (readBuffer == null) {
+        readBuffer = hse.getConnection().getByteBufferPool().allocate();
+      }
+      ByteBuffer b = readBuffer.getBuffer();
+      b.clear();
+      int n;
+      try {
+        n = conn.source.read(b);
+      } catch (IOException e) {
+        headFailed(e);
+        return;
+      }
+      if (n == 0) {
+        return;
+      }
+      if (n < 0) {
+        headFailed(null);
+        return;
+      }
+      responseBytesSeen = true;
+      touch();
+      b.flip();
+      try {
+        while (parser.feed(b)) {
+          int status = parser.status;
+          if (status == 100) {
+            if (awaitingContinue) {
+              awaitingContinue = false;
+              cancelContinueTimer();
+              continueClient();
+            }
+            parser.reset();
+          } else if (status == 101) {
+            throw new UpstreamResponseException("upstream switched protocols without being asked");
+          } else if (status < 200) {
+            InterimResponses.forward(hse, status, parser.reason, parser.headers);
+            parser.reset();
+          } else {
+            onFinalHead(b);
+            return;
+          }
+        }
+      } catch (UpstreamResponseException e) {
+        conn.reusable = false;
+        fail(e);
+        return;
+      }
+    }
+  }
+
+  private void headFailed(IOException e) {
+    if (aborted) {
+      return;
+    }
+    conn.reusable = false;
+    if (reused && !responseBytesSeen && !bodyConsumed && !retried) {
+      retry(e);
+      return;
+    }
+    String what = e == null ? "closed the connection" : "reset the connection (" + e.getMessage() + ")";
+    fail(new UpstreamResponseException("upstream " + endpoint + " " + what + " before sending a response", e));
+  }
+
+  private void retry(IOException cause) {
+    log.debug("{}: pooled connection to {} was dead ({}); retrying on a new one", ex, endpoint,
+        cause == null ? "closed" : cause.toString());
+    retried = true;
+    if (sender != null) {
+      sender.stop();
+      sender = null;
+    }
+    awaitingContinue = false;
+    continueDecided = false;
+    cancelContinueTimer();
+    UpstreamConnection dead = conn;
+    conn = null;
+    dead.close();
+    parser.reset();
+    requestSent = false;
+    waiter = pool.acquire(thread, this);
+  }
+
+  private void onFinalHead(ByteBuffer rest) {
+    conn.source.suspendReads();
+    int status = parser.status;
+    HeaderMap headers = parser.headers;
+    if (awaitingContinue) {
+      continueDecided = true;
+      // Refused without 100 Continue: the body will not be sent, so neither side can be reused.
+      awaitingContinue = false;
+      cancelContinueTimer();
+      conn.reusable = false;
+      hse.setPersistent(false);
+      if (sender != null) {
+        sender.stop();
+      }
+    }
+    BodyDecoder decoder = decoderFor(status, headers);
+    if (!keepAlive(headers, parser.protocol)) {
+      conn.reusable = false;
+    }
+    response = new ResponseImpl(status, headers, this, parser.protocol);
+    PooledByteBuffer leftover = readBuffer;
+    readBuffer = null;
+    streamer = new ResponseStreamer(this, decoder, leftover, rest);
+    result.complete(response);
+  }
+
+  /** Message body length rules of RFC 9112 §6.3, strictly. */
+  private BodyDecoder decoderFor(int status, HeaderMap headers) {
+    boolean noBody = Methods.HEAD_STRING.equals(ex.requestImpl().method()) || status == 204 || status == 304;
+    HeaderValues te = headers.get(Headers.TRANSFER_ENCODING);
+    HeaderValues cl = headers.get(Headers.CONTENT_LENGTH);
+    if (noBody) {
+      if (status == 204 || status == 304) {
+        headers.remove(Headers.CONTENT_LENGTH);
+      }
+      return BodyDecoder.fixed(0);
+    }
+    if (te != null) {
+      headers.remove(Headers.CONTENT_LENGTH); // RFC 9112 §6.3: Transfer-Encoding overrides it
+      String last = te.getLast();
+      int comma = last.lastIndexOf(',');
+      String coding = (comma >= 0 ? last.substring(comma + 1) : last).trim();
+      if (coding.equalsIgnoreCase("chunked")) {
+        if (te.size() > 1 || last.indexOf(',') >= 0) {
+          // other codings under chunked (e.g. gzip): cannot be passed on as they are
+          throw new UpstreamResponseException("upstream used transfer codings other than chunked: " + te);
+        }
+        return new ChunkedDecoder();
+      }
+      conn.reusable = false;
+      return BodyDecoder.untilClose();
+    }
+    if (cl != null) {
+      long length = -1;
+      for (String v : cl) {
+        for (String item : v.split(",")) {
+          long n = RequestValidator.parseContentLength(item.trim());
+          if (n < 0) {
+            throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + v);
+          }
+          if (length >= 0 && n != length) {
+            throw new UpstreamResponseException("upstream sent differing Content-Length values: " + cl);
+          }
+          length = n;
+        }
+      }
+      headers.put(Headers.CONTENT_LENGTH, Long.toString(length));
+      return BodyDecoder.fixed(length);
+    }
+    conn.reusable = false;
+    return BodyDecoder.untilClose();
+  }
+
+  private static boolean keepAlive(HeaderMap headers, String protocol) {
+    HeaderValues connection = headers.get(Headers.CONNECTION);
+    boolean close = false;
+    boolean keepAlive = false;
+    if (connection != null) {
+      for (String v : connection) {
+        close |= Http.listContains(v, "close");
+        keepAlive |= Http.listContains(v, "keep-alive");
+      }
+    }
+    return !close && ("HTTP/1.1".equals(protocol) || keepAlive);
+  }
+
+  // ---------------------------------------------------------------- read timeout
+
+  private void armReadTimer() {
+    if (readTimeoutNanos == 0 || readTimer != null || aborted || finished) {
+      return;
+    }
+    touch();
+    readTimer = thread.executeAfter(this::onReadTimer, readTimeoutNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void onReadTimer() {
+    readTimer = null;
+    if (aborted || finished) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (!waitingForUpstream()) {
+      lastActivityNanos = now;
+    } else if (now - lastActivityNanos >= readTimeoutNanos) {
+      UpstreamTimeoutException e = new UpstreamTimeoutException("upstream " + endpoint
+          + " sent nothing for readTimeout " + config.readTimeout());
+      if (streamer != null && streamer.started()) {
+        streamer.upstreamFailed(e);
+      } else {
+        conn.reusable = false;
+        fail(e);
+      }
+      return;
+    }
+    long wait = readTimeoutNanos - (now - lastActivityNanos);
+    readTimer = thread.executeAfter(this::onReadTimer, Math.max(1_000_000, wait), TimeUnit.NANOSECONDS);
+  }
+
+  /** Whether the proxy is waiting on the upstream (not on the client, nor on filters). */
+  private boolean waitingForUpstream() {
+    if (response == null) {
+      return requestSent || awaitingContinue || (sender != null && sender.blockedOnUpstream());
+    }
+    return streamer != null && streamer.waitingForUpstream();
+  }
+
+  void cancelReadTimer() {
+    if (readTimer != null) {
+      readTimer.remove();
+      readTimer = null;
+    }
+  }
+
+  private void cancelContinueTimer() {
+    if (continueTimer != null) {
+      continueTimer.remove();
+      continueTimer = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- endings
+
+  /** The response body was read completely: return the connection to the pool. */
+  void onResponseComplete() {
+    if (finished || aborted) {
+      return;
+    }
+    finished = true;
+    cancelReadTimer();
+    UpstreamConnection c = conn;
+    conn = null;
+    if (sender != null && !sender.isDone()) {
+      c.reusable = false; // the upstream answered before the whole request was sent
+      hse.setPersistent(false);
+      sender.stop();
+    }
+    c.source.getReadSetter().set(null);
+    c.sink.getWriteSetter().set(null);
+    pool.release(c);
+  }
+
+  /** Fails the call before the response head was handed out: the error handler answers the client. */
+  void fail(Throwable e) {
+    if (aborted || finished) {
+      return;
+    }
+    cleanup();
+    if (!result.isDone()) {
+      result.completeExceptionally(e);
+    }
+  }
+
+  /**
+   * The body failed before anything was sent to the client (a transformer held it): the error handler
+   * still gets to answer.
+   */
+  void failStreaming(RuntimeException e, boolean duringResponse) {
+    if (!finished) {
+      if (conn != null) {
+        conn.reusable = false;
+      }
+      cleanup();
+    }
+    ex.engine().respondWithError(ex, e, duringResponse);
+  }
+
+  /** The body failed after the response started; the streamer closes the client side. */
+  void abortStreaming(RuntimeException e) {
+    log.debug("{}: response aborted: {}", ex, e.getMessage());
+    if (!finished) {
+      if (conn != null) {
+        conn.reusable = false;
+      }
+      cleanup();
+    }
+  }
+
+  /** Gives up silently: the exchange ended or chose another response. */
+  public void abort() {
+    if (aborted || finished) {
+      return;
+    }
+    cleanup();
+    if (!result.isDone()) {
+      result.completeExceptionally(new java.util.concurrent.CancellationException("upstream call aborted"));
+    }
+  }
+
+  private void cleanup() {
+    aborted = true;
+    cancelReadTimer();
+    cancelContinueTimer();
+    if (waiter != null) {
+      pool.withdraw(waiter);
+      waiter = null;
+    }
+    if (sender != null) {
+      sender.stop();
+    }
+    if (streamer != null) {
+      streamer.release();
+    }
+    if (readBuffer != null) {
+      readBuffer.close();
+      readBuffer = null;
+    }
+    if (conn != null) {
+      UpstreamConnection c = conn;
+      conn = null;
+      c.close();
+    }
+  }
+
+  List<BodyTransformer> requestTransformers() {
+    return ex.requestImpl().transformers();
+  }
+
+  @Override
+  public String toString() {
+    return "UpstreamCall(" + ex.request() + " -> " + endpoint + ")";
+  }
+}

@@ -1,0 +1,82 @@
+package dev.gatehouse.proxy.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import org.xnio.ChannelListener;
+import org.xnio.IoUtils;
+import org.xnio.StreamConnection;
+import org.xnio.XnioIoThread;
+import org.xnio.conduits.ConduitStreamSinkChannel;
+import org.xnio.conduits.ConduitStreamSourceChannel;
+
+/** One HTTP/1.1 connection to an upstream, owned by one I/O thread and its pool. */
+final class UpstreamConnection {
+  final StreamConnection connection;
+  final HostPool pool;
+  final XnioIoThread thread;
+  final ConduitStreamSourceChannel source;
+  final ConduitStreamSinkChannel sink;
+  /** Cleared when the connection must not carry another request. */
+  boolean reusable = true;
+  boolean idle;
+  long idleSinceNanos;
+  int uses;
+  private boolean closed;
+
+  UpstreamConnection(StreamConnection connection, HostPool pool) {
+    this.connection = connection;
+    this.pool = pool;
+    this.thread = connection.getIoThread();
+    this.source = connection.getSourceChannel();
+    this.sink = connection.getSinkChannel();
+    connection.getCloseSetter().set((ChannelListener<StreamConnection>) c -> onClosed());
+  }
+
+  boolean isOpen() {
+    return !closed && connection.isOpen();
+  }
+
+  void close() {
+    reusable = false;
+    IoUtils.safeClose(connection);
+    onClosed();
+  }
+
+  private void onClosed() {
+    if (!closed) {
+      closed = true;
+      pool.connectionClosed(this);
+    }
+  }
+
+  /** While idle in the pool, any readable event (EOF, reset or stray bytes) closes the connection. */
+  void enterIdle() {
+    idle = true;
+    idleSinceNanos = System.nanoTime();
+    source.getReadSetter().set((ChannelListener<ConduitStreamSourceChannel>) ch -> {
+      try {
+        int n = ch.read(ByteBuffer.allocate(1));
+        if (n == 0) {
+          return;
+        }
+      } catch (IOException ignored) {
+        // closed below
+      }
+      pool.removeIdle(this);
+      close();
+    });
+    sink.getWriteSetter().set(null);
+    source.resumeReads();
+  }
+
+  void leaveIdle() {
+    idle = false;
+    source.suspendReads();
+    source.getReadSetter().set(null);
+  }
+
+  @Override
+  public String toString() {
+    return "UpstreamConnection(" + pool.endpoint() + " " + connection.getLocalAddress() + ")";
+  }
+}

@@ -1,0 +1,210 @@
+package dev.gatehouse.proxy.reverse;
+
+import dev.gatehouse.proxy.Filter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Which requests go to which {@link UpstreamGroup}, with optional path rewriting and filters of their
+ * own. Built in one expression, conditions first and {@link Builder#to} last:
+ *
+ * <pre>{@code
+ * Route.pathPrefix("/api")
+ *     .host("api.example.com")
+ *     .methods("GET", "POST")
+ *     .stripPrefix()
+ *     .addFilter(auth)
+ *     .to(UpstreamGroup.of("http://10.0.0.5:8080"));
+ * }</pre>
+ *
+ * <p>Paths are matched after normalisation: dot segments ({@code /a/../b}, also percent-encoded) are
+ * resolved and repeated slashes merged, and the normalised path is what the upstream receives; a path
+ * that climbs above the root gets 400. A prefix matches whole segments: {@code /api} matches {@code
+ * /api} and {@code /api/x}, not {@code /apix}.
+ */
+public final class Route {
+  private final RouteMatcher matcher;
+  private final String stripPrefix;
+  private final String replacement;
+  private final List<Filter> filters;
+  private final UpstreamGroup group;
+
+  private Route(Builder b, UpstreamGroup group) {
+    this.matcher = b.matcher();
+    this.stripPrefix = b.rewrite ? b.pathPrefix : null;
+    this.replacement = b.replacement;
+    this.filters = List.copyOf(b.filters);
+    this.group = group;
+  }
+
+  /** Requests whose path is {@code prefix} or below it. */
+  public static Builder pathPrefix(String prefix) {
+    return new Builder().pathPrefix(prefix);
+  }
+
+  /** Requests whose path is exactly {@code path}. */
+  public static Builder path(String path) {
+    return new Builder().path(path);
+  }
+
+  /** Requests for the virtual host {@code host} ({@code *.example.com} matches any subdomain). */
+  public static Builder host(String host) {
+    return new Builder().host(host);
+  }
+
+  /** Every request (a catch-all, usually added last). */
+  public static Builder any() {
+    return new Builder();
+  }
+
+  RouteMatcher matcher() {
+    return matcher;
+  }
+
+  /** The upstream group requests go to. */
+  public UpstreamGroup group() {
+    return group;
+  }
+
+  /** The route's own filters, run inside the global ones. */
+  public List<Filter> filters() {
+    return filters;
+  }
+
+  String strippedPrefix() {
+    return stripPrefix;
+  }
+
+  String replacement() {
+    return replacement;
+  }
+
+  @Override
+  public String toString() {
+    return "Route(" + matcher + " -> " + group + ")";
+  }
+
+  /** Conditions, rewriting and filters of a route being built. All conditions must hold. */
+  public static final class Builder {
+    private String pathPrefix;
+    private String exactPath;
+    private String host;
+    private final List<String> methods = new ArrayList<>();
+    private final List<String[]> headers = new ArrayList<>();
+    private boolean rewrite;
+    private String replacement = "";
+    private final List<Filter> filters = new ArrayList<>();
+
+    private Builder() {}
+
+    /** Path at or below {@code prefix}. */
+    public Builder pathPrefix(String prefix) {
+      this.pathPrefix = checkPath("pathPrefix", prefix);
+      return this;
+    }
+
+    /** Path equal to {@code path}. */
+    public Builder path(String path) {
+      this.exactPath = checkPath("path", path);
+      return this;
+    }
+
+    /** {@code Host} equal to {@code host} (port ignored, case-insensitive); {@code *.example.com} for subdomains. */
+    public Builder host(String host) {
+      Objects.requireNonNull(host, "host");
+      String h = host.toLowerCase(Locale.ROOT);
+      if (h.isEmpty() || !h.matches("(\\*\\.)?[a-z0-9.\\-\\[\\]:]+")) {
+        throw new IllegalArgumentException("host: \"" + host + "\" (expected: a host name such as api.example.com or *.example.com)");
+      }
+      this.host = h;
+      return this;
+    }
+
+    /** Method is one of {@code methods}. */
+    public Builder methods(String... methods) {
+      Objects.requireNonNull(methods, "methods");
+      for (String m : methods) {
+        Objects.requireNonNull(m, "method");
+        if (!m.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+          throw new IllegalArgumentException("method: \"" + m + "\" (expected: a method token such as GET)");
+        }
+        this.methods.add(m);
+      }
+      return this;
+    }
+
+    /** Header {@code name} is present. */
+    public Builder header(String name) {
+      headers.add(new String[] {checkHeaderName(name), null});
+      return this;
+    }
+
+    /** Header {@code name} has the value {@code value} (exact match). */
+    public Builder header(String name, String value) {
+      headers.add(new String[] {checkHeaderName(name), Objects.requireNonNull(value, "value")});
+      return this;
+    }
+
+    /** Removes the matched {@link #pathPrefix} before forwarding: {@code /api/users} becomes {@code /users}. */
+    public Builder stripPrefix() {
+      return rewritePrefix("");
+    }
+
+    /** Replaces the matched {@link #pathPrefix} with {@code replacement}: {@code /api/users} to {@code /v2/users}. */
+    public Builder rewritePrefix(String replacement) {
+      Objects.requireNonNull(replacement, "replacement");
+      if (!replacement.isEmpty()) {
+        checkPath("rewritePrefix", replacement);
+      }
+      this.rewrite = true;
+      this.replacement = replacement.endsWith("/") ? replacement.substring(0, replacement.length() - 1) : replacement;
+      return this;
+    }
+
+    /** Adds a filter that runs for this route only, inside the global filters. */
+    public Builder addFilter(Filter filter) {
+      filters.add(Objects.requireNonNull(filter, "filter"));
+      return this;
+    }
+
+    /** Finishes the route: matching requests go to {@code group}. */
+    public Route to(UpstreamGroup group) {
+      Objects.requireNonNull(group, "group");
+      if (rewrite && pathPrefix == null) {
+        throw new IllegalStateException("stripPrefix/rewritePrefix requires pathPrefix (expected: Route.pathPrefix(...) first)");
+      }
+      if (pathPrefix != null && exactPath != null) {
+        throw new IllegalStateException("route has both pathPrefix(" + pathPrefix + ") and path(" + exactPath
+            + ") (expected: one of them)");
+      }
+      return new Route(this, group);
+    }
+
+    /** Finishes the route with a group of a single upstream, e.g. {@code http://localhost:8081}. */
+    public Route to(String upstreamUri) {
+      return to(UpstreamGroup.of(upstreamUri));
+    }
+
+    RouteMatcher matcher() {
+      return new RouteMatcher(pathPrefix, exactPath, host, List.copyOf(methods), List.copyOf(headers));
+    }
+
+    private static String checkPath(String name, String p) {
+      Objects.requireNonNull(p, name);
+      if (!p.startsWith("/") || p.contains("?") || p.contains("#") || p.chars().anyMatch(c -> c <= ' ' || c >= 0x7F)) {
+        throw new IllegalArgumentException(name + ": \"" + p + "\" (expected: a path starting with /, without query)");
+      }
+      return p.length() > 1 && p.endsWith("/") && name.equals("pathPrefix") ? p.substring(0, p.length() - 1) : p;
+    }
+
+    private static String checkHeaderName(String name) {
+      Objects.requireNonNull(name, "name");
+      if (!name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+        throw new IllegalArgumentException("header: \"" + name + "\" (expected: a header name token)");
+      }
+      return name;
+    }
+  }
+}
