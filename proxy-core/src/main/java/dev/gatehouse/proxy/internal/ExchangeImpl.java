@@ -130,7 +130,16 @@ public final class ExchangeImpl implements ProxyExchange {
    * when the response head has arrived. Must be called on the I/O thread.
    */
   public CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint) {
-    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint));
+    return forwardTo(endpoint, null);
+  }
+
+  /**
+   * Like {@link #forwardTo(Endpoint)}, with a request-target other than the request's path and query
+   * (e.g. absolute-form through a parent proxy; {@code null} for the default) and extra fields appended
+   * to the head as name/value pairs (e.g. {@code Proxy-Authorization} for that parent).
+   */
+  public CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint, String requestTarget, String... extraHeaders) {
+    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint), requestTarget, extraHeaders);
     if (calls == null) {
       calls = new ArrayList<>(1);
     }

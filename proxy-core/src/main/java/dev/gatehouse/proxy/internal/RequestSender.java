@@ -100,7 +100,8 @@ final class RequestSender {
   }
 
   private ByteBuffer head(long contentLength, boolean keepExpect, boolean closeAfter) {
-    return RequestHead.write(request, call.endpoint, request.pathAndQuery(), contentLength, keepExpect, closeAfter);
+    String target = call.requestTarget != null ? call.requestTarget : request.pathAndQuery();
+    return RequestHead.write(request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders);
   }
 
   /** Starts reading the client's body (after 100 Continue, if one was needed). */

@@ -70,7 +70,13 @@ public final class UpstreamCall implements HostPool.Acquirer {
   private long lastActivityNanos;
   private XnioExecutor.Key readTimer;
 
-  UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool) {
+  /** Request-target to send, or null for the request's path and query. */
+  final String requestTarget;
+  final String[] extraHeaders;
+
+  UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders) {
+    this.requestTarget = requestTarget;
+    this.extraHeaders = extraHeaders == null ? new String[0] : extraHeaders;
     this.ex = ex;
     this.hse = ex.hse();
     this.endpoint = endpoint;
