@@ -51,7 +51,9 @@ public final class Engine implements ProxyServer {
   private final CoreConfig config;
   private final Filter terminal;
   private final RequestValidator validator;
-  private final ConcurrentHashMap<String, HostPool> pools = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<PoolKey, HostPool> pools = new ConcurrentHashMap<>();
+  private final PoolSettings defaultPoolSettings;
+  private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
   private final List<Consumer<ExchangeImpl>> completionListeners = new CopyOnWriteArrayList<>();
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
   private State state = State.NEW;
@@ -64,6 +66,23 @@ public final class Engine implements ProxyServer {
     this.config = config;
     this.terminal = terminal;
     this.validator = new RequestValidator(config);
+    this.defaultPoolSettings = PoolSettings.of(config);
+  }
+
+  private record PoolKey(String endpoint, PoolSettings settings) {}
+
+  PoolSettings defaultPoolSettings() {
+    return defaultPoolSettings;
+  }
+
+  /** Runs once the listener is bound and the I/O threads run (starts health checks). */
+  public void addStartHook(Runnable hook) {
+    startHooks.add(hook);
+  }
+
+  /** The XNIO worker while running (its I/O threads run timers and probes), else null. */
+  public XnioWorker worker() {
+    return worker;
   }
 
   public CoreConfig config() {
@@ -89,10 +108,14 @@ public final class Engine implements ProxyServer {
   }
 
   HostPool pool(Endpoint endpoint) {
-    HostPool p = pools.get(endpoint.key());
+    return pool(endpoint, defaultPoolSettings);
+  }
+
+  HostPool pool(Endpoint endpoint, PoolSettings settings) {
+    PoolKey key = new PoolKey(endpoint.key(), settings);
+    HostPool p = pools.get(key);
     if (p == null) {
-      p = pools.computeIfAbsent(endpoint.key(),
-          k -> new HostPool(endpoint, config, this::resolve, config.ioThreads()));
+      p = pools.computeIfAbsent(key, k -> new HostPool(endpoint, settings, this::resolve, config.ioThreads()));
     }
     return p;
   }
@@ -144,6 +167,13 @@ public final class Engine implements ProxyServer {
     address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
     state = State.STARTED;
     log.info("{} proxy listening on {}:{}", config.kind(), address.getHostString(), address.getPort());
+    for (Runnable hook : startHooks) {
+      try {
+        hook.run();
+      } catch (RuntimeException e) {
+        log.warn("start hook failed", e);
+      }
+    }
     return this;
   }
 

@@ -28,6 +28,11 @@ public final class ExchangeImpl implements ProxyExchange {
   private List<UpstreamCall> calls;
   private boolean finished;
   private boolean requestBodyClaimed;
+  private org.xnio.channels.StreamSourceChannel requestChannel;
+  private boolean requestBodyDone;
+  /** Some of the client's body has been read (and so is gone unless kept for replay). */
+  boolean requestBodyRead;
+  private ReplayBuffer replay;
   private String proxyAuthorization;
   private String upgrade;
   /** A response has been chosen and committed (or is being). */
@@ -147,6 +152,67 @@ public final class ExchangeImpl implements ProxyExchange {
     return call.start();
   }
 
+  /**
+   * Sends the request to {@code endpoint} with per-call {@code options} (timeouts, pool, listener) and
+   * returns the started call; {@link UpstreamCall#response()} completes on the I/O thread when the
+   * response head has arrived. Must be called on the I/O thread. May be called again after a failed
+   * call (a retry) when {@link #canResendRequest()}.
+   */
+  public UpstreamCall call(Endpoint endpoint, CallOptions options) {
+    PoolSettings settings = options.pool() != null ? options.pool() : engine.defaultPoolSettings();
+    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint, settings), null, null, options);
+    if (calls == null) {
+      calls = new ArrayList<>(2);
+    }
+    calls.add(call);
+    call.start();
+    return call;
+  }
+
+  /**
+   * Keeps up to {@code limit} bytes of the request body as it is sent, so that a retry can send it again
+   * (a body with a declared length above the limit, or with body transformers, is not kept). Call
+   * before the first upstream call.
+   */
+  public void enableRequestReplay(long limit) {
+    if (replay != null || requestBodyClaimed || !request.hasBody()) {
+      return;
+    }
+    replay = new ReplayBuffer(limit);
+    if (request.contentLength() > limit || (request.transformers() != null && !request.transformers().isEmpty())) {
+      replay.overflow();
+    }
+  }
+
+  /** Whether another upstream call can still send the whole request (no body, or a body kept in full). */
+  public boolean canResendRequest() {
+    if (!request.hasBody() || !requestBodyClaimed || !requestBodyRead) {
+      return true;
+    }
+    return replay != null && !replay.overflowed()
+        && (request.transformers() == null || request.transformers().isEmpty());
+  }
+
+  ReplayBuffer replayBuffer() {
+    return replay != null && !replay.overflowed() ? replay : null;
+  }
+
+  /** The client's request body channel; the same one for every attempt. */
+  org.xnio.channels.StreamSourceChannel requestChannel() {
+    if (requestChannel == null) {
+      requestChannel = hse.getRequestChannel();
+    }
+    return requestChannel;
+  }
+
+  boolean requestBodyDone() {
+    return requestBodyDone;
+  }
+
+  void requestBodyDone(boolean done) {
+    this.requestBodyDone = done;
+  }
+
   /** Keeps the hop-by-hop fields the modules need before they are stripped from the request. */
   void captureHopByHop(String proxyAuthorization, String upgrade) {
     this.proxyAuthorization = proxyAuthorization;
@@ -166,7 +232,7 @@ public final class ExchangeImpl implements ProxyExchange {
   /** Only one upstream call may stream the client's request body. */
   boolean claimRequestBody() {
     if (requestBodyClaimed) {
-      return false;
+      return canResendRequest();
     }
     requestBodyClaimed = true;
     return true;

@@ -3,10 +3,6 @@ package dev.gatehouse.proxy.internal;
 import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.UpstreamUnavailableException;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.Executor;
@@ -14,9 +10,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xnio.IoFuture;
-import org.xnio.OptionMap;
-import org.xnio.Options;
 import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
@@ -28,20 +21,19 @@ import org.xnio.XnioIoThread;
  */
 final class HostPool {
   private static final Logger log = LoggerFactory.getLogger(HostPool.class);
-  private static final OptionMap CONNECT_OPTIONS = OptionMap.builder()
-      .set(Options.TCP_NODELAY, true)
-      .set(Options.KEEP_ALIVE, true)
-      .getMap();
 
   /** Receives a connection or the reason there is none; called on the requesting I/O thread. */
   interface Acquirer {
     void onConnection(UpstreamConnection connection, boolean reused);
 
     void onConnectFailure(RuntimeException failure);
+
+    /** How long this request may wait for a connection (to connect, or queued for a free one). */
+    long connectTimeoutMillis();
   }
 
   private final Endpoint endpoint;
-  private final CoreConfig config;
+  private final PoolSettings settings;
   private final Executor resolver;
   private final PerThread[] threads;
   private final AtomicInteger total = new AtomicInteger();
@@ -50,19 +42,24 @@ final class HostPool {
   private final long keepAliveNanos;
   private volatile boolean closed;
 
-  HostPool(Endpoint endpoint, CoreConfig config, Executor resolver, int ioThreads) {
+  HostPool(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
     this.endpoint = endpoint;
-    this.config = config;
+    this.settings = settings;
     this.resolver = resolver;
     this.threads = new PerThread[ioThreads];
     for (int i = 0; i < ioThreads; i++) {
       threads[i] = new PerThread();
     }
-    this.keepAliveNanos = config.upstreamKeepAliveTimeout().toNanos();
+    this.keepAliveNanos = settings.keepAlive().toNanos();
   }
 
   Endpoint endpoint() {
     return endpoint;
+  }
+
+  /** Most idle connections kept; 0 means each connection is closed after one request. */
+  int maxIdle() {
+    return settings.maxIdle();
   }
 
   int openConnections() {
@@ -117,11 +114,11 @@ final class HostPool {
       open(thread, acquirer);
       return null;
     }
-    if (pending.incrementAndGet() > config.upstreamMaxPending()) {
+    if (pending.incrementAndGet() > settings.maxPending()) {
       pending.decrementAndGet();
       acquirer.onConnectFailure(new UpstreamUnavailableException("upstream " + endpoint + ": "
-          + config.upstreamMaxConnections() + " connections busy and " + config.upstreamMaxPending()
-          + " requests queued (upstreamMaxConnections, upstreamMaxPending)"));
+          + settings.maxConnections() + " connections busy and " + settings.maxPending()
+          + " requests queued (max connections, max pending)"));
       return null;
     }
     Waiter w = new Waiter(acquirer, thread);
@@ -133,9 +130,9 @@ final class HostPool {
         pt.waiting.decrementAndGet();
         w.cancelled = true;
         acquirer.onConnectFailure(new UpstreamUnavailableException("upstream " + endpoint
-            + ": no connection free within connectTimeout " + config.connectTimeout()));
+            + ": no connection free within connectTimeout " + java.time.Duration.ofMillis(acquirer.connectTimeoutMillis())));
       }
-    }, config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }, acquirer.connectTimeoutMillis(), TimeUnit.MILLISECONDS);
     return w;
   }
 
@@ -152,7 +149,7 @@ final class HostPool {
   }
 
   private boolean reserve() {
-    int max = config.upstreamMaxConnections();
+    int max = settings.maxConnections();
     for (;;) {
       int n = total.get();
       if (n >= max) {
@@ -165,91 +162,27 @@ final class HostPool {
   }
 
   private void open(XnioIoThread thread, Acquirer acquirer) {
-    InetSocketAddress address = endpoint.address();
-    if (address != null && !address.isUnresolved()) {
-      connect(thread, address, acquirer);
-      return;
-    }
-    byte[] literal = CidrSet.parseLiteral(endpoint.host());
-    if (literal != null) {
-      try {
-        connect(thread, new InetSocketAddress(InetAddress.getByAddress(literal), endpoint.port()), acquirer);
-      } catch (UnknownHostException e) {
-        unreserve();
-        acquirer.onConnectFailure(new UpstreamConnectException("invalid upstream address " + endpoint, e));
-      }
-      return;
-    }
-    // DNS may block: resolve on the worker, connect back on the I/O thread.
-    try {
-      resolver.execute(() -> {
-        InetSocketAddress resolved;
-        try {
-          resolved = new InetSocketAddress(InetAddress.getByName(endpoint.host()), endpoint.port());
-        } catch (UnknownHostException e) {
-          thread.execute(() -> {
-            unreserve();
-            acquirer.onConnectFailure(new UpstreamConnectException("cannot resolve upstream host " + endpoint.host(), e));
-          });
-          return;
-        }
-        thread.execute(() -> connect(thread, resolved, acquirer));
-      });
-    } catch (RuntimeException e) {
-      unreserve();
-      acquirer.onConnectFailure(new UpstreamConnectException("cannot resolve upstream host " + endpoint.host(), e));
-    }
-  }
-
-  private void connect(XnioIoThread thread, InetSocketAddress address, Acquirer acquirer) {
-    IoFuture<StreamConnection> future;
-    try {
-      future = thread.openStreamConnection(address, null, CONNECT_OPTIONS);
-    } catch (RuntimeException e) {
-      unreserve();
-      acquirer.onConnectFailure(new UpstreamConnectException("cannot connect to upstream " + endpoint, e));
-      return;
-    }
-    long timeoutMs = config.connectTimeout().toMillis();
-    XnioExecutor.Key timer = thread.executeAfter(future::cancel, timeoutMs, TimeUnit.MILLISECONDS);
-    future.addNotifier((f, a) -> {
-      Runnable r = () -> {
-        timer.remove();
-        switch (f.getStatus()) {
-          case DONE: {
-            StreamConnection sc;
-            try {
-              sc = f.get();
-            } catch (IOException e) {
+    Connector.connect(thread, endpoint, settings.tls(), acquirer.connectTimeoutMillis(), resolver,
+        new Connector.Callback() {
+          @Override
+          public void connected(StreamConnection sc) {
+            if (closed) {
+              org.xnio.IoUtils.safeClose(sc);
               unreserve();
-              acquirer.onConnectFailure(new UpstreamConnectException("cannot connect to upstream " + endpoint, e));
+              acquirer.onConnectFailure(new UpstreamUnavailableException("proxy is shutting down"));
               return;
             }
-            UpstreamConnection c = new UpstreamConnection(sc, this);
+            UpstreamConnection c = new UpstreamConnection(sc, HostPool.this);
             c.uses = 1;
             acquirer.onConnection(c, false);
-            return;
           }
-          case FAILED: {
+
+          @Override
+          public void failed(RuntimeException failure) {
             unreserve();
-            IOException e = f.getException();
-            acquirer.onConnectFailure(new UpstreamConnectException("cannot connect to upstream " + endpoint + ": "
-                + e.getMessage(), e));
-            return;
+            acquirer.onConnectFailure(failure);
           }
-          default: {
-            unreserve();
-            acquirer.onConnectFailure(new UpstreamTimeoutException("connecting to upstream " + endpoint
-                + " took longer than connectTimeout " + config.connectTimeout()));
-          }
-        }
-      };
-      if (Thread.currentThread() == thread) {
-        r.run();
-      } else {
-        thread.execute(r);
-      }
-    }, null);
+        });
   }
 
   private void unreserve() {
@@ -319,7 +252,7 @@ final class HostPool {
         return;
       }
     }
-    if (pending.get() > 0 || idle.get() >= config.upstreamMaxIdleConnections()) {
+    if (pending.get() > 0 || idle.get() >= settings.maxIdle()) {
       c.close(); // frees the slot for a request queued on another thread, or keeps the idle bound
       return;
     }

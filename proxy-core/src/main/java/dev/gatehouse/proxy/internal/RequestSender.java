@@ -39,6 +39,7 @@ final class RequestSender {
   private boolean stopped;
   private boolean blockedOnUpstream;
   private long received;
+  private ReplayBuffer replay;
 
   RequestSender(UpstreamCall call, UpstreamConnection conn) {
     this.call = call;
@@ -58,7 +59,7 @@ final class RequestSender {
   }
 
   void start() {
-    boolean closeAfter = call.config.upstreamMaxIdleConnections() == 0;
+    boolean closeAfter = call.pool.maxIdle() == 0;
     if (!request.hasBody()) {
       inDone = true;
       if (transformers == null) {
@@ -110,14 +111,29 @@ final class RequestSender {
       return;
     }
     bodyStarted = true;
-    in = call.hse.getRequestChannel();
+    in = call.ex.requestChannel();
     if (in == null) {
       stop();
       call.onClientBodyFailed(new IOException("request body already consumed"));
       return;
     }
-    inBuf = call.hse.getConnection().getByteBufferPool().allocate();
-    in.getReadSetter().set(ch -> pump());
+    replay = transformers == null ? call.ex.replayBuffer() : null;
+    if (replay != null && replay.size() > 0) {
+      // a retry: first what the earlier attempt read from the client, then the rest
+      for (ByteBuffer chunk : replay.chunks()) {
+        queueData(chunk);
+      }
+      received = replay.size();
+    }
+    if (call.ex.requestBodyDone()) {
+      inDone = true;
+      if (!endOfBody()) {
+        return;
+      }
+    } else {
+      inBuf = call.hse.getConnection().getByteBufferPool().allocate();
+      in.getReadSetter().set(ch -> pump());
+    }
     pump();
   }
 
@@ -155,6 +171,7 @@ final class RequestSender {
       }
       if (n < 0) {
         inDone = true;
+        call.ex.requestBodyDone(true);
         in.suspendReads();
         if (!endOfBody()) {
           return;
@@ -162,6 +179,7 @@ final class RequestSender {
         continue;
       }
       call.bodyConsumed = true;
+      call.ex.requestBodyRead = true;
       received += n;
       call.ex.requestBodyBytes += n;
       if (maxBody >= 0 && received > maxBody) {
@@ -170,6 +188,9 @@ final class RequestSender {
         return;
       }
       b.flip();
+      if (replay != null) {
+        replay.append(b);
+      }
       if (transformers == null) {
         queueData(b);
       } else {
@@ -177,7 +198,7 @@ final class RequestSender {
           Transformers.apply(transformers, b, out -> {
             if (!headSent) {
               chunked = true;
-              pending.add(head(-1, false, call.config.upstreamMaxIdleConnections() == 0));
+              pending.add(head(-1, false, call.pool.maxIdle() == 0));
               headSent = true;
             }
             queueData(out);
@@ -199,7 +220,7 @@ final class RequestSender {
         return false;
       }
       if (!headSent) {
-        pending.add(head(total(tail), false, call.config.upstreamMaxIdleConnections() == 0));
+        pending.add(head(total(tail), false, call.pool.maxIdle() == 0));
         headSent = true;
         pending.addAll(tail);
         return true;
@@ -265,6 +286,7 @@ final class RequestSender {
         java.util.Arrays.fill(gather, 0, k, null);
       }
       if (written > 0) {
+        call.requestBytesWritten = true;
         call.touch();
       }
       while (!pending.isEmpty() && !pending.peek().hasRemaining()) {

@@ -45,6 +45,16 @@ public final class UpstreamCall implements HostPool.Acquirer {
   final XnioIoThread thread;
   private final CompletableFuture<ProxyResponse> result = new CompletableFuture<>();
   private final long readTimeoutNanos;
+  private final long writeTimeoutNanos;
+  private final long tryTimeoutNanos;
+  private final long connectTimeoutMillis;
+  private final CallOptions options;
+  private final CallListener listener;
+  private final long startNanos = System.nanoTime();
+  private XnioExecutor.Key deadlineTimer;
+  private boolean ended;
+  /** Whether any byte of this request reached the upstream's socket (so it may have acted on it). */
+  boolean requestBytesWritten;
 
   private HostPool.Waiter waiter;
   UpstreamConnection conn;
@@ -75,6 +85,13 @@ public final class UpstreamCall implements HostPool.Acquirer {
   final String[] extraHeaders;
 
   UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders) {
+    this(ex, endpoint, pool, requestTarget, extraHeaders, CallOptions.DEFAULTS);
+  }
+
+  UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders,
+      CallOptions options) {
+    this.options = options == null ? CallOptions.DEFAULTS : options;
+    this.listener = this.options.listener();
     this.requestTarget = requestTarget;
     this.extraHeaders = extraHeaders == null ? new String[0] : extraHeaders;
     this.ex = ex;
@@ -83,17 +100,97 @@ public final class UpstreamCall implements HostPool.Acquirer {
     this.pool = pool;
     this.config = ex.engine().config();
     this.thread = hse.getIoThread();
-    this.readTimeoutNanos = config.readTimeout().toNanos();
+    this.readTimeoutNanos = (this.options.readTimeout() != null ? this.options.readTimeout() : config.readTimeout()).toNanos();
+    this.writeTimeoutNanos = this.options.writeTimeout() != null ? this.options.writeTimeout().toNanos() : readTimeoutNanos;
+    this.tryTimeoutNanos = this.options.tryTimeout() != null ? this.options.tryTimeout().toNanos() : 0;
+    this.connectTimeoutMillis = Math.max(1, (this.options.connectTimeout() != null ? this.options.connectTimeout()
+        : config.connectTimeout()).toMillis());
+  }
+
+  /** The stage that completes with the response head (on the I/O thread). */
+  public CompletionStage<ProxyResponse> response() {
+    return result;
+  }
+
+  /** Whether any byte of the request was written to an upstream connection (it may have acted on it). */
+  public boolean requestBytesWritten() {
+    return requestBytesWritten;
+  }
+
+  /** The endpoint this call goes to. */
+  public Endpoint endpoint() {
+    return endpoint;
+  }
+
+  @Override
+  public long connectTimeoutMillis() {
+    return connectTimeoutMillis;
   }
 
   CompletionStage<ProxyResponse> start() {
     if (ex.requestImpl().hasBody() && !ex.claimRequestBody()) {
+      ended(new IllegalStateException("the request body was already sent to another upstream and was not "
+          + "buffered for a retry; it can be sent once"));
       result.completeExceptionally(new IllegalStateException(
           "the request body was already sent to another upstream; it can be sent once"));
       return result;
     }
+    long deadlineWait = Long.MAX_VALUE;
+    if (tryTimeoutNanos > 0) {
+      deadlineWait = tryTimeoutNanos;
+    }
+    if (options.deadlineNanos() != 0) {
+      deadlineWait = Math.min(deadlineWait, Math.max(0, options.deadlineNanos() - startNanos));
+    }
+    if (deadlineWait != Long.MAX_VALUE) {
+      deadlineTimer = thread.executeAfter(this::onDeadline, Math.max(1_000_000, deadlineWait), TimeUnit.NANOSECONDS);
+    }
     waiter = pool.acquire(thread, this);
     return result;
+  }
+
+  /** The try timeout or the total deadline passed. */
+  private void onDeadline() {
+    deadlineTimer = null;
+    if (aborted || finished) {
+      return;
+    }
+    long now = System.nanoTime();
+    boolean total = options.deadlineNanos() != 0 && now - options.deadlineNanos() >= 0;
+    if (!total && response != null) {
+      // the try timeout covers the wait for the head only; the deadline may still come
+      if (options.deadlineNanos() != 0) {
+        deadlineTimer = thread.executeAfter(this::onDeadline, Math.max(1_000_000, options.deadlineNanos() - now),
+            TimeUnit.NANOSECONDS);
+      }
+      return;
+    }
+    UpstreamTimeoutException e = total
+        ? new UpstreamTimeoutException("upstream " + endpoint + " did not complete the response within the total timeout")
+        : new UpstreamTimeoutException("upstream " + endpoint + " sent no response head within tryTimeout "
+            + java.time.Duration.ofNanos(tryTimeoutNanos));
+    if (streamer != null && streamer.started()) {
+      streamer.upstreamFailed(e);
+    } else {
+      if (conn != null) {
+        conn.reusable = false;
+      }
+      fail(e);
+    }
+  }
+
+  private void ended(Throwable error) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    if (listener != null) {
+      try {
+        listener.onEnd(error);
+      } catch (RuntimeException e) {
+        log.warn("call listener failed", e);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- connection
@@ -110,6 +207,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
     c.source.getReadSetter().set(ch -> onReadable());
     c.source.resumeReads();
     sender = new RequestSender(this, c);
+    armReadTimer();
     sender.start();
   }
 
@@ -333,6 +431,17 @@ public final class UpstreamCall implements HostPool.Acquirer {
       conn.reusable = false;
     }
     response = new ResponseImpl(status, headers, this, parser.protocol);
+    if (tryTimeoutNanos > 0 && deadlineTimer != null && options.deadlineNanos() == 0) {
+      deadlineTimer.remove();
+      deadlineTimer = null;
+    }
+    if (listener != null) {
+      try {
+        listener.onResponseHead(status);
+      } catch (RuntimeException e) {
+        log.warn("call listener failed", e);
+      }
+    }
     PooledByteBuffer leftover = readBuffer;
     readBuffer = null;
     streamer = new ResponseStreamer(this, decoder, leftover, rest);
@@ -402,11 +511,17 @@ public final class UpstreamCall implements HostPool.Acquirer {
   // ---------------------------------------------------------------- read timeout
 
   private void armReadTimer() {
-    if (readTimeoutNanos == 0 || readTimer != null || aborted || finished) {
+    if ((readTimeoutNanos == 0 && writeTimeoutNanos == 0) || readTimer != null || aborted || finished) {
       return;
     }
     touch();
-    readTimer = thread.executeAfter(this::onReadTimer, readTimeoutNanos, TimeUnit.NANOSECONDS);
+    readTimer = thread.executeAfter(this::onReadTimer, pollNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private long pollNanos() {
+    long a = readTimeoutNanos == 0 ? writeTimeoutNanos : readTimeoutNanos;
+    long b = writeTimeoutNanos == 0 ? readTimeoutNanos : writeTimeoutNanos;
+    return Math.max(1_000_000, Math.min(a, b));
   }
 
   private void onReadTimer() {
@@ -415,11 +530,16 @@ public final class UpstreamCall implements HostPool.Acquirer {
       return;
     }
     long now = System.nanoTime();
-    if (!waitingForUpstream()) {
+    boolean writing = response == null && sender != null && sender.blockedOnUpstream();
+    long limit = writing ? writeTimeoutNanos : readTimeoutNanos;
+    if (!waitingForUpstream() || limit == 0) {
       lastActivityNanos = now;
-    } else if (now - lastActivityNanos >= readTimeoutNanos) {
-      UpstreamTimeoutException e = new UpstreamTimeoutException("upstream " + endpoint
-          + " sent nothing for readTimeout " + config.readTimeout());
+    } else if (now - lastActivityNanos >= limit) {
+      UpstreamTimeoutException e = writing
+          ? new UpstreamTimeoutException("upstream " + endpoint + " accepted no request bytes for writeTimeout "
+              + java.time.Duration.ofNanos(writeTimeoutNanos))
+          : new UpstreamTimeoutException("upstream " + endpoint + " sent nothing for readTimeout "
+              + java.time.Duration.ofNanos(readTimeoutNanos));
       if (streamer != null && streamer.started()) {
         streamer.upstreamFailed(e);
       } else {
@@ -428,8 +548,8 @@ public final class UpstreamCall implements HostPool.Acquirer {
       }
       return;
     }
-    long wait = readTimeoutNanos - (now - lastActivityNanos);
-    readTimer = thread.executeAfter(this::onReadTimer, Math.max(1_000_000, wait), TimeUnit.NANOSECONDS);
+    long wait = limit == 0 ? pollNanos() : limit - (now - lastActivityNanos);
+    readTimer = thread.executeAfter(this::onReadTimer, Math.max(1_000_000, Math.min(wait, pollNanos())), TimeUnit.NANOSECONDS);
   }
 
   /** Whether the proxy is waiting on the upstream (not on the client, nor on filters). */
@@ -463,6 +583,8 @@ public final class UpstreamCall implements HostPool.Acquirer {
     }
     finished = true;
     cancelReadTimer();
+    cancelDeadlineTimer();
+    ended(null);
     UpstreamConnection c = conn;
     conn = null;
     if (sender != null && !sender.isDone()) {
@@ -481,6 +603,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
       return;
     }
     cleanup();
+    ended(e);
     if (!result.isDone()) {
       result.completeExceptionally(e);
     }
@@ -496,6 +619,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
         conn.reusable = false;
       }
       cleanup();
+      ended(e);
     }
     ex.engine().respondWithError(ex, e, duringResponse);
   }
@@ -508,6 +632,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
         conn.reusable = false;
       }
       cleanup();
+      ended(e);
     }
   }
 
@@ -517,14 +642,24 @@ public final class UpstreamCall implements HostPool.Acquirer {
       return;
     }
     cleanup();
+    java.util.concurrent.CancellationException c = new java.util.concurrent.CancellationException("upstream call aborted");
+    ended(c);
     if (!result.isDone()) {
-      result.completeExceptionally(new java.util.concurrent.CancellationException("upstream call aborted"));
+      result.completeExceptionally(c);
+    }
+  }
+
+  private void cancelDeadlineTimer() {
+    if (deadlineTimer != null) {
+      deadlineTimer.remove();
+      deadlineTimer = null;
     }
   }
 
   private void cleanup() {
     aborted = true;
     cancelReadTimer();
+    cancelDeadlineTimer();
     cancelContinueTimer();
     if (waiter != null) {
       pool.withdraw(waiter);

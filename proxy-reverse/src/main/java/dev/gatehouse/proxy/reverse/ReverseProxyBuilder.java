@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyBuilder;
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.internal.Engine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -52,6 +53,8 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
       }
     }
     RouteTable table = new RouteTable(snapshot, preserveHost);
-    return buildServer(table, "reverse");
+    ProxyServer server = buildServer(table, "reverse");
+    table.bind((Engine) server);
+    return server;
   }
 }

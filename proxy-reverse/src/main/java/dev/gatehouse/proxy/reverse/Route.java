@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.Filter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,8 +31,18 @@ public final class Route {
   private final String replacement;
   private final List<Filter> filters;
   private final UpstreamGroup group;
+  private final RetryPolicy retry;
+  private final Duration connectTimeout;
+  private final Duration readTimeout;
+  private final Duration writeTimeout;
+  private final Duration totalTimeout;
 
   private Route(Builder b, UpstreamGroup group) {
+    this.retry = b.retry;
+    this.connectTimeout = b.connectTimeout;
+    this.readTimeout = b.readTimeout;
+    this.writeTimeout = b.writeTimeout;
+    this.totalTimeout = b.totalTimeout;
     this.matcher = b.matcher();
     this.stripPrefix = b.rewrite ? b.pathPrefix : null;
     this.replacement = b.replacement;
@@ -73,6 +84,27 @@ public final class Route {
     return filters;
   }
 
+  /** When failed requests are tried again. */
+  public RetryPolicy retryPolicy() {
+    return retry;
+  }
+
+  Duration connectTimeout() {
+    return connectTimeout;
+  }
+
+  Duration readTimeout() {
+    return readTimeout;
+  }
+
+  Duration writeTimeout() {
+    return writeTimeout;
+  }
+
+  Duration totalTimeout() {
+    return totalTimeout;
+  }
+
   String strippedPrefix() {
     return stripPrefix;
   }
@@ -96,8 +128,61 @@ public final class Route {
     private boolean rewrite;
     private String replacement = "";
     private final List<Filter> filters = new ArrayList<>();
+    private RetryPolicy retry = RetryPolicy.defaults();
+    private Duration connectTimeout;
+    private Duration readTimeout;
+    private Duration writeTimeout;
+    private Duration totalTimeout;
 
     private Builder() {}
+
+    /** When failed requests are tried on another server. @implSpec Defaults to {@link RetryPolicy#defaults()}. */
+    public Builder retry(RetryPolicy policy) {
+      this.retry = Objects.requireNonNull(policy, "retry");
+      return this;
+    }
+
+    /** Time to connect to a server of this route (nginx's {@code proxy_connect_timeout}). @implSpec Defaults to the proxy's. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = positive("connectTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Longest wait for the next byte of the response (nginx's {@code proxy_read_timeout}).
+     * @implSpec Defaults to the proxy's {@code readTimeout}.
+     */
+    public Builder readTimeout(Duration timeout) {
+      this.readTimeout = positive("readTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Longest wait for the server to accept more of the request (nginx's {@code proxy_send_timeout}).
+     * @implSpec Defaults to the read timeout.
+     */
+    public Builder writeTimeout(Duration timeout) {
+      this.writeTimeout = positive("writeTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Time from the request's arrival until the whole response has been received from the upstream,
+     * retries included; over it the client gets 504 (or, once the response has started, a closed
+     * connection). @implSpec Defaults to none.
+     */
+    public Builder totalTimeout(Duration timeout) {
+      this.totalTimeout = positive("totalTimeout", timeout);
+      return this;
+    }
+
+    private static Duration positive(String name, Duration d) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+      }
+      return d;
+    }
 
     /** Path at or below {@code prefix}. */
     public Builder pathPrefix(String prefix) {
