@@ -328,14 +328,17 @@ public final class LoadBalancing {
 
     @Override
     public UpstreamServer select(ProxyExchange exchange, Predicate<UpstreamServer> usable) {
+      int total = 0;
+      for (Member m : members) {
+        if (usable.test(m.server())) {
+          total += m.weight();
+        }
+      }
+      if (total == 0) {
+        return null;
+      }
       String k = key.apply(exchange);
       if (k == null) {
-        int total = 0;
-        for (Member m : members) {
-          if (usable.test(m.server())) {
-            total += m.weight();
-          }
-        }
         Member m = weightedRandom(members, usable, total, null);
         return m == null ? null : m.server();
       }
