@@ -390,6 +390,9 @@ public final class UpstreamGroup {
       int n = snap.members().size();
       int allowed = outlier.maxEjectionPercent() == 0 ? 0 : Math.max(1, n * outlier.maxEjectionPercent() / 100);
       if (ejectedNow + 1 > allowed) {
+        if (s.consecutiveFailures != outlier.consecutiveFailures()) {
+          return; // said once already
+        }
         log.warn("upstream group {}: {} failed {} times in a row ({}) but is not ejected: {} of {} servers already "
             + "ejected (maxEjectionPercent {})", name, s.key(), s.consecutiveFailures, reason, ejectedNow, n,
             outlier.maxEjectionPercent());
