@@ -76,6 +76,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private Duration upstreamKeepAliveTimeout = DEFAULT_UPSTREAM_KEEP_ALIVE_TIMEOUT;
   private int upstreamMaxPending = DEFAULT_UPSTREAM_MAX_PENDING;
   private int responseBufferSize = DEFAULT_RESPONSE_BUFFER_SIZE;
+  private ServerTls tls;
+  private boolean http2;
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -318,6 +320,26 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Terminates TLS on the listener with these certificates (nginx's {@code listen 443 ssl}); the
+   * listener then serves only TLS. @implSpec Defaults to none: plain HTTP.
+   */
+  public B tls(ServerTls tls) {
+    this.tls = Objects.requireNonNull(tls, "tls");
+    return self();
+  }
+
+  /**
+   * Offers HTTP/2 (nginx's {@code http2}): on a TLS listener through ALPN ({@code h2}, falling back to
+   * {@code http/1.1}); on a plain listener as h2c, with prior knowledge or by {@code Upgrade: h2c}.
+   * HTTP/2 requests go through the same routes and filters; upstreams are still spoken to in HTTP/1.1.
+   * @implSpec Defaults to false.
+   */
+  public B http2(boolean enabled) {
+    this.http2 = enabled;
+    return self();
+  }
+
+  /**
    * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
    *
    * @throws IllegalStateException if settings conflict
@@ -343,7 +365,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         slowFilterThreshold, maxRequestLineLength, maxHeaderBytes, maxHeaderCount, maxRequestBodySize,
         errorHandler, forwardedHeaders, CidrSet.parseAll(trustedProxies, "trustedProxies"), via,
         upstreamMaxConnections, upstreamMaxIdleConnections, upstreamKeepAliveTimeout, upstreamMaxPending,
-        responseBufferSize);
+        responseBufferSize, tls, http2);
     return new Engine(config, terminal);
   }
 

@@ -32,4 +32,6 @@ public record CoreConfig(
     int upstreamMaxIdleConnections,
     Duration upstreamKeepAliveTimeout,
     int upstreamMaxPending,
-    int responseBufferSize) {}
+    int responseBufferSize,
+    dev.gatehouse.proxy.ServerTls tls,
+    boolean http2) {}

@@ -135,8 +135,13 @@ public final class Engine implements ProxyServer {
       throw new IllegalStateException("proxy closed (expected: a new build() to start again)");
     }
     graceful = new GracefulShutdownHandler(this::handle);
-    Undertow.Builder b = Undertow.builder()
-        .addHttpListener(config.port(), config.host())
+    Undertow.Builder b = Undertow.builder();
+    if (config.tls() != null) {
+      b.addHttpsListener(config.port(), config.host(), config.tls().contexts().sslContext());
+    } else {
+      b.addHttpListener(config.port(), config.host());
+    }
+    b
         .setIoThreads(config.ioThreads())
         .setWorkerThreads(config.workerThreads())
         .setServerOption(UndertowOptions.MAX_HEADER_SIZE, RequestValidator.parserLimit(config))
@@ -145,7 +150,7 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
         .setServerOption(UndertowOptions.DECODE_URL, false)
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-        .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
+        .setServerOption(UndertowOptions.ENABLE_HTTP2, config.http2())
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
         .setSocketOption(Options.READ_TIMEOUT, millis(config.idleTimeout()))
         .setSocketOption(Options.WRITE_TIMEOUT, millis(config.idleTimeout()))
@@ -166,7 +171,11 @@ public final class Engine implements ProxyServer {
     worker = undertow.getWorker();
     address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
     state = State.STARTED;
-    log.info("{} proxy listening on {}:{}", config.kind(), address.getHostString(), address.getPort());
+    log.info("{} proxy listening on {}://{}:{}{}", config.kind(), config.tls() != null ? "https" : "http",
+        address.getHostString(), address.getPort(), config.http2() ? (config.tls() != null ? " (h2, http/1.1)" : " (h2c, http/1.1)") : "");
+    if (config.tls() != null && !config.tls().reloadInterval().isZero()) {
+      scheduleTlsCheck();
+    }
     for (Runnable hook : startHooks) {
       try {
         hook.run();
@@ -175,6 +184,34 @@ public final class Engine implements ProxyServer {
       }
     }
     return this;
+  }
+
+  private volatile org.xnio.XnioExecutor.Key tlsTimer;
+
+  /** Checks the certificate files for changes on the worker (file I/O), then schedules the next check. */
+  private void scheduleTlsCheck() {
+    XnioWorker w = worker;
+    if (w == null) {
+      return;
+    }
+    try {
+      tlsTimer = w.getIoThread().executeAfter(() -> {
+      XnioWorker now = worker;
+      if (now == null) {
+        return;
+      }
+      try {
+        now.execute(() -> {
+          config.tls().contexts().reloadIfChanged();
+          scheduleTlsCheck();
+        });
+      } catch (RuntimeException e) {
+        // the worker is shutting down
+      }
+      }, config.tls().reloadInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      // the worker is shutting down
+    }
   }
 
   private static int millis(java.time.Duration d) {
@@ -220,6 +257,10 @@ public final class Engine implements ProxyServer {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    org.xnio.XnioExecutor.Key t = tlsTimer;
+    if (t != null) {
+      t.remove();
     }
     for (HostPool p : pools.values()) {
       p.close();

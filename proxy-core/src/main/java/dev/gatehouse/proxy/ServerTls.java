@@ -1,0 +1,176 @@
+package dev.gatehouse.proxy;
+
+import dev.gatehouse.proxy.internal.ServerTlsContexts;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * TLS for the proxy's listener (nginx's {@code listen 443 ssl} with {@code ssl_certificate}): one or
+ * more certificates, chosen per connection by the name the client asks for (SNI) among each
+ * certificate's DNS names, the first one being the default. Certificates are re-read from disk when
+ * their files change, without a restart: connections already open and handshakes under way keep the
+ * certificate they started with, new ones get the new one, and a half-written pair (a key that does
+ * not match its certificate) is not taken.
+ *
+ * <pre>{@code
+ * ServerTls tls = ServerTls.builder()
+ *     .pem(Path.of("/etc/letsencrypt/live/api.example.com/fullchain.pem"),
+ *          Path.of("/etc/letsencrypt/live/api.example.com/privkey.pem"))
+ *     .build();
+ * ReverseProxy.builder().port(443).tls(tls).http2(true)...
+ * }</pre>
+ *
+ * <p>TLS 1.3 and 1.2 only by default, with the JDK's default cipher suites for them (including
+ * {@code TLS_AES_128_GCM_SHA256}).
+ */
+public final class ServerTls {
+  /** The protocols enabled by default. */
+  public static final List<String> DEFAULT_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+  /** How often the files are checked for changes by default. */
+  public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofMinutes(1);
+
+  private final List<String> protocols;
+  private final List<String> cipherSuites;
+  private final Duration reloadInterval;
+  private final ServerTlsContexts contexts;
+
+  private ServerTls(Builder b) {
+    this.protocols = List.copyOf(b.protocols);
+    this.cipherSuites = b.cipherSuites == null ? null : List.copyOf(b.cipherSuites);
+    this.reloadInterval = b.reloadInterval;
+    this.contexts = new ServerTlsContexts(b.sources, this.protocols, this.cipherSuites);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The enabled protocols. */
+  public List<String> protocols() {
+    return protocols;
+  }
+
+  /** The enabled cipher suites, or null for the JDK's defaults. */
+  public List<String> cipherSuites() {
+    return cipherSuites;
+  }
+
+  /** How often the files are checked; zero when only {@link #reload()} re-reads them. */
+  public Duration reloadInterval() {
+    return reloadInterval;
+  }
+
+  /**
+   * Re-reads every certificate and key now (blocking file I/O: call it from your own thread, e.g. a
+   * certbot deploy hook) and, if all load and match, uses them for new connections.
+   *
+   * @throws IllegalArgumentException if a file cannot be read or a key does not match its certificate;
+   *     the certificates in use stay
+   */
+  public void reload() {
+    contexts.reload();
+  }
+
+  /** For the engine. */
+  public ServerTlsContexts contexts() {
+    return contexts;
+  }
+
+  /** Builds {@link ServerTls}; the files are read and checked by {@link #build()}. */
+  public static final class Builder {
+    private final List<ServerTlsContexts.Source> sources = new ArrayList<>();
+    private List<String> protocols = DEFAULT_PROTOCOLS;
+    private List<String> cipherSuites;
+    private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
+
+    private Builder() {}
+
+    /**
+     * Adds a certificate chain ({@code fullchain.pem}, leaf first) and its private key ({@code
+     * privkey.pem}, PKCS#8 or PKCS#1 RSA, unencrypted). The first certificate added is the default.
+     */
+    public Builder pem(Path certificateChain, Path privateKey) {
+      Objects.requireNonNull(certificateChain, "certificateChain");
+      Objects.requireNonNull(privateKey, "privateKey");
+      sources.add(ServerTlsContexts.Source.pem(certificateChain, privateKey));
+      return this;
+    }
+
+    /** Adds the key entries of a PKCS#12 file (the key's password must be the file's). */
+    public Builder pkcs12(Path file, String password) {
+      Objects.requireNonNull(file, "file");
+      Objects.requireNonNull(password, "password");
+      sources.add(ServerTlsContexts.Source.pkcs12(file, password.toCharArray()));
+      return this;
+    }
+
+    /** The protocols to accept. @implSpec Defaults to {@code TLSv1.3, TLSv1.2}. */
+    public Builder protocols(String... protocols) {
+      Objects.requireNonNull(protocols, "protocols");
+      List<String> supported = ServerTlsContexts.supportedProtocols();
+      for (String p : protocols) {
+        if (!supported.contains(p)) {
+          throw new IllegalArgumentException("tls.protocols: " + p + " (expected: one of " + supported + ")");
+        }
+      }
+      if (protocols.length == 0) {
+        throw new IllegalArgumentException("tls.protocols: [] (expected: at least one protocol)");
+      }
+      this.protocols = Arrays.asList(protocols.clone());
+      return this;
+    }
+
+    /** The cipher suites to accept. @implSpec Defaults to the JDK's defaults for the enabled protocols. */
+    public Builder cipherSuites(String... suites) {
+      Objects.requireNonNull(suites, "cipherSuites");
+      List<String> supported = ServerTlsContexts.supportedCipherSuites();
+      for (String s : suites) {
+        if (!supported.contains(s)) {
+          throw new IllegalArgumentException("tls.cipherSuites: " + s + " (expected: a suite the JDK supports, such as TLS_AES_128_GCM_SHA256)");
+        }
+      }
+      if (suites.length == 0) {
+        throw new IllegalArgumentException("tls.cipherSuites: [] (expected: at least one suite)");
+      }
+      this.cipherSuites = Arrays.asList(suites.clone());
+      return this;
+    }
+
+    /**
+     * How often the certificate files are checked for changes; {@link Duration#ZERO} turns polling off
+     * ({@link ServerTls#reload()} still works). @implSpec Defaults to 1 minute.
+     */
+    public Builder reloadInterval(Duration interval) {
+      Objects.requireNonNull(interval, "reloadInterval");
+      if (interval.isNegative() || (!interval.isZero() && interval.toMillis() < 10)) {
+        throw new IllegalArgumentException("tls.reloadInterval: " + interval + " (expected: 0 or >= 10 ms)");
+      }
+      this.reloadInterval = interval;
+      return this;
+    }
+
+    /**
+     * Reads the certificates and keys and checks them.
+     *
+     * @throws IllegalStateException with no certificate
+     * @throws IllegalArgumentException if a file cannot be read or parsed, or a key does not match
+     */
+    public ServerTls build() {
+      if (sources.isEmpty()) {
+        throw new IllegalStateException("tls: no certificate (expected: pem(chain, key) or pkcs12(file, password))");
+      }
+      boolean tls13 = protocols.contains("TLSv1.3");
+      if (cipherSuites != null && tls13 && cipherSuites.stream().noneMatch(s -> s.startsWith("TLS_AES_") || s.startsWith("TLS_CHACHA20_"))) {
+        throw new IllegalArgumentException("tls.cipherSuites: " + cipherSuites
+            + " (expected: at least one TLS 1.3 suite such as TLS_AES_128_GCM_SHA256 while TLSv1.3 is enabled)");
+      }
+      ServerTls tls = new ServerTls(this);
+      tls.contexts.reload();
+      return tls;
+    }
+  }
+}
