@@ -1,0 +1,181 @@
+package dev.gatehouse.proxy.reverse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.internal.Pem;
+import io.undertow.Undertow;
+import io.undertow.util.Headers;
+import java.net.InetSocketAddress;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.xnio.Options;
+import org.xnio.SslClientAuthMode;
+
+@Timeout(60)
+class UpstreamTlsTest {
+  @TempDir
+  static Path dir;
+  static TestCerts.Issued ca;
+  static TestCerts.Issued server;
+  static TestCerts.Issued other;
+  static TestCerts.Issued client;
+
+  @BeforeAll
+  static void certs() throws Exception {
+    ca = TestCerts.ca(dir, "ca");
+    server = TestCerts.leaf(dir, "server", ca, "localhost", "localhost");
+    other = TestCerts.leaf(dir, "other", ca, "other.test", "other.test");
+    client = TestCerts.leaf(dir, "client", ca, "gatehouse-proxy", "gatehouse-proxy");
+  }
+
+  /** An HTTPS upstream on Undertow answering with the client certificate's subject, if any. */
+  static final class TlsUpstream implements AutoCloseable {
+    final Undertow undertow;
+    final AtomicInteger requests = new AtomicInteger();
+
+    TlsUpstream(TestCerts.Issued cert, boolean requireClientCert) {
+      KeyStore ks = Pem.keyStore("test", cert.chain(), cert.key());
+      SSLContext ctx = Pem.context(Pem.keyManagers(ks, new char[0]),
+          requireClientCert ? Pem.trustManagers(Pem.trustStore(java.util.List.of(ca.cert()))) : null);
+      Undertow.Builder b = Undertow.builder().addHttpsListener(0, "127.0.0.1", ctx).setIoThreads(1).setWorkerThreads(2)
+          .setHandler(ex -> {
+            requests.incrementAndGet();
+            String who = "none";
+            if (ex.getConnection().getSslSessionInfo() != null) {
+              try {
+                Certificate[] peer = ex.getConnection().getSslSessionInfo().getPeerCertificates();
+                who = ((java.security.cert.X509Certificate) peer[0]).getSubjectX500Principal().getName();
+              } catch (Exception e) {
+                who = "none";
+              }
+            }
+            ex.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+            ex.getResponseSender().send("tls-ok client=" + who);
+          });
+      if (requireClientCert) {
+        b.setSocketOption(Options.SSL_CLIENT_AUTH_MODE, SslClientAuthMode.REQUIRED);
+      }
+      undertow = b.build();
+      undertow.start();
+    }
+
+    int port() {
+      return ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+      undertow.stop();
+    }
+  }
+
+  static ProxyServer proxy(UpstreamGroup g) {
+    return ReverseProxy.builder().addRoute(Route.any().retry(RetryPolicy.none()).to(g)).build().start();
+  }
+
+  @Test
+  void httpsUpstreamWithATrustedCertificateNamingItsHostIsUsed() throws Exception {
+    try (TlsUpstream up = new TlsUpstream(server, false);
+        ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+            .tls(UpstreamTls.builder().trustPem(ca.chain()).build()).build())) {
+      HttpResponse<String> r = Backends.get(proxy.port(), "/secure");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("tls-ok client=none");
+      assertThat(Backends.get(proxy.port(), "/again").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void anUntrustedUpstreamCertificateIsRefusedWith502AndNothingIsSent() throws Exception {
+    try (TlsUpstream up = new TlsUpstream(server, false);
+        ProxyServer proxy = proxy(UpstreamGroup.of("https://localhost:" + up.port()))) {
+      HttpResponse<String> r = Backends.get(proxy.port(), "/secure");
+      assertThat(r.statusCode()).isEqualTo(502);
+      assertThat(up.requests.get()).isZero();
+    }
+  }
+
+  @Test
+  void aCertificateForAnotherHostIsRefusedUnlessHostVerificationIsOff() throws Exception {
+    try (TlsUpstream up = new TlsUpstream(other, false)) {
+      try (ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+          .tls(UpstreamTls.builder().trustPem(ca.chain()).build()).build())) {
+        assertThat(Backends.get(proxy.port(), "/x").statusCode()).isEqualTo(502);
+      }
+      try (ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+          .tls(UpstreamTls.builder().trustPem(ca.chain()).verifyHostname(false).build()).build())) {
+        assertThat(Backends.get(proxy.port(), "/x").statusCode()).isEqualTo(200);
+      }
+      assertThat(up.requests.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void mutualTlsPresentsTheProxysClientCertificate() throws Exception {
+    try (TlsUpstream up = new TlsUpstream(server, true)) {
+      try (ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+          .tls(UpstreamTls.builder().trustPem(ca.chain()).clientCertificate(client.chain(), client.key()).build())
+          .build())) {
+        HttpResponse<String> r = Backends.get(proxy.port(), "/mtls");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("tls-ok client=CN=gatehouse-proxy");
+      }
+      try (ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+          .tls(UpstreamTls.builder().trustPem(ca.chain()).build()).build())) {
+        assertThat(Backends.get(proxy.port(), "/mtls").statusCode()).isEqualTo(502);
+      }
+    }
+  }
+
+  @Test
+  void activeHealthChecksSpeakTlsToHttpsUpstreams() throws Exception {
+    BlockingQueue<HealthEvent> events = new LinkedBlockingQueue<>();
+    try (TlsUpstream up = new TlsUpstream(server, false)) {
+      UpstreamGroup g = UpstreamGroup.builder().add("https://localhost:" + up.port())
+          .tls(UpstreamTls.builder().trustPem(ca.chain()).build())
+          .healthCheck(HealthCheck.http("/health").interval(Duration.ofMillis(100)).timeout(Duration.ofMillis(90))
+              .unhealthyThreshold(1).build())
+          .onHealthChange(events::add).build();
+      try (ProxyServer proxy = proxy(g)) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (up.requests.get() < 3 && System.nanoTime() < deadline) {
+          Thread.onSpinWait();
+        }
+        assertThat(up.requests.get()).isGreaterThanOrEqualTo(3);
+        assertThat(events).isEmpty();
+        up.close();
+        HealthEvent e = events.poll(10, TimeUnit.SECONDS);
+        assertThat(e).isNotNull();
+        assertThat(e.to()).isEqualTo(ServerState.UNHEALTHY);
+      }
+    }
+  }
+
+  @Test
+  void upstreamTlsSettingsAreValidated() {
+    Path missing = dir.resolve("nope.pem");
+    assertThatThrownBy(() -> UpstreamTls.builder().trustPem(missing).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("upstreamTls.trustPem: " + missing + " (expected: a readable file)");
+    assertThatThrownBy(() -> UpstreamTls.builder().trustPem(ca.chain()).trustStore(ca.chain(), "x").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("upstreamTls: both trustPem and trustStore set (expected: one of them)");
+    assertThatThrownBy(() -> UpstreamTls.builder().protocols("TLSv1.4"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("upstreamTls.protocols: TLSv1.4 (expected: TLSv1.2 or TLSv1.3)");
+  }
+}
