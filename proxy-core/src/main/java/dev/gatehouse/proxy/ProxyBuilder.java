@@ -49,6 +49,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   public static final int DEFAULT_UPSTREAM_MAX_PENDING = 1024;
   /** Default bytes read ahead from the upstream for a client that reads slower. */
   public static final int DEFAULT_RESPONSE_BUFFER_SIZE = 64 * 1024;
+  /** Default memory all exchanges together may hold in response read-ahead. */
+  public static final long DEFAULT_RESPONSE_BUFFER_MEMORY_LIMIT = 64L * 1024 * 1024;
   /** Default pseudonym in the {@code Via} header. */
   public static final String DEFAULT_VIA = "gatehouse";
 
@@ -76,6 +78,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private Duration upstreamKeepAliveTimeout = DEFAULT_UPSTREAM_KEEP_ALIVE_TIMEOUT;
   private int upstreamMaxPending = DEFAULT_UPSTREAM_MAX_PENDING;
   private int responseBufferSize = DEFAULT_RESPONSE_BUFFER_SIZE;
+  private long responseBufferMemoryLimit = DEFAULT_RESPONSE_BUFFER_MEMORY_LIMIT;
   private ServerTls tls;
   private boolean http2;
 
@@ -320,6 +323,19 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Memory all exchanges together may hold in response read-ahead ({@link #responseBufferSize} each).
+   * When it is spent, responses stream at their clients' pace (one I/O buffer each) until memory frees,
+   * so many slow clients cannot exhaust the heap. @implSpec Defaults to 64 MiB.
+   */
+  public B responseBufferMemoryLimit(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("responseBufferMemoryLimit: " + bytes + " (expected: >= 0)");
+    }
+    this.responseBufferMemoryLimit = bytes;
+    return self();
+  }
+
+  /**
    * Terminates TLS on the listener with these certificates (nginx's {@code listen 443 ssl}); the
    * listener then serves only TLS. @implSpec Defaults to none: plain HTTP.
    */
@@ -365,7 +381,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         slowFilterThreshold, maxRequestLineLength, maxHeaderBytes, maxHeaderCount, maxRequestBodySize,
         errorHandler, forwardedHeaders, CidrSet.parseAll(trustedProxies, "trustedProxies"), via,
         upstreamMaxConnections, upstreamMaxIdleConnections, upstreamKeepAliveTimeout, upstreamMaxPending,
-        responseBufferSize, tls, http2);
+        responseBufferSize, responseBufferMemoryLimit, tls, http2);
     return new Engine(config, terminal);
   }
 

@@ -33,5 +33,6 @@ public record CoreConfig(
     Duration upstreamKeepAliveTimeout,
     int upstreamMaxPending,
     int responseBufferSize,
+    long responseBufferMemoryLimit,
     dev.gatehouse.proxy.ServerTls tls,
     boolean http2) {}

@@ -53,6 +53,7 @@ public final class Engine implements ProxyServer {
   private final RequestValidator validator;
   private final ConcurrentHashMap<PoolKey, HostPool> pools = new ConcurrentHashMap<>();
   private final PoolSettings defaultPoolSettings;
+  private final BufferBudget bufferBudget;
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
   private final List<Consumer<ExchangeImpl>> completionListeners = new CopyOnWriteArrayList<>();
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
@@ -67,6 +68,12 @@ public final class Engine implements ProxyServer {
     this.terminal = terminal;
     this.validator = new RequestValidator(config);
     this.defaultPoolSettings = PoolSettings.of(config);
+    this.bufferBudget = new BufferBudget(config.responseBufferMemoryLimit());
+  }
+
+  /** The proxy-wide memory bound of response read-ahead. */
+  public BufferBudget bufferBudget() {
+    return bufferBudget;
   }
 
   private record PoolKey(String endpoint, PoolSettings settings) {}

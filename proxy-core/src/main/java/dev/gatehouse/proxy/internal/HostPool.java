@@ -124,6 +124,9 @@ final class HostPool {
     Waiter w = new Waiter(acquirer, thread);
     pt.waiters.add(w);
     pt.waiting.incrementAndGet();
+    if (idle.get() > 0) {
+      closeIdleElsewhere(thread);
+    }
     w.timer = thread.executeAfter(() -> {
       if (!w.cancelled && pt.waiters.remove(w)) {
         pending.decrementAndGet();
@@ -134,6 +137,28 @@ final class HostPool {
       }
     }, acquirer.connectTimeoutMillis(), TimeUnit.MILLISECONDS);
     return w;
+  }
+
+  /**
+   * At the connection limit with connections idle on other I/O threads (each thread keeps its own idle
+   * connections): one of them closes its oldest idle connection so that the slot serves this thread's
+   * queue instead of waiting for a keep-alive timeout.
+   */
+  private void closeIdleElsewhere(XnioIoThread self) {
+    for (PerThread other : threads) {
+      XnioIoThread t = other.thread;
+      if (t != null && t != self) {
+        t.execute(() -> {
+          UpstreamConnection c = other.idle.pollLast();
+          if (c != null) {
+            idle.decrementAndGet();
+            c.idle = false;
+            c.close();
+          }
+        });
+        return;
+      }
+    }
   }
 
   /** Withdraws a queued request (its exchange went away). */

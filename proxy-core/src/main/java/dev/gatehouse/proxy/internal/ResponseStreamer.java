@@ -28,9 +28,12 @@ final class ResponseStreamer {
   private final ArrayDeque<Out> queue = new ArrayDeque<>();
   private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
   private final int limit;
+  private final BufferBudget budget;
   private List<BodyTransformer> transformers;
   private Segment first;
   private long queuedBytes;
+  /** Capacity of the read-ahead buffers this exchange holds (charged to the budget). */
+  private long held;
   private StreamSinkChannel out;
   private boolean started;
   private boolean upstreamDone;
@@ -45,7 +48,8 @@ final class ResponseStreamer {
     this.decoder = decoder;
     this.hse = call.hse;
     this.limit = call.config.responseBufferSize();
-    this.first = new Segment(head);
+    this.budget = call.ex.engine().bufferBudget();
+    this.first = new Segment(head, 0);
     this.first.buffer = rest;
   }
 
@@ -101,17 +105,32 @@ final class ResponseStreamer {
     if (released) {
       return;
     }
+    boolean budgetSpent = false;
     while (!upstreamDone && queuedBytes < limit) {
       PooledByteBuffer pb = hse.getConnection().getByteBufferPool().allocate();
       ByteBuffer b = pb.getBuffer();
+      long charge = 0;
+      if (queuedBytes > 0) {
+        // reading ahead of the client: bounded per exchange and charged to the proxy-wide budget
+        charge = b.capacity();
+        if (held + charge > limit || !budget.tryReserve(charge)) {
+          pb.close();
+          budgetSpent = true;
+          break;
+        }
+      }
       int n;
       try {
         n = call.conn.source.read(b);
       } catch (IOException e) {
         pb.close();
+        budget.release(charge);
         upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint
             + " reset the connection during the response body", e));
         return;
+      }
+      if (n <= 0) {
+        budget.release(charge);
       }
       if (n == 0) {
         pb.close();
@@ -130,7 +149,8 @@ final class ResponseStreamer {
       }
       call.touch();
       b.flip();
-      Segment s = new Segment(pb);
+      held += charge;
+      Segment s = new Segment(pb, charge);
       s.buffer = b;
       decode(s);
       if (released) {
@@ -138,7 +158,7 @@ final class ResponseStreamer {
       }
     }
     if (!upstreamDone && call.conn != null) {
-      if (queuedBytes >= limit) {
+      if (queuedBytes >= limit || budgetSpent) {
         readsPaused = true;
         call.conn.source.suspendReads();
       } else {
@@ -358,18 +378,24 @@ final class ResponseStreamer {
   }
 
   /** A pooled read buffer shared by the slices made from it; returned to the pool with the last one. */
-  private static final class Segment {
+  private final class Segment {
     final PooledByteBuffer pooled;
+    final long charge;
     ByteBuffer buffer;
     int refs = 1;
 
-    Segment(PooledByteBuffer pooled) {
+    Segment(PooledByteBuffer pooled, long charge) {
       this.pooled = pooled;
+      this.charge = charge;
     }
 
     void release() {
       if (--refs == 0) {
         pooled.close();
+        if (charge > 0) {
+          held -= charge;
+          budget.release(charge);
+        }
       }
     }
   }
