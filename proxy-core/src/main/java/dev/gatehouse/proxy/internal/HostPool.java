@@ -147,7 +147,7 @@ final class HostPool {
   private void closeIdleElsewhere(XnioIoThread self) {
     for (PerThread other : threads) {
       XnioIoThread t = other.thread;
-      if (t != null && t != self) {
+      if (t != null && t != self && !other.idle.isEmpty()) { // a racy read, only a hint
         t.execute(() -> {
           UpstreamConnection c = other.idle.pollLast();
           if (c != null) {
