@@ -217,6 +217,9 @@ public final class Engine implements ProxyServer {
       return;
     }
     HeaderMap headers = hse.getRequestHeaders();
+    if (headers.contains(Headers.TRANSFER_ENCODING) && !hse.isRequestComplete()) {
+      StrictChunkedConduit.install(hse);
+    }
     String uri = hse.getRequestURI();
     String scheme = hse.getRequestScheme();
     String authority = null;

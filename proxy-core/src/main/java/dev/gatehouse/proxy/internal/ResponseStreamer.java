@@ -39,6 +39,7 @@ final class ResponseStreamer {
   private boolean clientDone;
   private boolean released;
   private boolean mayAddLength;
+  private boolean failAfterDrain;
 
   ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
     this.call = call;
@@ -98,7 +99,7 @@ final class ResponseStreamer {
   }
 
   void onUpstreamReadable() {
-    if (released) {
+    if (released || failAfterDrain) {
       return;
     }
     while (!upstreamDone && queuedBytes < limit) {
@@ -168,9 +169,9 @@ final class ResponseStreamer {
         upstreamDone();
         return;
       }
-    } catch (UpstreamResponseException e) {
+    } catch (ChunkedDecoder.FramingException e) {
       s.release();
-      upstreamFailed(e);
+      upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint + " sent a " + e.getMessage()));
       return;
     } catch (RuntimeException e) {
       s.release();
@@ -266,6 +267,19 @@ final class ResponseStreamer {
         return;
       }
     }
+    if (failAfterDrain) {
+      try {
+        if (!out.flush()) {
+          awaitingWritable = true;
+          out.resumeWrites();
+          return;
+        }
+      } catch (IOException e) {
+        // closing anyway
+      }
+      abortClient();
+      return;
+    }
     if (upstreamDone) {
       finishClient();
       return;
@@ -309,7 +323,15 @@ final class ResponseStreamer {
       return;
     }
     call.abortStreaming(e);
-    abortClient();
+    if (queue.isEmpty() || out == null) {
+      abortClient();
+    } else {
+      // Deliver what the upstream did send, then cut the connection: the client sees a truncated message.
+      failAfterDrain = true;
+      if (!awaitingWritable) {
+        writeToClient();
+      }
+    }
   }
 
   private void transformFailed(RuntimeException e) {

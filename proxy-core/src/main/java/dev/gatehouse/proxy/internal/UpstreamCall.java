@@ -503,11 +503,14 @@ public final class UpstreamCall implements HostPool.Acquirer {
   /** The body failed after the response started; the streamer closes the client side. */
   void abortStreaming(RuntimeException e) {
     log.debug("{}: response aborted: {}", ex, e.getMessage());
-    if (!finished) {
+    if (!finished && !aborted) {
       if (conn != null) {
         conn.reusable = false;
       }
+      ResponseStreamer s = streamer;
+      streamer = null; // it still drains what it holds to the client
       cleanup();
+      streamer = s;
     }
   }
 
