@@ -121,6 +121,8 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
         .setServerOption(UndertowOptions.DECODE_URL, false)
+        // bodies stream; the proxy enforces maxRequestBodySize itself (Undertow's default cuts at 2 MiB)
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
@@ -179,9 +181,7 @@ public final class Engine implements ProxyServer {
       state = State.CLOSED;
       return;
     }
-    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
-      li.suspend();
-    }
+    stopAccepting();
     graceful.shutdown();
     try {
       if (!graceful.awaitShutdown(config.shutdownGracePeriod().toMillis())) {
@@ -205,6 +205,23 @@ public final class Engine implements ProxyServer {
     worker = null;
     state = State.CLOSED;
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
+  }
+
+  /**
+   * Closes the listening sockets so new connections are refused while in-flight exchanges finish.
+   * Undertow's {@code ListenerInfo.suspend()} would also close every open connection, so the accepting
+   * channel is closed directly; if that is not possible, new requests get 503 from the graceful handler.
+   */
+  private void stopAccepting() {
+    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
+      try {
+        java.lang.reflect.Field f = Undertow.ListenerInfo.class.getDeclaredField("channel");
+        f.setAccessible(true);
+        IoUtils.safeClose((java.io.Closeable) f.get(li));
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        log.debug("cannot close the listener early; new requests get 503 until close() finishes", e);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- requests
