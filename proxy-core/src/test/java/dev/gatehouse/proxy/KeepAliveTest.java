@@ -115,7 +115,7 @@ class KeepAliveTest {
   void upstreamMaxConnectionsQueuesAndServesEveryRequest() throws Exception {
     try (RawUpstream up = RawUpstream.keepAlive("pong");
          ProxyServer proxy = TestProxy.builder().upstream(up.url()).upstreamMaxConnections(2)
-             .upstreamMaxIdleConnections(2).build().start()) {
+             .upstreamMaxIdleConnections(2).ioThreads(1).build().start()) {
       HttpClient client = Clients.http();
       List<CompletableFuture<HttpResponse<String>>> batch = new ArrayList<>();
       for (int i = 0; i < 30; i++) {
@@ -123,7 +123,8 @@ class KeepAliveTest {
       }
 
       assertThat(batch).allSatisfy(f -> assertThat(f.join().body()).isEqualTo("pong"));
-      assertThat(up.maxConcurrentConnections()).isLessThanOrEqualTo(2);
+      // one I/O thread: a freed connection goes straight to the next queued request, never closed and reopened
+      assertThat(up.connections()).isLessThanOrEqualTo(2);
     }
   }
 

@@ -126,8 +126,7 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
-        .setSocketOption(Options.READ_TIMEOUT, millis(config.idleTimeout()))
-        .setSocketOption(Options.WRITE_TIMEOUT, millis(config.idleTimeout()))
+        .setSocketOption(Options.TCP_NODELAY, true)
         .setHandler(graceful);
     undertow = b.build();
     try {

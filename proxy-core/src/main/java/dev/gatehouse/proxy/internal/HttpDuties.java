@@ -81,9 +81,22 @@ public final class HttpDuties {
     if (pseudonym == null) {
       return;
     }
-    String entry = viaVersion(protocol) + " " + pseudonym;
+    String entry = viaEntry(protocol, pseudonym);
     String existing = joined(headers, VIA);
     headers.put(VIA, existing == null ? entry : existing + ", " + entry);
+  }
+
+  private static volatile String[] viaCache = {null, null, null, null};
+
+  private static String viaEntry(String protocol, String pseudonym) {
+    String version = viaVersion(protocol);
+    String[] c = viaCache;
+    if (pseudonym.equals(c[0]) && version.equals(c[1])) {
+      return c[2];
+    }
+    String entry = version + " " + pseudonym;
+    viaCache = new String[] {pseudonym, version, entry, null};
+    return entry;
   }
 
   static String viaVersion(String protocol) {

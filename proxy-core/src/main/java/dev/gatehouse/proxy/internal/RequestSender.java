@@ -38,6 +38,7 @@ final class RequestSender {
   private boolean done;
   private boolean stopped;
   private boolean blockedOnUpstream;
+  private boolean waitingForClient;
   private long received;
 
   RequestSender(UpstreamCall call, UpstreamConnection conn) {
@@ -55,6 +56,11 @@ final class RequestSender {
 
   boolean blockedOnUpstream() {
     return blockedOnUpstream;
+  }
+
+  /** Waiting for the client to send more of its body. */
+  boolean waitingForClient() {
+    return waitingForClient;
   }
 
   void start() {
@@ -150,9 +156,14 @@ final class RequestSender {
         return;
       }
       if (n == 0) {
+        if (!waitingForClient) {
+          waitingForClient = true;
+          call.touchClient();
+        }
         in.resumeReads();
         return;
       }
+      waitingForClient = false;
       if (n < 0) {
         inDone = true;
         in.suspendReads();
@@ -162,6 +173,7 @@ final class RequestSender {
         continue;
       }
       call.bodyConsumed = true;
+      call.touchClient();
       received += n;
       call.ex.requestBodyBytes += n;
       if (maxBody >= 0 && received > maxBody) {
@@ -317,6 +329,7 @@ final class RequestSender {
       return;
     }
     stopped = true;
+    waitingForClient = false;
     pending.clear();
     if (in != null) {
       in.suspendReads();

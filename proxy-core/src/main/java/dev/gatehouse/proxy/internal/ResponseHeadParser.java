@@ -2,7 +2,6 @@ package dev.gatehouse.proxy.internal;
 
 import dev.gatehouse.proxy.UpstreamResponseException;
 import io.undertow.util.HeaderMap;
-import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -40,24 +39,43 @@ final class ResponseHeadParser {
    * parsed ({@code in} is then positioned at the first body byte), false when more bytes are needed.
    */
   boolean feed(ByteBuffer in) {
-    while (in.hasRemaining()) {
-      byte b = in.get();
-      if (size == data.length) {
-        if (size >= MAX_HEAD_BYTES) {
-          throw new UpstreamResponseException("upstream response head larger than " + MAX_HEAD_BYTES + " bytes");
-        }
-        data = Arrays.copyOf(data, Math.min(MAX_HEAD_BYTES, size * 2));
-      }
-      data[size++] = b;
-      if (b == '\n' && size >= 2 && data[size - 2] == '\r') {
-        // an empty line ends the head: CRLF CRLF, or the very first line being empty is an error
-        if (size >= 4 && data[size - 3] == '\n' && data[size - 4] == '\r') {
-          parse();
-          return true;
-        }
+    int start = in.position();
+    int limit = in.limit();
+    int end = -1;
+    // find the blank line, counting bytes already held from earlier reads
+    for (int i = start; i < limit; i++) {
+      if (in.get(i) == '\n' && endsHeadAt(in, start, i)) {
+        end = i + 1;
+        break;
       }
     }
-    return false;
+    int take = (end < 0 ? limit : end) - start;
+    if (size + take > MAX_HEAD_BYTES) {
+      throw new UpstreamResponseException("upstream response head larger than " + MAX_HEAD_BYTES + " bytes");
+    }
+    if (size + take > data.length) {
+      data = Arrays.copyOf(data, Math.min(MAX_HEAD_BYTES, Math.max(size + take, data.length * 2)));
+    }
+    in.get(data, size, take);
+    size += take;
+    if (end < 0) {
+      return false;
+    }
+    parse();
+    return true;
+  }
+
+  /** Whether the LF at {@code i} completes CRLF CRLF, looking back into earlier bytes if needed. */
+  private boolean endsHeadAt(ByteBuffer in, int start, int i) {
+    return at(in, start, i - 1) == '\r' && at(in, start, i - 2) == '\n' && at(in, start, i - 3) == '\r';
+  }
+
+  private byte at(ByteBuffer in, int start, int i) {
+    if (i >= start) {
+      return in.get(i);
+    }
+    int k = size - (start - i);
+    return k >= 0 ? data[k] : 0;
   }
 
   boolean hasPartialData() {
@@ -103,11 +121,7 @@ final class ResponseHeadParser {
       if (colon <= pos) {
         throw new UpstreamResponseException("upstream response has an invalid field line");
       }
-      String name = new String(data, pos, colon - pos, StandardCharsets.ISO_8859_1);
-      HttpString hs = Headers.fromCache(name);
-      if (hs == null) {
-        hs = new HttpString(name);
-      }
+      HttpString hs = HeaderNames.of(data, pos, colon - pos);
       headers.add(hs, value(colon + 1, le));
       lastName = hs;
       pos = le + 2;

@@ -56,7 +56,19 @@ final class ResponseStreamer {
 
   /** Whether the upstream owes us bytes (reads are on and not paused for a slow client). */
   boolean waitingForUpstream() {
-    return started && !upstreamDone && !readsPaused;
+    return started && !upstreamDone && !readsPaused && !failAfterDrain;
+  }
+
+  /** Whether the client has not taken what was written (a slow reader). */
+  boolean waitingForClient() {
+    return awaitingWritable && !released;
+  }
+
+  /** The client read nothing for idleTimeout: give up on it. */
+  void clientTimedOut(RuntimeException e) {
+    clientDone = true;
+    call.abortStreaming(e);
+    abortClient();
   }
 
   /**
@@ -260,7 +272,13 @@ final class ResponseStreamer {
           o.owner.release();
         }
       }
+      if (written > 0) {
+        call.touchClient();
+      }
       if (!queue.isEmpty() && written == 0) {
+        if (!awaitingWritable) {
+          call.touchClient();
+        }
         awaitingWritable = true;
         out.resumeWrites();
         resumeUpstreamIfRoom();
@@ -270,6 +288,9 @@ final class ResponseStreamer {
     if (failAfterDrain) {
       try {
         if (!out.flush()) {
+          if (!awaitingWritable) {
+            call.touchClient();
+          }
           awaitingWritable = true;
           out.resumeWrites();
           return;
@@ -290,6 +311,7 @@ final class ResponseStreamer {
   private void resumeUpstreamIfRoom() {
     if (readsPaused && queuedBytes < limit && call.conn != null) {
       readsPaused = false;
+      call.touch();
       call.conn.source.resumeReads();
     }
   }
