@@ -51,6 +51,9 @@ public final class HttpDuties {
     HeaderValues connection = headers.get(Headers.CONNECTION);
     if (connection != null) {
       for (String value : connection) {
+        if (value.equalsIgnoreCase("keep-alive") || value.equalsIgnoreCase("close")) {
+          continue; // the common values name no other field
+        }
         for (String item : value.split(",")) {
           String name = item.trim();
           if (!name.isEmpty() && Http.isToken(name) && !name.equalsIgnoreCase("host")

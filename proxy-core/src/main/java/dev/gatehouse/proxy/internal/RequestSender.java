@@ -40,6 +40,7 @@ final class RequestSender {
   private boolean blockedOnUpstream;
   private boolean waitingForClient;
   private long received;
+  private PooledByteBuffer headBuffer;
 
   RequestSender(UpstreamCall call, UpstreamConnection conn) {
     this.call = call;
@@ -107,6 +108,15 @@ final class RequestSender {
 
   private ByteBuffer head(long contentLength, boolean keepExpect, boolean closeAfter) {
     String target = call.requestTarget != null ? call.requestTarget : request.pathAndQuery();
+    PooledByteBuffer pooled = call.hse.getConnection().getByteBufferPool().allocate();
+    ByteBuffer b = pooled.getBuffer();
+    b.clear();
+    if (RequestHead.writeTo(b, request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders)) {
+      b.flip();
+      headBuffer = pooled; // returned to the pool once written
+      return b;
+    }
+    pooled.close();
     return RequestHead.write(request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders);
   }
 
@@ -292,6 +302,10 @@ final class RequestSender {
         return false;
       }
     }
+    if (headBuffer != null) {
+      headBuffer.close();
+      headBuffer = null;
+    }
     if (blockedOnUpstream) {
       blockedOnUpstream = false;
       conn.sink.suspendWrites();
@@ -346,6 +360,10 @@ final class RequestSender {
     if (inBuf != null) {
       inBuf.close();
       inBuf = null;
+    }
+    if (headBuffer != null) {
+      headBuffer.close();
+      headBuffer = null;
     }
   }
 }

@@ -152,20 +152,22 @@ final class ResponseHeadParser {
       if (data[start + 12] != ' ') {
         throw new UpstreamResponseException("upstream sent an invalid status line");
       }
-      for (int i = start + 13; i < end; i++) {
-        checkFieldByte(data[i]);
-      }
       reason = new String(data, start + 13, end - start - 13, StandardCharsets.ISO_8859_1);
     } else {
       reason = "";
     }
   }
 
+  /** The next CRLF at or after {@code from}; rejects any other control character on the way. */
   private int indexOfCrlf(int from, int end) {
+    byte[] d = data;
     for (int i = from; i < end + 2 && i + 1 < size; i++) {
-      byte c = data[i];
+      byte c = d[i];
+      if ((c >= 0x20 && c != 0x7F) || c < 0) {
+        continue; // the common case; negative bytes are obs-text (0x80-0xFF), allowed in values
+      }
       if (c == '\r') {
-        if (data[i + 1] != '\n') {
+        if (d[i + 1] != '\n') {
           throw new UpstreamResponseException("upstream response contains a bare CR");
         }
         return i;
@@ -176,10 +178,14 @@ final class ResponseHeadParser {
       if (c == 0) {
         throw new UpstreamResponseException("upstream response contains NUL");
       }
+      if (c != '\t') {
+        throw new UpstreamResponseException("upstream response contains a control character in a field");
+      }
     }
     throw new UpstreamResponseException("upstream response head is truncated");
   }
 
+  /** A field value between {@code from} and {@code to}, without surrounding whitespace (already validated). */
   private String value(int from, int to) {
     while (from < to && (data[from] == ' ' || data[from] == '\t')) {
       from++;
@@ -187,15 +193,7 @@ final class ResponseHeadParser {
     while (to > from && (data[to - 1] == ' ' || data[to - 1] == '\t')) {
       to--;
     }
-    for (int i = from; i < to; i++) {
-      checkFieldByte(data[i]);
-    }
     return new String(data, from, to - from, StandardCharsets.ISO_8859_1);
   }
 
-  private static void checkFieldByte(byte c) {
-    if (c == 0 || c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7F) {
-      throw new UpstreamResponseException("upstream response contains a control character in a field");
-    }
-  }
 }

@@ -391,6 +391,13 @@ public final class UpstreamCall implements HostPool.Acquirer {
     }
     if (cl != null) {
       long length = -1;
+      if (cl.size() == 1 && cl.getFirst().indexOf(',') < 0) {
+        length = RequestValidator.parseContentLength(cl.getFirst());
+        if (length < 0) {
+          throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + cl.getFirst());
+        }
+        return BodyDecoder.fixed(length);
+      }
       for (String v : cl) {
         for (String item : v.split(",")) {
           long n = RequestValidator.parseContentLength(item.trim());
