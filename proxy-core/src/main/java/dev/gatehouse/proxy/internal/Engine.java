@@ -75,9 +75,31 @@ public final class Engine implements ProxyServer {
     completionListeners.add(listener);
   }
 
-  /** Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). */
+  /**
+   * Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). Hooks run
+   * in reverse order of registration, so what was set up first (e.g. the access log) is closed last
+   * and still sees what later hooks do (e.g. tunnels closed at shutdown).
+   */
   public void addCloseHook(Runnable hook) {
-    closeHooks.add(hook);
+    closeHooks.add(0, hook);
+  }
+
+  /**
+   * Tells the completion listeners about an exchange whose completion was deferred with {@link
+   * ExchangeImpl#deferCompletion()} (a tunnel, logged when it ends). Call once, on any thread.
+   */
+  public void completeDeferred(ExchangeImpl ex) {
+    notifyCompletion(ex);
+  }
+
+  private void notifyCompletion(ExchangeImpl ex) {
+    for (Consumer<ExchangeImpl> l : completionListeners) {
+      try {
+        l.accept(ex);
+      } catch (RuntimeException e) {
+        log.warn("completion listener failed", e);
+      }
+    }
   }
 
   Executor blockingExecutor() {
@@ -248,12 +270,8 @@ public final class Engine implements ProxyServer {
       if (ex.responseStatus == 0) {
         ex.responseStatus = x.getStatusCode();
       }
-      for (Consumer<ExchangeImpl> l : completionListeners) {
-        try {
-          l.accept(ex);
-        } catch (RuntimeException e) {
-          log.warn("completion listener failed", e);
-        }
+      if (!ex.completionDeferred()) {
+        notifyCompletion(ex);
       }
       next.proceed();
     });
