@@ -32,7 +32,9 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * </ul>
  *
  * <p>Everything runs on the connections' I/O thread; {@link #close()} may be called from any thread.
- * The listener is called exactly once, on the I/O thread, after both connections are closed.
+ * The listener is called exactly once, on the I/O thread, after both connections are closed. The
+ * tunnel does not take over the connections' close listeners (a pooled upstream connection keeps its
+ * own): it learns of an end through reads and writes.
  */
 public final class Tunnel {
   private static final Logger log = LoggerFactory.getLogger(Tunnel.class);
@@ -100,8 +102,6 @@ public final class Tunnel {
   private void begin(ByteBuffer pendingToB, ByteBuffer pendingToA) {
     disableTimeouts(a);
     disableTimeouts(b);
-    a.getCloseSetter().set(c -> onConnectionClosed());
-    b.getCloseSetter().set(c -> onConnectionClosed());
     lastActivity = System.nanoTime();
     if (idleNanos > 0) {
       idleTimer = thread.executeAfter(this::checkIdle, idleNanos, TimeUnit.NANOSECONDS);
@@ -167,12 +167,6 @@ public final class Tunnel {
       return;
     }
     idleTimer = thread.executeAfter(this::checkIdle, idleNanos - idle, TimeUnit.NANOSECONDS);
-  }
-
-  private void onConnectionClosed() {
-    if (!ended) {
-      end(aToB.finished && bToA.finished ? "closed" : "error: connection closed");
-    }
   }
 
   private void maybeFinished() {
