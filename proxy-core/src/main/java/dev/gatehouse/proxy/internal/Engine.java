@@ -143,6 +143,8 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
         .setServerOption(UndertowOptions.DECODE_URL, false)
+        // Undertow cuts bodies over 2 MiB by default; the proxy enforces its own maxRequestBodySize.
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
