@@ -145,6 +145,9 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.DECODE_URL, false)
         // Undertow cuts bodies over 2 MiB by default; the proxy enforces its own maxRequestBodySize.
         .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
+        // Undertow holds responses to pipelined requests back in a buffer that a CONNECT never flushes: a
+        // client sending its first tunnel bytes with the CONNECT head would never see the 200.
+        .setServerOption(UndertowOptions.BUFFER_PIPELINED_DATA, false)
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
