@@ -469,7 +469,12 @@ public final class Engine implements ProxyServer {
   private void commit(ExchangeImpl ex, ResponseImpl r) {
     HttpServerExchange hse = ex.hse();
     HeaderMap in = r.headerMap();
-    HttpDuties.stripHopByHop(in);
+    if (r.call() == null) {
+      // A response the proxy makes itself may challenge for proxy credentials (407): that hop is ours.
+      HttpDuties.stripHopByHop(in, Headers.PROXY_AUTHENTICATE);
+    } else {
+      HttpDuties.stripHopByHop(in);
+    }
     HeaderMap out = hse.getResponseHeaders();
     for (HeaderValues hv : in) {
       if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
