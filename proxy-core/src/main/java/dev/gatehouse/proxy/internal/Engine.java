@@ -143,7 +143,7 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
         .setServerOption(UndertowOptions.DECODE_URL, false)
-        // Undertow cuts bodies over 2 MiB by default; the proxy enforces its own maxRequestBodySize.
+        // bodies stream; the proxy enforces maxRequestBodySize itself (Undertow's default cuts at 2 MiB)
         .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
         // Undertow holds responses to pipelined requests back in a buffer that a CONNECT never flushes: a
         // client sending its first tunnel bytes with the CONNECT head would never see the 200.
@@ -151,8 +151,7 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
-        .setSocketOption(Options.READ_TIMEOUT, millis(config.idleTimeout()))
-        .setSocketOption(Options.WRITE_TIMEOUT, millis(config.idleTimeout()))
+        .setSocketOption(Options.TCP_NODELAY, true)
         .setHandler(graceful);
     undertow = b.build();
     try {
@@ -206,9 +205,7 @@ public final class Engine implements ProxyServer {
       state = State.CLOSED;
       return;
     }
-    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
-      li.suspend();
-    }
+    stopAccepting();
     graceful.shutdown();
     try {
       if (!graceful.awaitShutdown(config.shutdownGracePeriod().toMillis())) {
@@ -234,6 +231,23 @@ public final class Engine implements ProxyServer {
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
   }
 
+  /**
+   * Closes the listening sockets so new connections are refused while in-flight exchanges finish.
+   * Undertow's {@code ListenerInfo.suspend()} would also close every open connection, so the accepting
+   * channel is closed directly; if that is not possible, new requests get 503 from the graceful handler.
+   */
+  private void stopAccepting() {
+    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
+      try {
+        java.lang.reflect.Field f = Undertow.ListenerInfo.class.getDeclaredField("channel");
+        f.setAccessible(true);
+        IoUtils.safeClose((java.io.Closeable) f.get(li));
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        log.debug("cannot close the listener early; new requests get 503 until close() finishes", e);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- requests
 
   private void handle(HttpServerExchange hse) {
@@ -244,6 +258,9 @@ public final class Engine implements ProxyServer {
       return;
     }
     HeaderMap headers = hse.getRequestHeaders();
+    if (headers.contains(Headers.TRANSFER_ENCODING) && !hse.isRequestComplete()) {
+      StrictChunkedConduit.install(hse);
+    }
     String uri = hse.getRequestURI();
     String scheme = hse.getRequestScheme();
     String authority = null;

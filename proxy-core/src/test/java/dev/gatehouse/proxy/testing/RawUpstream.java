@@ -43,6 +43,8 @@ public final class RawUpstream implements AutoCloseable {
   });
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger open = new AtomicInteger();
+  private final AtomicInteger maxOpen = new AtomicInteger();
   /** Every request head received, in order. */
   public final BlockingQueue<Request> requests = new LinkedBlockingQueue<>();
 
@@ -57,6 +59,7 @@ public final class RawUpstream implements AutoCloseable {
           return;
         }
         connections.incrementAndGet();
+        maxOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
         sockets.add(s);
         threads.execute(() -> {
           try (Socket socket = s) {
@@ -64,6 +67,8 @@ public final class RawUpstream implements AutoCloseable {
             handler.handle(new Conn(socket, this));
           } catch (Exception ignored) {
             // the test decides what a failure means
+          } finally {
+            open.decrementAndGet();
           }
         });
       }
@@ -92,8 +97,14 @@ public final class RawUpstream implements AutoCloseable {
     return "http://127.0.0.1:" + port();
   }
 
+  /** Connections accepted so far. */
   public int connections() {
     return connections.get();
+  }
+
+  /** The most connections that were open at the same time. */
+  public int maxConcurrentConnections() {
+    return maxOpen.get();
   }
 
   public Request nextRequest() throws InterruptedException {
