@@ -75,9 +75,31 @@ public final class Engine implements ProxyServer {
     completionListeners.add(listener);
   }
 
-  /** Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). */
+  /**
+   * Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). Hooks run
+   * in reverse order of registration, so what was set up first (e.g. the access log) is closed last
+   * and still sees what later hooks do (e.g. tunnels closed at shutdown).
+   */
   public void addCloseHook(Runnable hook) {
-    closeHooks.add(hook);
+    closeHooks.add(0, hook);
+  }
+
+  /**
+   * Tells the completion listeners about an exchange whose completion was deferred with {@link
+   * ExchangeImpl#deferCompletion()} (a tunnel, logged when it ends). Call once, on any thread.
+   */
+  public void completeDeferred(ExchangeImpl ex) {
+    notifyCompletion(ex);
+  }
+
+  private void notifyCompletion(ExchangeImpl ex) {
+    for (Consumer<ExchangeImpl> l : completionListeners) {
+      try {
+        l.accept(ex);
+      } catch (RuntimeException e) {
+        log.warn("completion listener failed", e);
+      }
+    }
   }
 
   Executor blockingExecutor() {
@@ -123,6 +145,9 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.DECODE_URL, false)
         // bodies stream; the proxy enforces maxRequestBodySize itself (Undertow's default cuts at 2 MiB)
         .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
+        // Undertow holds responses to pipelined requests back in a buffer that a CONNECT never flushes: a
+        // client sending its first tunnel bytes with the CONNECT head would never see the 200.
+        .setServerOption(UndertowOptions.BUFFER_PIPELINED_DATA, false)
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
@@ -267,12 +292,8 @@ public final class Engine implements ProxyServer {
       if (ex.responseStatus == 0) {
         ex.responseStatus = x.getStatusCode();
       }
-      for (Consumer<ExchangeImpl> l : completionListeners) {
-        try {
-          l.accept(ex);
-        } catch (RuntimeException e) {
-          log.warn("completion listener failed", e);
-        }
+      if (!ex.completionDeferred()) {
+        notifyCompletion(ex);
       }
       next.proceed();
     });
@@ -465,7 +486,12 @@ public final class Engine implements ProxyServer {
   private void commit(ExchangeImpl ex, ResponseImpl r) {
     HttpServerExchange hse = ex.hse();
     HeaderMap in = r.headerMap();
-    HttpDuties.stripHopByHop(in);
+    if (r.call() == null) {
+      // A response the proxy makes itself may challenge for proxy credentials (407): that hop is ours.
+      HttpDuties.stripHopByHop(in, Headers.PROXY_AUTHENTICATE);
+    } else {
+      HttpDuties.stripHopByHop(in);
+    }
     HeaderMap out = hse.getResponseHeaders();
     for (HeaderValues hv : in) {
       if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
