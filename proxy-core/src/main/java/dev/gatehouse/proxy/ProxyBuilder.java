@@ -81,6 +81,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private long responseBufferMemoryLimit = DEFAULT_RESPONSE_BUFFER_MEMORY_LIMIT;
   private ServerTls tls;
   private boolean http2;
+  private AccessLog accessLog;
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -356,6 +357,16 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Writes an audit line for every exchange (see {@link AccessLog}); {@code null} for none.
+   *
+   * @implSpec Defaults to none.
+   */
+  public B accessLog(AccessLog log) {
+    this.accessLog = log;
+    return self();
+  }
+
+  /**
    * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
    *
    * @throws IllegalStateException if settings conflict
@@ -367,7 +378,18 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * step after the global filters. The terminal decides where a request goes.
    */
   protected final ProxyServer buildServer(Filter terminal, String kind) {
+    return buildServer(List.of(), terminal, kind);
+  }
+
+  /**
+   * For subclasses: like {@link #buildServer(Filter, String)}, with {@code first} running before the
+   * global filters (the module's own duties that every filter may rely on, such as proxy
+   * authentication).
+   */
+  protected final ProxyServer buildServer(List<Filter> first, Filter terminal, String kind) {
     Objects.requireNonNull(terminal, "terminal");
+    List<Filter> chain = new ArrayList<>(first);
+    chain.addAll(filters);
     if (upstreamMaxIdleConnections > upstreamMaxConnections) {
       throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
           + " (expected: <= upstreamMaxConnections " + upstreamMaxConnections + ")");
@@ -376,13 +398,17 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
       throw new IllegalStateException("readTimeout: " + readTimeout + " (expected: 0 or >= 1 ms)");
     }
     CoreConfig config = new CoreConfig(kind, host, port, ioThreads,
-        workerThreads == 0 ? ioThreads * 8 : workerThreads, List.copyOf(filters),
+        workerThreads == 0 ? ioThreads * 8 : workerThreads, List.copyOf(chain),
         connectTimeout, readTimeout, requestHeaderTimeout, idleTimeout, shutdownGracePeriod,
         slowFilterThreshold, maxRequestLineLength, maxHeaderBytes, maxHeaderCount, maxRequestBodySize,
         errorHandler, forwardedHeaders, CidrSet.parseAll(trustedProxies, "trustedProxies"), via,
         upstreamMaxConnections, upstreamMaxIdleConnections, upstreamKeepAliveTimeout, upstreamMaxPending,
         responseBufferSize, responseBufferMemoryLimit, tls, http2);
-    return new Engine(config, terminal);
+    Engine engine = new Engine(config, terminal);
+    if (accessLog != null) {
+      accessLog.attach(engine);
+    }
+    return engine;
   }
 
   private static Duration positive(String name, Duration d) {

@@ -14,6 +14,11 @@ interface BodyDecoder {
   /** Whether the body ends when the connection closes (no length, not chunked). */
   boolean endsAtClose();
 
+  /** Whether {@code buffered} certainly holds the whole body (so no more upstream bytes are expected). */
+  default boolean completeIn(ByteBuffer buffered) {
+    return false;
+  }
+
   /** A body of exactly {@code length} bytes. */
   static BodyDecoder fixed(long length) {
     return new BodyDecoder() {
@@ -35,6 +40,11 @@ interface BodyDecoder {
       @Override
       public boolean isDone() {
         return remaining == 0;
+      }
+
+      @Override
+      public boolean completeIn(ByteBuffer buffered) {
+        return buffered.remaining() >= remaining;
       }
 
       @Override

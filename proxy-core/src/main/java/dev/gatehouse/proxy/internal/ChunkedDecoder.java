@@ -1,12 +1,11 @@
 package dev.gatehouse.proxy.internal;
 
-import dev.gatehouse.proxy.UpstreamResponseException;
 import java.nio.ByteBuffer;
 
 /**
  * Decodes {@code Transfer-Encoding: chunked} (RFC 9112 §7.1) incrementally, handing out slices of the
  * input that hold data. Chunk extensions are skipped, trailer fields dropped. Strict: a bad size, a
- * missing CRLF or an oversized chunk-size line is an error.
+ * missing CRLF or an oversized chunk-size line is an error ({@link FramingException}).
  */
 final class ChunkedDecoder implements BodyDecoder {
   private static final int SIZE = 0;
@@ -164,7 +163,14 @@ final class ChunkedDecoder implements BodyDecoder {
     return -1;
   }
 
-  private static UpstreamResponseException error(String what) {
-    return new UpstreamResponseException("upstream sent a malformed chunked body: " + what);
+  private static FramingException error(String what) {
+    return new FramingException("malformed chunked body: " + what);
+  }
+
+  /** The chunked framing is broken; callers map it to 400 (request) or 502 (response). */
+  static final class FramingException extends RuntimeException {
+    FramingException(String message) {
+      super(message, null, false, false);
+    }
   }
 }

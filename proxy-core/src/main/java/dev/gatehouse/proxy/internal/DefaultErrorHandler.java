@@ -30,6 +30,9 @@ public final class DefaultErrorHandler implements ErrorHandler {
     if (error instanceof UpstreamUnavailableException) {
       return 503;
     }
+    if (error instanceof dev.gatehouse.proxy.ClientTimeoutException) {
+      return 408;
+    }
     if (error instanceof dev.gatehouse.proxy.MalformedRequestException) {
       return 400;
     }

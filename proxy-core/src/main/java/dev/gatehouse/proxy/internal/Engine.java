@@ -101,9 +101,31 @@ public final class Engine implements ProxyServer {
     completionListeners.add(listener);
   }
 
-  /** Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). */
+  /**
+   * Runs when the proxy closes, after in-flight exchanges (flushes logs, stops health checks). Hooks run
+   * in reverse order of registration, so what was set up first (e.g. the access log) is closed last
+   * and still sees what later hooks do (e.g. tunnels closed at shutdown).
+   */
   public void addCloseHook(Runnable hook) {
-    closeHooks.add(hook);
+    closeHooks.add(0, hook);
+  }
+
+  /**
+   * Tells the completion listeners about an exchange whose completion was deferred with {@link
+   * ExchangeImpl#deferCompletion()} (a tunnel, logged when it ends). Call once, on any thread.
+   */
+  public void completeDeferred(ExchangeImpl ex) {
+    notifyCompletion(ex);
+  }
+
+  private void notifyCompletion(ExchangeImpl ex) {
+    for (Consumer<ExchangeImpl> l : completionListeners) {
+      try {
+        l.accept(ex);
+      } catch (RuntimeException e) {
+        log.warn("completion listener failed", e);
+      }
+    }
   }
 
   Executor blockingExecutor() {
@@ -156,11 +178,15 @@ public final class Engine implements ProxyServer {
         .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
         .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
         .setServerOption(UndertowOptions.DECODE_URL, false)
+        // bodies stream; the proxy enforces maxRequestBodySize itself (Undertow's default cuts at 2 MiB)
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
+        // Undertow holds responses to pipelined requests back in a buffer that a CONNECT never flushes: a
+        // client sending its first tunnel bytes with the CONNECT head would never see the 200.
+        .setServerOption(UndertowOptions.BUFFER_PIPELINED_DATA, false)
         .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, config.http2())
         .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
-        .setSocketOption(Options.READ_TIMEOUT, millis(config.idleTimeout()))
-        .setSocketOption(Options.WRITE_TIMEOUT, millis(config.idleTimeout()))
+        .setSocketOption(Options.TCP_NODELAY, true)
         .setHandler(graceful);
     undertow = b.build();
     try {
@@ -253,9 +279,7 @@ public final class Engine implements ProxyServer {
       state = State.CLOSED;
       return;
     }
-    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
-      li.suspend();
-    }
+    stopAccepting();
     graceful.shutdown();
     try {
       if (!graceful.awaitShutdown(config.shutdownGracePeriod().toMillis())) {
@@ -285,6 +309,23 @@ public final class Engine implements ProxyServer {
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
   }
 
+  /**
+   * Closes the listening sockets so new connections are refused while in-flight exchanges finish.
+   * Undertow's {@code ListenerInfo.suspend()} would also close every open connection, so the accepting
+   * channel is closed directly; if that is not possible, new requests get 503 from the graceful handler.
+   */
+  private void stopAccepting() {
+    for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {
+      try {
+        java.lang.reflect.Field f = Undertow.ListenerInfo.class.getDeclaredField("channel");
+        f.setAccessible(true);
+        IoUtils.safeClose((java.io.Closeable) f.get(li));
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        log.debug("cannot close the listener early; new requests get 503 until close() finishes", e);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- requests
 
   private void handle(HttpServerExchange hse) {
@@ -295,6 +336,9 @@ public final class Engine implements ProxyServer {
       return;
     }
     HeaderMap headers = hse.getRequestHeaders();
+    if (headers.contains(Headers.TRANSFER_ENCODING) && !hse.isRequestComplete()) {
+      StrictChunkedConduit.install(hse);
+    }
     String uri = hse.getRequestURI();
     String scheme = hse.getRequestScheme();
     String authority = null;
@@ -326,12 +370,8 @@ public final class Engine implements ProxyServer {
       if (ex.responseStatus == 0) {
         ex.responseStatus = x.getStatusCode();
       }
-      for (Consumer<ExchangeImpl> l : completionListeners) {
-        try {
-          l.accept(ex);
-        } catch (RuntimeException e) {
-          log.warn("completion listener failed", e);
-        }
+      if (!ex.completionDeferred()) {
+        notifyCompletion(ex);
       }
       next.proceed();
     });
@@ -524,7 +564,12 @@ public final class Engine implements ProxyServer {
   private void commit(ExchangeImpl ex, ResponseImpl r) {
     HttpServerExchange hse = ex.hse();
     HeaderMap in = r.headerMap();
-    HttpDuties.stripHopByHop(in);
+    if (r.call() == null) {
+      // A response the proxy makes itself may challenge for proxy credentials (407): that hop is ours.
+      HttpDuties.stripHopByHop(in, Headers.PROXY_AUTHENTICATE);
+    } else {
+      HttpDuties.stripHopByHop(in);
+    }
     HeaderMap out = hse.getResponseHeaders();
     for (HeaderValues hv : in) {
       if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {

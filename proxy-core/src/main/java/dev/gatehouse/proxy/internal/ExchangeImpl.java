@@ -35,6 +35,7 @@ public final class ExchangeImpl implements ProxyExchange {
   private ReplayBuffer replay;
   private String proxyAuthorization;
   private String upgrade;
+  private boolean completionDeferred;
   /** A response has been chosen and committed (or is being). */
   boolean responded;
   /** What the client finally got, for logs. */
@@ -276,6 +277,24 @@ public final class ExchangeImpl implements ProxyExchange {
         }
       }
     }
+  }
+
+  /**
+   * Holds back the completion listeners (access log, metrics) when the Undertow exchange ends: the
+   * exchange lives on as a tunnel, and its owner calls {@link Engine#completeDeferred} when that ends.
+   */
+  public void deferCompletion() {
+    completionDeferred = true;
+  }
+
+  boolean completionDeferred() {
+    return completionDeferred;
+  }
+
+  /** Records what a tunnel moved: client to destination, and destination to client. */
+  public void recordTunnelBytes(long fromClient, long toClient) {
+    requestBodyBytes = fromClient;
+    responseBodyBytes = toClient;
   }
 
   public int responseStatus() {

@@ -51,6 +51,9 @@ public final class HttpDuties {
     HeaderValues connection = headers.get(Headers.CONNECTION);
     if (connection != null) {
       for (String value : connection) {
+        if (value.equalsIgnoreCase("keep-alive") || value.equalsIgnoreCase("close")) {
+          continue; // the common values name no other field
+        }
         for (String item : value.split(",")) {
           String name = item.trim();
           if (!name.isEmpty() && Http.isToken(name) && !name.equalsIgnoreCase("host")
@@ -81,9 +84,22 @@ public final class HttpDuties {
     if (pseudonym == null) {
       return;
     }
-    String entry = viaVersion(protocol) + " " + pseudonym;
+    String entry = viaEntry(protocol, pseudonym);
     String existing = joined(headers, VIA);
     headers.put(VIA, existing == null ? entry : existing + ", " + entry);
+  }
+
+  private static volatile String[] viaCache = {null, null, null, null};
+
+  private static String viaEntry(String protocol, String pseudonym) {
+    String version = viaVersion(protocol);
+    String[] c = viaCache;
+    if (pseudonym.equals(c[0]) && version.equals(c[1])) {
+      return c[2];
+    }
+    String entry = version + " " + pseudonym;
+    viaCache = new String[] {pseudonym, version, entry, null};
+    return entry;
   }
 
   static String viaVersion(String protocol) {

@@ -10,7 +10,9 @@ import java.util.Arrays;
 final class RequestHead {
   private static final HttpString EXPECT = Headers.EXPECT;
 
-  private byte[] buf = new byte[1024];
+  private static final ThreadLocal<RequestHead> SCRATCH = ThreadLocal.withInitial(RequestHead::new);
+
+  private byte[] buf = new byte[2048];
   private int size;
 
   /**
@@ -21,7 +23,25 @@ final class RequestHead {
    */
   static ByteBuffer write(RequestImpl request, Endpoint endpoint, String target, long contentLength,
       boolean keepExpect, boolean closeAfter, String... extra) {
-    RequestHead h = new RequestHead();
+    RequestHead h = build(request, endpoint, target, contentLength, keepExpect, closeAfter, extra);
+    return ByteBuffer.wrap(java.util.Arrays.copyOf(h.buf, h.size));
+  }
+
+  /** Writes the head into {@code out} (a pooled buffer) if it fits; returns false if it does not. */
+  static boolean writeTo(ByteBuffer out, RequestImpl request, Endpoint endpoint, String target, long contentLength,
+      boolean keepExpect, boolean closeAfter, String... extra) {
+    RequestHead h = build(request, endpoint, target, contentLength, keepExpect, closeAfter, extra);
+    if (h.size > out.remaining()) {
+      return false;
+    }
+    out.put(h.buf, 0, h.size);
+    return true;
+  }
+
+  private static RequestHead build(RequestImpl request, Endpoint endpoint, String target, long contentLength,
+      boolean keepExpect, boolean closeAfter, String... extra) {
+    RequestHead h = SCRATCH.get();
+    h.size = 0;
     h.ascii(request.method()).ascii(" ").ascii(target).ascii(" HTTP/1.1\r\n");
     String host = request.headerMap().map().getFirst(Headers.HOST);
     h.ascii("Host: ").latin1(host != null ? host : endpoint.authority()).ascii("\r\n");
@@ -47,7 +67,10 @@ final class RequestHead {
       h.ascii("Connection: close\r\n");
     }
     h.ascii("\r\n");
-    return ByteBuffer.wrap(h.buf, 0, h.size);
+    if (h.buf.length > 64 * 1024) {
+      SCRATCH.remove(); // do not keep a huge scratch array after an unusual head
+    }
+    return h;
   }
 
   private void ensure(int more) {
@@ -60,12 +83,13 @@ final class RequestHead {
     return latin1(s);
   }
 
+  @SuppressWarnings("deprecation")
   private RequestHead latin1(String s) {
     int n = s.length();
     ensure(n);
-    for (int i = 0; i < n; i++) {
-      buf[size++] = (byte) s.charAt(i);
-    }
+    // chars are Latin-1 (validated when set): the low byte of each is the wire byte
+    s.getBytes(0, n, buf, size);
+    size += n;
     return this;
   }
 }

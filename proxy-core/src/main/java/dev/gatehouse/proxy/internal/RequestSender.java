@@ -38,8 +38,10 @@ final class RequestSender {
   private boolean done;
   private boolean stopped;
   private boolean blockedOnUpstream;
+  private boolean waitingForClient;
   private long received;
   private ReplayBuffer replay;
+  private PooledByteBuffer headBuffer;
 
   RequestSender(UpstreamCall call, UpstreamConnection conn) {
     this.call = call;
@@ -56,6 +58,11 @@ final class RequestSender {
 
   boolean blockedOnUpstream() {
     return blockedOnUpstream;
+  }
+
+  /** Waiting for the client to send more of its body. */
+  boolean waitingForClient() {
+    return waitingForClient;
   }
 
   void start() {
@@ -102,6 +109,15 @@ final class RequestSender {
 
   private ByteBuffer head(long contentLength, boolean keepExpect, boolean closeAfter) {
     String target = call.requestTarget != null ? call.requestTarget : request.pathAndQuery();
+    PooledByteBuffer pooled = call.hse.getConnection().getByteBufferPool().allocate();
+    ByteBuffer b = pooled.getBuffer();
+    b.clear();
+    if (RequestHead.writeTo(b, request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders)) {
+      b.flip();
+      headBuffer = pooled; // returned to the pool once written
+      return b;
+    }
+    pooled.close();
     return RequestHead.write(request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders);
   }
 
@@ -166,9 +182,14 @@ final class RequestSender {
         return;
       }
       if (n == 0) {
+        if (!waitingForClient) {
+          waitingForClient = true;
+          call.touchClient();
+        }
         in.resumeReads();
         return;
       }
+      waitingForClient = false;
       if (n < 0) {
         inDone = true;
         call.ex.requestBodyDone(true);
@@ -180,6 +201,7 @@ final class RequestSender {
       }
       call.bodyConsumed = true;
       call.ex.requestBodyRead = true;
+      call.touchClient();
       received += n;
       call.ex.requestBodyBytes += n;
       if (maxBody >= 0 && received > maxBody) {
@@ -302,6 +324,10 @@ final class RequestSender {
         return false;
       }
     }
+    if (headBuffer != null) {
+      headBuffer.close();
+      headBuffer = null;
+    }
     if (blockedOnUpstream) {
       blockedOnUpstream = false;
       conn.sink.suspendWrites();
@@ -339,6 +365,7 @@ final class RequestSender {
       return;
     }
     stopped = true;
+    waitingForClient = false;
     pending.clear();
     if (in != null) {
       in.suspendReads();
@@ -355,6 +382,10 @@ final class RequestSender {
     if (inBuf != null) {
       inBuf.close();
       inBuf = null;
+    }
+    if (headBuffer != null) {
+      headBuffer.close();
+      headBuffer = null;
     }
   }
 }

@@ -2,7 +2,6 @@ package dev.gatehouse.proxy.internal;
 
 import dev.gatehouse.proxy.UpstreamResponseException;
 import io.undertow.util.HeaderMap;
-import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -40,24 +39,43 @@ final class ResponseHeadParser {
    * parsed ({@code in} is then positioned at the first body byte), false when more bytes are needed.
    */
   boolean feed(ByteBuffer in) {
-    while (in.hasRemaining()) {
-      byte b = in.get();
-      if (size == data.length) {
-        if (size >= MAX_HEAD_BYTES) {
-          throw new UpstreamResponseException("upstream response head larger than " + MAX_HEAD_BYTES + " bytes");
-        }
-        data = Arrays.copyOf(data, Math.min(MAX_HEAD_BYTES, size * 2));
-      }
-      data[size++] = b;
-      if (b == '\n' && size >= 2 && data[size - 2] == '\r') {
-        // an empty line ends the head: CRLF CRLF, or the very first line being empty is an error
-        if (size >= 4 && data[size - 3] == '\n' && data[size - 4] == '\r') {
-          parse();
-          return true;
-        }
+    int start = in.position();
+    int limit = in.limit();
+    int end = -1;
+    // find the blank line, counting bytes already held from earlier reads
+    for (int i = start; i < limit; i++) {
+      if (in.get(i) == '\n' && endsHeadAt(in, start, i)) {
+        end = i + 1;
+        break;
       }
     }
-    return false;
+    int take = (end < 0 ? limit : end) - start;
+    if (size + take > MAX_HEAD_BYTES) {
+      throw new UpstreamResponseException("upstream response head larger than " + MAX_HEAD_BYTES + " bytes");
+    }
+    if (size + take > data.length) {
+      data = Arrays.copyOf(data, Math.min(MAX_HEAD_BYTES, Math.max(size + take, data.length * 2)));
+    }
+    in.get(data, size, take);
+    size += take;
+    if (end < 0) {
+      return false;
+    }
+    parse();
+    return true;
+  }
+
+  /** Whether the LF at {@code i} completes CRLF CRLF, looking back into earlier bytes if needed. */
+  private boolean endsHeadAt(ByteBuffer in, int start, int i) {
+    return at(in, start, i - 1) == '\r' && at(in, start, i - 2) == '\n' && at(in, start, i - 3) == '\r';
+  }
+
+  private byte at(ByteBuffer in, int start, int i) {
+    if (i >= start) {
+      return in.get(i);
+    }
+    int k = size - (start - i);
+    return k >= 0 ? data[k] : 0;
   }
 
   boolean hasPartialData() {
@@ -103,11 +121,7 @@ final class ResponseHeadParser {
       if (colon <= pos) {
         throw new UpstreamResponseException("upstream response has an invalid field line");
       }
-      String name = new String(data, pos, colon - pos, StandardCharsets.ISO_8859_1);
-      HttpString hs = Headers.fromCache(name);
-      if (hs == null) {
-        hs = new HttpString(name);
-      }
+      HttpString hs = HeaderNames.of(data, pos, colon - pos);
       headers.add(hs, value(colon + 1, le));
       lastName = hs;
       pos = le + 2;
@@ -138,20 +152,22 @@ final class ResponseHeadParser {
       if (data[start + 12] != ' ') {
         throw new UpstreamResponseException("upstream sent an invalid status line");
       }
-      for (int i = start + 13; i < end; i++) {
-        checkFieldByte(data[i]);
-      }
       reason = new String(data, start + 13, end - start - 13, StandardCharsets.ISO_8859_1);
     } else {
       reason = "";
     }
   }
 
+  /** The next CRLF at or after {@code from}; rejects any other control character on the way. */
   private int indexOfCrlf(int from, int end) {
+    byte[] d = data;
     for (int i = from; i < end + 2 && i + 1 < size; i++) {
-      byte c = data[i];
+      byte c = d[i];
+      if ((c >= 0x20 && c != 0x7F) || c < 0) {
+        continue; // the common case; negative bytes are obs-text (0x80-0xFF), allowed in values
+      }
       if (c == '\r') {
-        if (data[i + 1] != '\n') {
+        if (d[i + 1] != '\n') {
           throw new UpstreamResponseException("upstream response contains a bare CR");
         }
         return i;
@@ -162,10 +178,14 @@ final class ResponseHeadParser {
       if (c == 0) {
         throw new UpstreamResponseException("upstream response contains NUL");
       }
+      if (c != '\t') {
+        throw new UpstreamResponseException("upstream response contains a control character in a field");
+      }
     }
     throw new UpstreamResponseException("upstream response head is truncated");
   }
 
+  /** A field value between {@code from} and {@code to}, without surrounding whitespace (already validated). */
   private String value(int from, int to) {
     while (from < to && (data[from] == ' ' || data[from] == '\t')) {
       from++;
@@ -173,15 +193,7 @@ final class ResponseHeadParser {
     while (to > from && (data[to - 1] == ' ' || data[to - 1] == '\t')) {
       to--;
     }
-    for (int i = from; i < to; i++) {
-      checkFieldByte(data[i]);
-    }
     return new String(data, from, to - from, StandardCharsets.ISO_8859_1);
   }
 
-  private static void checkFieldByte(byte c) {
-    if (c == 0 || c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7F) {
-      throw new UpstreamResponseException("upstream response contains a control character in a field");
-    }
-  }
 }

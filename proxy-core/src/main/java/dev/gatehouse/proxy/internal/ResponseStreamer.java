@@ -42,6 +42,7 @@ final class ResponseStreamer {
   private boolean clientDone;
   private boolean released;
   private boolean mayAddLength;
+  private boolean failAfterDrain;
 
   ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
     this.call = call;
@@ -59,7 +60,19 @@ final class ResponseStreamer {
 
   /** Whether the upstream owes us bytes (reads are on and not paused for a slow client). */
   boolean waitingForUpstream() {
-    return started && !upstreamDone && !readsPaused;
+    return started && !upstreamDone && !readsPaused && !failAfterDrain;
+  }
+
+  /** Whether the client has not taken what was written (a slow reader). */
+  boolean waitingForClient() {
+    return awaitingWritable && !released;
+  }
+
+  /** The client read nothing for idleTimeout: give up on it. */
+  void clientTimedOut(RuntimeException e) {
+    clientDone = true;
+    call.abortStreaming(e);
+    abortClient();
   }
 
   /**
@@ -102,7 +115,7 @@ final class ResponseStreamer {
   }
 
   void onUpstreamReadable() {
-    if (released) {
+    if (released || failAfterDrain) {
       return;
     }
     boolean budgetSpent = false;
@@ -188,9 +201,9 @@ final class ResponseStreamer {
         upstreamDone();
         return;
       }
-    } catch (UpstreamResponseException e) {
+    } catch (ChunkedDecoder.FramingException e) {
       s.release();
-      upstreamFailed(e);
+      upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint + " sent a " + e.getMessage()));
       return;
     } catch (RuntimeException e) {
       s.release();
@@ -279,12 +292,34 @@ final class ResponseStreamer {
           o.owner.release();
         }
       }
+      if (written > 0) {
+        call.touchClient();
+      }
       if (!queue.isEmpty() && written == 0) {
+        if (!awaitingWritable) {
+          call.touchClient();
+        }
         awaitingWritable = true;
         out.resumeWrites();
         resumeUpstreamIfRoom();
         return;
       }
+    }
+    if (failAfterDrain) {
+      try {
+        if (!out.flush()) {
+          if (!awaitingWritable) {
+            call.touchClient();
+          }
+          awaitingWritable = true;
+          out.resumeWrites();
+          return;
+        }
+      } catch (IOException e) {
+        // closing anyway
+      }
+      abortClient();
+      return;
     }
     if (upstreamDone) {
       finishClient();
@@ -296,6 +331,7 @@ final class ResponseStreamer {
   private void resumeUpstreamIfRoom() {
     if (readsPaused && queuedBytes < limit && call.conn != null) {
       readsPaused = false;
+      call.touch();
       call.conn.source.resumeReads();
     }
   }
@@ -329,7 +365,15 @@ final class ResponseStreamer {
       return;
     }
     call.abortStreaming(e);
-    abortClient();
+    if (queue.isEmpty() || out == null) {
+      abortClient();
+    } else {
+      // Deliver what the upstream did send, then cut the connection: the client sees a truncated message.
+      failAfterDrain = true;
+      if (!awaitingWritable) {
+        writeToClient();
+      }
+    }
   }
 
   private void transformFailed(RuntimeException e) {

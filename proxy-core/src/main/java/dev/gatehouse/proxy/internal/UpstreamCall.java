@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.internal;
 
 import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.ClientTimeoutException;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
@@ -77,8 +78,9 @@ public final class UpstreamCall implements HostPool.Acquirer {
   private boolean responseBytesSeen;
   private ResponseImpl response;
   ResponseStreamer streamer;
-  private long lastActivityNanos;
-  private XnioExecutor.Key readTimer;
+  private long lastUpstreamNanos;
+  private long lastClientNanos;
+  private final long idleTimeoutNanos;
 
   /** Request-target to send, or null for the request's path and query. */
   final String requestTarget;
@@ -105,6 +107,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
     this.tryTimeoutNanos = this.options.tryTimeout() != null ? this.options.tryTimeout().toNanos() : 0;
     this.connectTimeoutMillis = Math.max(1, (this.options.connectTimeout() != null ? this.options.connectTimeout()
         : config.connectTimeout()).toMillis());
+    this.idleTimeoutNanos = config.idleTimeout().toNanos();
   }
 
   /** The stage that completes with the response head (on the I/O thread). */
@@ -204,10 +207,14 @@ public final class UpstreamCall implements HostPool.Acquirer {
     }
     this.conn = c;
     this.reused = reused;
+    c.call = this;
+    long now = System.nanoTime();
+    lastUpstreamNanos = now;
+    lastClientNanos = now;
+    c.ensureTimer(checkInterval());
     c.source.getReadSetter().set(ch -> onReadable());
     c.source.resumeReads();
     sender = new RequestSender(this, c);
-    armReadTimer();
     sender.start();
   }
 
@@ -220,9 +227,14 @@ public final class UpstreamCall implements HostPool.Acquirer {
     }
   }
 
-  /** Bytes moved to or from the upstream: the read timeout starts over. */
+  /** Bytes moved to or from the upstream (or the proxy starts waiting on it): the read timeout starts over. */
   void touch() {
-    lastActivityNanos = System.nanoTime();
+    lastUpstreamNanos = System.nanoTime();
+  }
+
+  /** Bytes moved to or from the client (or the proxy starts waiting on it): the idle timeout starts over. */
+  void touchClient() {
+    lastClientNanos = System.nanoTime();
   }
 
   // ---------------------------------------------------------------- request side, called by RequestSender
@@ -233,7 +245,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
       return;
     }
     awaitingContinue = true;
-    armReadTimer();
+    touch();
     continueTimer = thread.executeAfter(() -> {
       continueTimer = null;
       if (awaitingContinue && !aborted) {
@@ -270,7 +282,6 @@ public final class UpstreamCall implements HostPool.Acquirer {
   void onRequestSent() {
     requestSent = true;
     touch();
-    armReadTimer();
   }
 
   /** Writing to the upstream failed. It may still have answered (e.g. 413 then close): read first. */
@@ -323,8 +334,10 @@ public final class UpstreamCall implements HostPool.Acquirer {
       return;
     }
     if (response != null) {
-      if (streamer != null) {
+      if (streamer != null && streamer.started()) {
         streamer.onUpstreamReadable();
+      } else {
+        strayBytes();
       }
       return;
     }
@@ -379,6 +392,12 @@ public final class UpstreamCall implements HostPool.Acquirer {
     }
   }
 
+  /** The upstream sent something (or closed) after a complete response, before it was streamed. */
+  private void strayBytes() {
+    conn.reusable = false;
+    conn.source.suspendReads();
+  }
+
   private void headFailed(IOException e) {
     if (aborted) {
       return;
@@ -405,6 +424,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
     cancelContinueTimer();
     UpstreamConnection dead = conn;
     conn = null;
+    dead.call = null;
     dead.close();
     parser.reset();
     requestSent = false;
@@ -412,7 +432,6 @@ public final class UpstreamCall implements HostPool.Acquirer {
   }
 
   private void onFinalHead(ByteBuffer rest) {
-    conn.source.suspendReads();
     int status = parser.status;
     HeaderMap headers = parser.headers;
     if (awaitingContinue) {
@@ -429,6 +448,10 @@ public final class UpstreamCall implements HostPool.Acquirer {
     BodyDecoder decoder = decoderFor(status, headers);
     if (!keepAlive(headers, parser.protocol)) {
       conn.reusable = false;
+    }
+    if (!decoder.completeIn(rest)) {
+      // the body streams once filters have returned; until then nothing may be read
+      conn.source.suspendReads();
     }
     response = new ResponseImpl(status, headers, this, parser.protocol);
     if (tryTimeoutNanos > 0 && deadlineTimer != null && options.deadlineNanos() == 0) {
@@ -476,6 +499,13 @@ public final class UpstreamCall implements HostPool.Acquirer {
     }
     if (cl != null) {
       long length = -1;
+      if (cl.size() == 1 && cl.getFirst().indexOf(',') < 0) {
+        length = RequestValidator.parseContentLength(cl.getFirst());
+        if (length < 0) {
+          throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + cl.getFirst());
+        }
+        return BodyDecoder.fixed(length);
+      }
       for (String v : cl) {
         for (String item : v.split(",")) {
           long n = RequestValidator.parseContentLength(item.trim());
@@ -508,48 +538,71 @@ public final class UpstreamCall implements HostPool.Acquirer {
     return !close && ("HTTP/1.1".equals(protocol) || keepAlive);
   }
 
-  // ---------------------------------------------------------------- read timeout
+  // ---------------------------------------------------------------- timeouts
 
-  private void armReadTimer() {
-    if ((readTimeoutNanos == 0 && writeTimeoutNanos == 0) || readTimer != null || aborted || finished) {
-      return;
-    }
-    touch();
-    readTimer = thread.executeAfter(this::onReadTimer, pollNanos(), TimeUnit.NANOSECONDS);
-  }
-
-  private long pollNanos() {
-    long a = readTimeoutNanos == 0 ? writeTimeoutNanos : readTimeoutNanos;
-    long b = writeTimeoutNanos == 0 ? readTimeoutNanos : writeTimeoutNanos;
-    return Math.max(1_000_000, Math.min(a, b));
-  }
-
-  private void onReadTimer() {
-    readTimer = null;
+  /**
+   * Called by the connection's timer (one per connection, rescheduled lazily, so requests cause no
+   * timer churn). Fails the call if the upstream owed bytes for longer than readTimeout, or the client
+   * for longer than idleTimeout; otherwise returns the nanoseconds until the next check.
+   */
+  long checkTimeouts(long now) {
     if (aborted || finished) {
-      return;
+      return -1;
     }
-    long now = System.nanoTime();
+    long next = checkInterval();
     boolean writing = response == null && sender != null && sender.blockedOnUpstream();
     long limit = writing ? writeTimeoutNanos : readTimeoutNanos;
-    if (!waitingForUpstream() || limit == 0) {
-      lastActivityNanos = now;
-    } else if (now - lastActivityNanos >= limit) {
-      UpstreamTimeoutException e = writing
-          ? new UpstreamTimeoutException("upstream " + endpoint + " accepted no request bytes for writeTimeout "
-              + java.time.Duration.ofNanos(writeTimeoutNanos))
-          : new UpstreamTimeoutException("upstream " + endpoint + " sent nothing for readTimeout "
-              + java.time.Duration.ofNanos(readTimeoutNanos));
-      if (streamer != null && streamer.started()) {
-        streamer.upstreamFailed(e);
-      } else {
-        conn.reusable = false;
-        fail(e);
+    if (waitingForUpstream() && limit > 0) {
+      long elapsed = now - lastUpstreamNanos;
+      if (elapsed >= limit) {
+        UpstreamTimeoutException e = writing
+            ? new UpstreamTimeoutException("upstream " + endpoint + " accepted no request bytes for writeTimeout "
+                + java.time.Duration.ofNanos(writeTimeoutNanos))
+            : new UpstreamTimeoutException("upstream " + endpoint + " sent nothing for readTimeout "
+                + java.time.Duration.ofNanos(readTimeoutNanos));
+        if (streamer != null && streamer.started()) {
+          streamer.upstreamFailed(e);
+        } else {
+          conn.reusable = false;
+          fail(e);
+        }
+        return -1;
       }
-      return;
+      next = Math.min(next, limit - elapsed);
+    } else {
+      lastUpstreamNanos = now;
     }
-    long wait = limit == 0 ? pollNanos() : limit - (now - lastActivityNanos);
-    readTimer = thread.executeAfter(this::onReadTimer, Math.max(1_000_000, Math.min(wait, pollNanos())), TimeUnit.NANOSECONDS);
+    if (waitingForClient()) {
+      long elapsed = now - lastClientNanos;
+      if (elapsed >= idleTimeoutNanos) {
+        ClientTimeoutException e = new ClientTimeoutException("client sent or read nothing for idleTimeout "
+            + config.idleTimeout());
+        hse.setPersistent(false);
+        if (streamer != null && streamer.started()) {
+          streamer.clientTimedOut(e);
+        } else {
+          conn.reusable = false;
+          fail(e);
+        }
+        return -1;
+      }
+      next = Math.min(next, idleTimeoutNanos - elapsed);
+    } else {
+      lastClientNanos = now;
+    }
+    return Math.max(1_000_000, next);
+  }
+
+  /** The longest the connection's timer may wait between checks. */
+  private long checkInterval() {
+    long n = idleTimeoutNanos;
+    if (readTimeoutNanos > 0) {
+      n = Math.min(n, readTimeoutNanos);
+    }
+    if (writeTimeoutNanos > 0) {
+      n = Math.min(n, writeTimeoutNanos);
+    }
+    return n;
   }
 
   /** Whether the proxy is waiting on the upstream (not on the client, nor on filters). */
@@ -560,11 +613,9 @@ public final class UpstreamCall implements HostPool.Acquirer {
     return streamer != null && streamer.waitingForUpstream();
   }
 
-  void cancelReadTimer() {
-    if (readTimer != null) {
-      readTimer.remove();
-      readTimer = null;
-    }
+  /** Whether the proxy is waiting on the client: body bytes to read, or room to write. */
+  private boolean waitingForClient() {
+    return (sender != null && sender.waitingForClient()) || (streamer != null && streamer.waitingForClient());
   }
 
   private void cancelContinueTimer() {
@@ -582,11 +633,11 @@ public final class UpstreamCall implements HostPool.Acquirer {
       return;
     }
     finished = true;
-    cancelReadTimer();
     cancelDeadlineTimer();
     ended(null);
     UpstreamConnection c = conn;
     conn = null;
+    c.call = null;
     if (sender != null && !sender.isDone()) {
       c.reusable = false; // the upstream answered before the whole request was sent
       hse.setPersistent(false);
@@ -627,11 +678,14 @@ public final class UpstreamCall implements HostPool.Acquirer {
   /** The body failed after the response started; the streamer closes the client side. */
   void abortStreaming(RuntimeException e) {
     log.debug("{}: response aborted: {}", ex, e.getMessage());
-    if (!finished) {
+    if (!finished && !aborted) {
       if (conn != null) {
         conn.reusable = false;
       }
+      ResponseStreamer s = streamer;
+      streamer = null; // it still drains what it holds to the client
       cleanup();
+      streamer = s;
       ended(e);
     }
   }
@@ -658,7 +712,6 @@ public final class UpstreamCall implements HostPool.Acquirer {
 
   private void cleanup() {
     aborted = true;
-    cancelReadTimer();
     cancelDeadlineTimer();
     cancelContinueTimer();
     if (waiter != null) {
@@ -678,6 +731,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
     if (conn != null) {
       UpstreamConnection c = conn;
       conn = null;
+      c.call = null;
       c.close();
     }
   }

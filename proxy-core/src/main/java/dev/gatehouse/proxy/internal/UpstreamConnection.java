@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
+import java.util.concurrent.TimeUnit;
 import org.xnio.StreamConnection;
+import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
 import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
@@ -21,6 +23,10 @@ final class UpstreamConnection {
   boolean idle;
   long idleSinceNanos;
   int uses;
+  /** The call using this connection, or null when idle. */
+  UpstreamCall call;
+  private XnioExecutor.Key timer;
+  private long timerDueNanos;
   private boolean closed;
 
   UpstreamConnection(StreamConnection connection, HostPool pool) {
@@ -30,6 +36,37 @@ final class UpstreamConnection {
     this.source = connection.getSourceChannel();
     this.sink = connection.getSinkChannel();
     connection.getCloseSetter().set((ChannelListener<StreamConnection>) c -> onClosed());
+  }
+
+  /**
+   * Makes sure the timeout check runs within {@code delayNanos}; a running timer that is due by then is
+   * left alone (one due later, set for a call with longer timeouts, is moved earlier).
+   */
+  void ensureTimer(long delayNanos) {
+    if (closed) {
+      return;
+    }
+    long due = System.nanoTime() + delayNanos;
+    if (timer != null) {
+      if (timerDueNanos - due <= 0) {
+        return;
+      }
+      timer.remove();
+    }
+    timerDueNanos = due;
+    timer = thread.executeAfter(this::onTimer, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void onTimer() {
+    timer = null;
+    UpstreamCall c = call;
+    if (c == null || closed) {
+      return; // idle: the next call arms it again
+    }
+    long next = c.checkTimeouts(System.nanoTime());
+    if (next > 0 && call == c) {
+      ensureTimer(next);
+    }
   }
 
   boolean isOpen() {
@@ -45,6 +82,10 @@ final class UpstreamConnection {
   private void onClosed() {
     if (!closed) {
       closed = true;
+      if (timer != null) {
+        timer.remove();
+        timer = null;
+      }
       pool.connectionClosed(this);
     }
   }

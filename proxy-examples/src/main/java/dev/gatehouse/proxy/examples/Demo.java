@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.examples;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.ProxyStartException;
 import dev.gatehouse.proxy.reverse.ReverseProxy;
 import dev.gatehouse.proxy.reverse.Route;
 import dev.gatehouse.proxy.reverse.UpstreamGroup;
@@ -14,10 +15,8 @@ import java.util.concurrent.CountDownLatch;
 public final class Demo {
   private Demo() {}
 
-  public static void main(String[] args) throws Exception {
-    int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
-    DemoBackends backends = DemoBackends.start("app-1", "app-2", "app-3");
-    ProxyServer proxy = ReverseProxy.builder()
+  static ProxyServer build(DemoBackends backends, int port) {
+    return ReverseProxy.builder()
         .port(port)
         .addRoute(Route.pathPrefix("/static").stripPrefix().to(backends.url(0)))
         .addRoute(Route.any().to(UpstreamGroup.builder()
@@ -25,9 +24,24 @@ public final class Demo {
             .add(backends.url(1), 3)
             .add(backends.url(2), 2)
             .build()))
-        .build()
-        .start();
+        .build();
+  }
 
+  public static void main(String[] args) throws Exception {
+    String portEnv = System.getenv("PORT");
+    DemoBackends backends = DemoBackends.start("app-1", "app-2", "app-3");
+    ProxyServer proxy;
+    try {
+      proxy = build(backends, portEnv == null ? 8080 : Integer.parseInt(portEnv)).start();
+    } catch (ProxyStartException e) {
+      if (portEnv != null) {
+        throw e;
+      }
+      System.out.println("port 8080 is taken; using a free port instead (set PORT to choose one)");
+      proxy = build(backends, 0).start();
+    }
+
+    ProxyServer running = proxy;
     String base = "http://127.0.0.1:" + proxy.port();
     System.out.println();
     System.out.println("Gatehouse demo: reverse proxy on " + base + " -> app-1, app-2, app-3 (weights 3, 3, 2)");
@@ -41,7 +55,7 @@ public final class Demo {
 
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      proxy.close();
+      running.close();
       backends.close();
       stop.countDown();
     }));

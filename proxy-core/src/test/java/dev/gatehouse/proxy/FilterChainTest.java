@@ -1,0 +1,214 @@
+package dev.gatehouse.proxy;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import dev.gatehouse.proxy.testing.Clients;
+import dev.gatehouse.proxy.testing.TestProxy;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+@Timeout(30)
+class FilterChainTest {
+  @RegisterExtension
+  static WireMockExtension upstream = WireMockExtension.newInstance().options(wireMockConfig().dynamicPort()).build();
+
+  private final HttpClient client = Clients.http();
+
+  @Test
+  void filtersRunInRegistrationOrderAndResponsesUnwindInReverse() throws Exception {
+    upstream.stubFor(get("/order").willReturn(ok("x")));
+    List<String> events = new CopyOnWriteArrayList<>();
+    Filter a = (ex, chain) -> {
+      events.add("a-request");
+      ex.request().headers().add("X-Trail", "a");
+      return chain.proceed().thenApply(r -> {
+        events.add("a-response");
+        r.headers().add("X-Trail", "a");
+        return r;
+      });
+    };
+    Filter b = (ex, chain) -> {
+      events.add("b-request");
+      ex.request().headers().add("X-Trail", "b");
+      return chain.proceed().thenApply(r -> {
+        events.add("b-response");
+        r.headers().add("X-Trail", "b");
+        return r;
+      });
+    };
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(a).addFilter(b).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/order"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(events).containsExactly("a-request", "b-request", "b-response", "a-response");
+      assertThat(response.headers().allValues("X-Trail")).containsExactly("b", "a");
+      upstream.verify(getRequestedFor(urlEqualTo("/order")).withHeader("X-Trail", equalTo("a")));
+      assertThat(upstream.getAllServeEvents().get(0).getRequest().getHeaders().getHeader("X-Trail").values())
+          .containsExactly("a", "b");
+    }
+  }
+
+  @Test
+  void filterCanShortCircuitWithoutContactingUpstream() throws Exception {
+    Filter apiKey = (ex, chain) -> ex.request().headers().contains("X-Api-Key")
+        ? chain.proceed()
+        : CompletableFuture.completedStage(ProxyResponse.of(401, "missing X-Api-Key"));
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(apiKey).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/secret"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(401);
+      assertThat(response.body()).isEqualTo("missing X-Api-Key");
+      assertThat(response.headers().firstValue("Content-Type")).hasValue("text/plain; charset=utf-8");
+      assertThat(response.headers().firstValue("Content-Length")).hasValue("17");
+      upstream.verify(0, anyRequestedFor(anyUrl()));
+    }
+  }
+
+  @Test
+  void filterCanDoBlockingWorkOnTheBlockingExecutorAndTheChainReturnsToTheIoThread() throws Exception {
+    upstream.stubFor(get("/lookup").willReturn(ok("found")));
+    List<String> threads = new CopyOnWriteArrayList<>();
+    Filter lookup = (ex, chain) -> {
+      threads.add(Thread.currentThread().getName());
+      return CompletableFuture.supplyAsync(() -> {
+        threads.add(Thread.currentThread().getName());
+        return "user-42"; // a blocking lookup would go here
+      }, ex.blockingExecutor()).thenCompose(user -> {
+        ex.request().headers().set("X-User", user);
+        return chain.proceed();
+      });
+    };
+    Filter after = (ex, chain) -> {
+      threads.add(Thread.currentThread().getName());
+      return chain.proceed();
+    };
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(lookup).addFilter(after).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/lookup"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("found");
+      assertThat(threads).hasSize(3);
+      assertThat(threads.get(0)).contains("I/O");
+      assertThat(threads.get(1)).doesNotContain("I/O");
+      assertThat(threads.get(2)).isEqualTo(threads.get(0));
+      upstream.verify(getRequestedFor(urlEqualTo("/lookup")).withHeader("X-User", equalTo("user-42")));
+    }
+  }
+
+  @Test
+  void filterReturningNullGives500() throws Exception {
+    Filter broken = (ex, chain) -> null;
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(broken).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/x"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(500);
+      assertThat(response.body()).isEqualTo("Internal Server Error\n");
+      upstream.verify(0, anyRequestedFor(anyUrl()));
+    }
+  }
+
+  @Test
+  void filterCallingProceedTwiceGives500() throws Exception {
+    upstream.stubFor(get("/twice").willReturn(ok("x")));
+    Filter twice = (ex, chain) -> {
+      chain.proceed();
+      return chain.proceed();
+    };
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(twice).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/twice"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(500);
+    }
+  }
+
+  @Test
+  void filterThatThrowsGives500WithoutStackTrace() throws Exception {
+    Filter thrower = (ex, chain) -> {
+      throw new IllegalStateException("boom at com.example.Secret");
+    };
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(thrower).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/x"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(500);
+      assertThat(response.body()).doesNotContain("boom").doesNotContain("Exception");
+    }
+  }
+
+  @Test
+  void errorHandlerMapsFailures() throws Exception {
+    Filter thrower = (ex, chain) -> CompletableFuture.failedStage(new IllegalArgumentException("teapot"));
+    ErrorHandler handler = (ex, error, during) -> ProxyResponse.of(418, "mapped: " + error.getMessage());
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(thrower)
+        .errorHandler(handler).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/x"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(418);
+      assertThat(response.body()).isEqualTo("mapped: teapot");
+    }
+  }
+
+  @Test
+  void filtersCanChangeMethodPathQueryAndStatus() throws Exception {
+    upstream.stubFor(com.github.tomakehurst.wiremock.client.WireMock.put(urlEqualTo("/v2/items?page=2"))
+        .willReturn(aResponse().withStatus(201).withHeader("X-Up", "1")));
+    Filter rewrite = (ex, chain) -> {
+      ex.request().method("PUT").path("/v2/items").query("page=2");
+      return chain.proceed().thenApply(r -> r.status(202));
+    };
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(rewrite).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/items"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(202);
+      assertThat(response.headers().firstValue("X-Up")).hasValue("1");
+    }
+  }
+
+  @Test
+  void attributesAreSharedBetweenFilters() throws Exception {
+    upstream.stubFor(get("/attr").willReturn(ok()));
+    AttributeKey<String> user = AttributeKey.of("user");
+    Filter set = (ex, chain) -> {
+      ex.attribute(user, "alice");
+      return chain.proceed();
+    };
+    Filter read = (ex, chain) -> chain.proceed().thenApply(r -> {
+      r.headers().set("X-User", ex.attribute(user).orElse("none"));
+      return r;
+    });
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(set).addFilter(read).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/attr"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.headers().firstValue("X-User")).hasValue("alice");
+    }
+  }
+
+  @Test
+  void responseFilterCanReplaceTheUpstreamResponse() throws Exception {
+    upstream.stubFor(get("/replace").willReturn(aResponse().withStatus(500).withBody("internal details")));
+    Filter mask = (ex, chain) -> chain.proceed().thenApply(r -> r.status() >= 500 ? ProxyResponse.of(503, "try later") : r);
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(mask).build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/replace"), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> again = client.send(Clients.get(proxy, "/replace"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(503);
+      assertThat(response.body()).isEqualTo("try later");
+      assertThat(again.statusCode()).isEqualTo(503);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+package dev.gatehouse.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gatehouse.proxy.testing.Clients;
+import dev.gatehouse.proxy.testing.RawHttp;
+import dev.gatehouse.proxy.testing.RawUpstream;
+import dev.gatehouse.proxy.testing.TestProxy;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class KeepAliveTest {
+
+  @Test
+  void manySequentialRequestsReuseOneUpstreamConnection() throws Exception {
+    try (RawUpstream up = RawUpstream.keepAlive("pong");
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).ioThreads(1).build().start()) {
+      HttpClient client = Clients.http();
+      for (int i = 0; i < 200; i++) {
+        HttpResponse<String> r = client.send(Clients.get(proxy, "/ping/" + i), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.body()).isEqualTo("pong");
+      }
+
+      assertThat(up.connections()).isEqualTo(1);
+      assertThat(up.requests).hasSize(200);
+    }
+  }
+
+  @Test
+  void concurrentRequestsUseFewUpstreamConnections() throws Exception {
+    try (RawUpstream up = RawUpstream.keepAlive("pong");
+         ProxyServer proxy = TestProxy.to(up.url())) {
+      HttpClient client = Clients.http();
+      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+      for (int round = 0; round < 20; round++) {
+        List<CompletableFuture<HttpResponse<String>>> batch = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+          batch.add(client.sendAsync(Clients.get(proxy, "/p"), HttpResponse.BodyHandlers.ofString()));
+        }
+        CompletableFuture.allOf(batch.toArray(new CompletableFuture[0])).join();
+        all.addAll(batch);
+      }
+
+      assertThat(all).allSatisfy(f -> assertThat(f.join().statusCode()).isEqualTo(200));
+      assertThat(up.requests).hasSize(200);
+      assertThat(up.connections()).isLessThanOrEqualTo(20);
+    }
+  }
+
+  @Test
+  void idleConnectionClosedByTheUpstreamIsNotReusedAndTheRequestSucceeds() throws Exception {
+    AtomicInteger served = new AtomicInteger();
+    // Serves one request per connection, then closes without saying so (no "Connection: close").
+    try (RawUpstream up = RawUpstream.start(c -> {
+          c.readRequest();
+          c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+          served.incrementAndGet();
+        });
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).ioThreads(1).build().start()) {
+      HttpClient client = Clients.http();
+      for (int i = 0; i < 20; i++) {
+        HttpResponse<String> r = client.send(Clients.get(proxy, "/x"), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+      }
+      assertThat(served.get()).isEqualTo(20);
+    }
+  }
+
+  @Test
+  void connectionCloseFromTheUpstreamIsHonoured() throws Exception {
+    try (RawUpstream up = RawUpstream.start(c -> {
+          while (c.readRequest() != null) {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            return;
+          }
+        });
+         ProxyServer proxy = TestProxy.to(up.url())) {
+      HttpClient client = Clients.http();
+      for (int i = 0; i < 5; i++) {
+        assertThat(client.send(Clients.get(proxy, "/x"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      }
+      assertThat(up.connections()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void pipelinedChunkedRequestsOnOneClientConnectionAreBothAnswered() throws Exception {
+    try (RawUpstream up = RawUpstream.start(c -> {
+          RawUpstream.Request r;
+          while ((r = c.readRequest()) != null) {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + r.body.length + "\r\n\r\n" + r.bodyText());
+          }
+        });
+         ProxyServer proxy = TestProxy.to(up.url());
+         RawHttp client = RawHttp.connect(proxy.port())) {
+      client.send("POST /1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n0\r\n\r\n"
+          + "POST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n");
+
+      RawHttp.Response first = client.readResponse();
+      RawHttp.Response second = client.readResponse();
+
+      assertThat(first.bodyText()).isEqualTo("one");
+      assertThat(second.bodyText()).isEqualTo("two");
+    }
+  }
+
+  @Test
+  void upstreamMaxConnectionsQueuesAndServesEveryRequest() throws Exception {
+    try (RawUpstream up = RawUpstream.keepAlive("pong");
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).upstreamMaxConnections(2)
+             .upstreamMaxIdleConnections(2).ioThreads(1).build().start()) {
+      HttpClient client = Clients.http();
+      List<CompletableFuture<HttpResponse<String>>> batch = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        batch.add(client.sendAsync(Clients.get(proxy, "/q"), HttpResponse.BodyHandlers.ofString()));
+      }
+
+      assertThat(batch).allSatisfy(f -> assertThat(f.join().body()).isEqualTo("pong"));
+      // one I/O thread: a freed connection goes straight to the next queued request, never closed and reopened
+      assertThat(up.connections()).isLessThanOrEqualTo(2);
+    }
+  }
+
+  @Test
+  void overThePendingLimitRequestsGet503Quickly() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    try (RawUpstream up = RawUpstream.start(c -> {
+          c.readRequest();
+          release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+          c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).upstreamMaxConnections(1)
+             .upstreamMaxIdleConnections(1).upstreamMaxPending(0).build().start()) {
+      HttpClient client = Clients.http();
+      CompletableFuture<HttpResponse<String>> first = client.sendAsync(Clients.get(proxy, "/slow"), HttpResponse.BodyHandlers.ofString());
+      up.nextRequest();
+
+      HttpResponse<String> second = client.send(Clients.get(proxy, "/fast"), HttpResponse.BodyHandlers.ofString());
+      release.countDown();
+
+      assertThat(second.statusCode()).isEqualTo(503);
+      assertThat(first.join().statusCode()).isEqualTo(200);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+package dev.gatehouse.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gatehouse.proxy.testing.PublicApi;
+import org.junit.jupiter.api.Test;
+
+class PublicApiTest {
+
+  @Test
+  void publicApiMentionsNoEngineOrInternalTypes() throws Exception {
+    assertThat(PublicApi.violations(Filter.class)).isEmpty();
+  }
+
+  @Test
+  void theCheckFindsEngineTypesWhereTheyAre() throws Exception {
+    // the internal package is allowed to use Undertow; this proves the scan sees such signatures
+    assertThat(PublicApi.violations(dev.gatehouse.proxy.internal.Engine.class))
+        .anyMatch(v -> v.contains("io.undertow."));
+  }
+}

@@ -1,0 +1,52 @@
+package dev.gatehouse.proxy.examples;
+
+import dev.gatehouse.proxy.AccessLog;
+import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.forward.EgressPolicy;
+import dev.gatehouse.proxy.forward.ForwardProxy;
+import dev.gatehouse.proxy.forward.ProxyAuthenticator;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Corporate egress: only a few API hosts are reachable, everything else is refused (403 naming the
+ * rule); every user signs in with Basic proxy authentication; every request and tunnel is written to a
+ * JSON-lines audit log ({@code egress-audit.jsonl}, or {@code AUDIT_LOG}). Listens on 3128 (or {@code
+ * PORT}) on all interfaces.
+ *
+ * <pre>
+ * curl -x http://alice:wonderland@127.0.0.1:3128 https://api.github.com/zen
+ * export http_proxy=http://alice:wonderland@127.0.0.1:3128 https_proxy=$http_proxy no_proxy=localhost,127.0.0.1
+ * </pre>
+ */
+public final class CorporateEgressProxy {
+  private CorporateEgressProxy() {}
+
+  public static void main(String[] args) throws Exception {
+    int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "3128"));
+    Path audit = Path.of(System.getenv().getOrDefault("AUDIT_LOG", "egress-audit.jsonl"));
+
+    ProxyServer proxy = ForwardProxy.builder()
+        .host("0.0.0.0")
+        .port(port)
+        .egress(EgressPolicy.denyAll()
+            .allowHosts("api.github.com", "*.githubusercontent.com", "repo.maven.apache.org", "registry.npmjs.org"))
+        .proxyAuthentication("corp egress", ProxyAuthenticator.users(Map.of(
+            "alice", "wonderland",
+            "build-bot", System.getenv().getOrDefault("BUILD_BOT_PASSWORD", "change-me"))))
+        .accessLog(AccessLog.file(audit, AccessLog.Format.JSON_LINES))
+        .build()
+        .start();
+
+    System.out.println("Corporate egress proxy on port " + proxy.port() + ", audit log " + audit.toAbsolutePath());
+    System.out.println("  curl -x http://alice:wonderland@127.0.0.1:" + proxy.port() + " https://api.github.com/zen");
+    System.out.println("  curl -x http://alice:wonderland@127.0.0.1:" + proxy.port() + " http://example.com/   # 403");
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      proxy.close();
+      stop.countDown();
+    }));
+    stop.await();
+  }
+}

@@ -1,0 +1,253 @@
+package dev.gatehouse.proxy.forward.internal;
+
+import dev.gatehouse.proxy.AccessLog;
+import dev.gatehouse.proxy.AttributeKey;
+import dev.gatehouse.proxy.Chain;
+import dev.gatehouse.proxy.Filter;
+import dev.gatehouse.proxy.ProxyExchange;
+import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.UpstreamConnectException;
+import dev.gatehouse.proxy.forward.EgressDecision;
+import dev.gatehouse.proxy.forward.EgressPolicy;
+import dev.gatehouse.proxy.forward.ForwardProxy;
+import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.internal.Endpoint;
+import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.ExchangeImpl;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The forward proxy's two steps: the gate, before the builder's filters (target, authentication,
+ * anonymising, egress decision), and the terminal, after them (carry out the decision: 403, forward, or
+ * tunnel).
+ */
+public final class ForwardSteps {
+  private static final Logger log = LoggerFactory.getLogger(ForwardSteps.class);
+  static final AttributeKey<Target> TARGET = AttributeKey.of("forwardTarget");
+
+  private final ForwardSettings settings;
+  private final ConnectTunnels tunnels;
+  private final String challenge;
+
+  public ForwardSteps(ForwardSettings settings) {
+    this.settings = settings;
+    this.tunnels = new ConnectTunnels(settings);
+    this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
+  }
+
+  public Filter gate() {
+    return Filter.named("forward-proxy gate", this::gate);
+  }
+
+  public Filter terminal() {
+    return Filter.named("forward-proxy", this::terminal);
+  }
+
+  /** Hooks into the built server: open tunnels are closed (and logged) when it closes. */
+  public void attach(Engine engine) {
+    engine.addCloseHook(tunnels::closeAll);
+  }
+
+  // ---------------------------------------------------------------- gate
+
+  private CompletionStage<ProxyResponse> gate(ProxyExchange exchange, Chain chain) {
+    ExchangeImpl ex = (ExchangeImpl) exchange;
+    Target target;
+    try {
+      target = Target.of(ex, settings.transparent());
+    } catch (Target.BadTarget e) {
+      log.debug("{}: 400 {}", ex, e.getMessage());
+      ex.hse().setPersistent(false);
+      return done(ProxyResponse.of(400, "Bad Request: " + e.getMessage() + "\n"));
+    }
+    ex.attribute(TARGET, target);
+    if (settings.authenticator() == null) {
+      return decide(ex, target, chain);
+    }
+    String[] credentials = basicCredentials(ex.proxyAuthorization());
+    if (credentials == null) {
+      return done(challenge(ex));
+    }
+    CompletionStage<Boolean> check = settings.authenticator().authenticate(credentials[0], credentials[1], ex);
+    if (check == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("proxy authenticator returned null"));
+    }
+    return check.thenCompose(ok -> {
+      if (!Boolean.TRUE.equals(ok)) {
+        log.debug("{}: wrong proxy credentials for user {}", ex, credentials[0]);
+        return done(challenge(ex));
+      }
+      ex.attribute(AccessLog.USER, credentials[0]);
+      return decide(ex, target, chain);
+    });
+  }
+
+  private ProxyResponse challenge(ExchangeImpl ex) {
+    ProxyResponse r = ProxyResponse.of(407, "Proxy Authentication Required\n");
+    r.headers().set("Proxy-Authenticate", challenge);
+    return r;
+  }
+
+  /** {@code user, password} from {@code Basic base64(user:password)}, or null. */
+  static String[] basicCredentials(String header) {
+    if (header == null) {
+      return null;
+    }
+    String h = header.trim();
+    if (h.length() < 6 || !h.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return null;
+    }
+    String decoded;
+    try {
+      decoded = new String(Base64.getDecoder().decode(h.substring(6).trim()), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    int colon = decoded.indexOf(':');
+    if (colon <= 0) {
+      return null;
+    }
+    return new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)};
+  }
+
+  private CompletionStage<ProxyResponse> decide(ExchangeImpl ex, Target target, Chain chain) {
+    if (settings.anonymous()) {
+      for (String h : dev.gatehouse.proxy.forward.ForwardProxyBuilder.ANONYMOUS_STRIPPED) {
+        ex.request().headers().remove(h);
+      }
+      for (String h : settings.alsoStripped()) {
+        ex.request().headers().remove(h);
+      }
+    }
+    EgressPolicy policy = settings.egress().get();
+    if (policy == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("egress policy supplier returned null"));
+    }
+    InetSocketAddress local = ex.localAddress();
+    if (settings.parentFor(target) != null) {
+      // The parent resolves the name: check names, ports and IP literals here.
+      return proceed(ex, policy.check(target.host(), target.port(), null, target.connect()), chain);
+    }
+    byte[] literal = CidrSet.parseLiteral(target.host());
+    if (literal != null) {
+      InetAddress address;
+      try {
+        address = InetAddress.getByAddress(literal);
+      } catch (UnknownHostException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+      return proceed(ex, decide(policy, target, List.of(address), local), chain);
+    }
+    // DNS blocks: resolve on the blocking executor, once; the decision is for what it answered.
+    CompletableFuture<EgressDecision> resolved = CompletableFuture.supplyAsync(() -> {
+      List<InetAddress> addresses;
+      try {
+        addresses = settings.resolver().resolve(target.host());
+      } catch (UnknownHostException e) {
+        throw new CompletionException(new UpstreamConnectException("cannot resolve " + target.host(), e));
+      } catch (RuntimeException e) {
+        throw new CompletionException(new UpstreamConnectException("cannot resolve " + target.host() + ": " + e, e));
+      }
+      if (addresses == null || addresses.isEmpty()) {
+        throw new CompletionException(new UpstreamConnectException("cannot resolve " + target.host()
+            + ": no addresses", null));
+      }
+      return decide(policy, target, addresses, local);
+    }, ex.blockingExecutor());
+    return resolved.thenCompose(d -> proceed(ex, d, chain));
+  }
+
+  /** Decides each address in turn; the first allowed one is where the proxy connects. */
+  private static EgressDecision decide(EgressPolicy policy, Target t, List<InetAddress> addresses,
+      InetSocketAddress local) {
+    EgressDecision first = null;
+    for (InetAddress a : addresses) {
+      EgressDecision d = policy.check(t.host(), t.port(), a, t.connect());
+      if (d.allowed() && isThisProxy(a, t.port(), local)) {
+        d = EgressDecision.of(false, "loop: " + a.getHostAddress() + ":" + t.port() + " is this proxy", d.host(),
+            t.port(), a);
+      }
+      if (d.allowed()) {
+        return d;
+      }
+      if (first == null) {
+        first = d;
+      }
+    }
+    return first;
+  }
+
+  /** Whether {@code address:port} is where this proxy listens (a request to it would loop). */
+  static boolean isThisProxy(InetAddress address, int port, InetSocketAddress local) {
+    if (local == null || port != local.getPort()) {
+      return false;
+    }
+    if (address.isLoopbackAddress() || address.isAnyLocalAddress() || address.equals(local.getAddress())) {
+      return true;
+    }
+    try {
+      return NetworkInterface.getByInetAddress(address) != null;
+    } catch (SocketException e) {
+      return false;
+    }
+  }
+
+  private static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision d, Chain chain) {
+    ex.attribute(ForwardProxy.EGRESS_DECISION, d);
+    ex.attribute(AccessLog.POLICY_DECISION, d.allowed() ? "allow" : "deny");
+    ex.attribute(AccessLog.POLICY_RULE, d.rule());
+    if (!d.allowed()) {
+      log.debug("{}: {}", ex, d);
+    }
+    return chain.proceed();
+  }
+
+  // ---------------------------------------------------------------- terminal
+
+  private CompletionStage<ProxyResponse> terminal(ProxyExchange exchange, Chain unused) {
+    ExchangeImpl ex = (ExchangeImpl) exchange;
+    Target t = ex.attribute(TARGET).orElseThrow();
+    EgressDecision d = ex.attribute(ForwardProxy.EGRESS_DECISION).orElseThrow();
+    if (!d.allowed()) {
+      return done(ProxyResponse.of(403, "Forbidden by egress policy: " + d.rule() + "\n"));
+    }
+    ParentProxy parent = settings.parentFor(t);
+    if (t.connect()) {
+      return tunnels.open(ex, t, d, parent);
+    }
+    if (t.absolute()) {
+      ex.request().headers().set("Host", t.authority()); // RFC 9112 §3.2.2: the target wins over Host
+    }
+    if (parent == null) {
+      InetAddress a = d.address().orElseThrow();
+      return ex.forwardTo(new Endpoint("http", t.host(), t.port(), new InetSocketAddress(a, t.port())));
+    }
+    String absolute = "http://" + t.authority() + ex.request().pathAndQuery();
+    CompletionStage<ProxyResponse> stage = parent.authorization() == null
+        ? ex.forwardTo(parent.endpoint(), absolute)
+        : ex.forwardTo(parent.endpoint(), absolute, "Proxy-Authorization", parent.authorization());
+    return stage.thenApply(r -> {
+      if (r.status() == 407) {
+        log.warn("parent proxy {} refused this proxy's credentials (407)", parent);
+        return ProxyResponse.of(502, "Bad Gateway: the parent proxy refused this proxy's credentials\n");
+      }
+      return r;
+    });
+  }
+
+  static CompletionStage<ProxyResponse> done(ProxyResponse r) {
+    return CompletableFuture.completedFuture(r);
+  }
+}
