@@ -403,7 +403,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         slowFilterThreshold, maxRequestLineLength, maxHeaderBytes, maxHeaderCount, maxRequestBodySize,
         errorHandler, forwardedHeaders, CidrSet.parseAll(trustedProxies, "trustedProxies"), via,
         upstreamMaxConnections, upstreamMaxIdleConnections, upstreamKeepAliveTimeout, upstreamMaxPending,
-        responseBufferSize, responseBufferMemoryLimit, tls, http2);
+        responseBufferSize, responseBufferMemoryLimit, tls == null ? null : tls.contexts(),
+        tls == null ? Duration.ZERO : tls.reloadInterval(), http2);
     Engine engine = new Engine(config, terminal);
     if (accessLog != null) {
       accessLog.attach(engine);

@@ -75,8 +75,8 @@ public final class ServerTls {
     contexts.reload();
   }
 
-  /** For the engine. */
-  public ServerTlsContexts contexts() {
+  /** For the builder: the engine's view. */
+  ServerTlsContexts contexts() {
     return contexts;
   }
 

@@ -34,5 +34,6 @@ public record CoreConfig(
     int upstreamMaxPending,
     int responseBufferSize,
     long responseBufferMemoryLimit,
-    dev.gatehouse.proxy.ServerTls tls,
+    ServerTlsContexts tls,
+    java.time.Duration tlsReloadInterval,
     boolean http2) {}

@@ -166,7 +166,7 @@ public final class Engine implements ProxyServer {
     graceful = new GracefulShutdownHandler(this::handle);
     Undertow.Builder b = Undertow.builder();
     if (config.tls() != null) {
-      b.addHttpsListener(config.port(), config.host(), config.tls().contexts().sslContext());
+      b.addHttpsListener(config.port(), config.host(), config.tls().sslContext());
     } else {
       b.addHttpListener(config.port(), config.host());
     }
@@ -206,7 +206,7 @@ public final class Engine implements ProxyServer {
     state = State.STARTED;
     log.info("{} proxy listening on {}://{}:{}{}", config.kind(), config.tls() != null ? "https" : "http",
         address.getHostString(), address.getPort(), config.http2() ? (config.tls() != null ? " (h2, http/1.1)" : " (h2c, http/1.1)") : "");
-    if (config.tls() != null && !config.tls().reloadInterval().isZero()) {
+    if (config.tls() != null && !config.tlsReloadInterval().isZero()) {
       scheduleTlsCheck();
     }
     for (Runnable hook : startHooks) {
@@ -235,13 +235,13 @@ public final class Engine implements ProxyServer {
       }
       try {
         now.execute(() -> {
-          config.tls().contexts().reloadIfChanged();
+          config.tls().reloadIfChanged();
           scheduleTlsCheck();
         });
       } catch (RuntimeException e) {
         // the worker is shutting down
       }
-      }, config.tls().reloadInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      }, config.tlsReloadInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (RuntimeException e) {
       // the worker is shutting down
     }
