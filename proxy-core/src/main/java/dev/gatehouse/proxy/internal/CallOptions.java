@@ -13,15 +13,18 @@ import java.time.Duration;
  * @param deadlineNanos {@link System#nanoTime()} by which the whole response must have been read, 0 for none
  * @param pool the pool limits and TLS, null for the builder's
  * @param listener told about the outcome, or null
+ * @param upgrade whether a client's {@code Upgrade} request (WebSocket, ...) is passed on; on {@code 101}
+ *     the client and upstream connections are then joined by a {@link Tunnel}
  */
 public record CallOptions(Duration connectTimeout, Duration readTimeout, Duration writeTimeout, Duration tryTimeout,
-    long deadlineNanos, PoolSettings pool, CallListener listener) {
+    long deadlineNanos, PoolSettings pool, CallListener listener, boolean upgrade) {
 
   /** No overrides. */
-  public static final CallOptions DEFAULTS = new CallOptions(null, null, null, null, 0, null, null);
+  public static final CallOptions DEFAULTS = new CallOptions(null, null, null, null, 0, null, null, false);
 
   /** The same options with {@code listener} and {@code deadlineNanos}. */
   public CallOptions with(CallListener listener, long deadlineNanos) {
-    return new CallOptions(connectTimeout, readTimeout, writeTimeout, tryTimeout, deadlineNanos, pool, listener);
+    return new CallOptions(connectTimeout, readTimeout, writeTimeout, tryTimeout, deadlineNanos, pool, listener,
+        upgrade);
   }
 }

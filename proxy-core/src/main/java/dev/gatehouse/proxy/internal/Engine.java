@@ -376,8 +376,10 @@ public final class Engine implements ProxyServer {
       next.proceed();
     });
 
-    ex.captureHopByHop(headers.getFirst(Headers.PROXY_AUTHORIZATION), headers.getFirst(Headers.UPGRADE));
-    HttpDuties.stripHopByHop(headers);
+    ex.captureHopByHop(headers.getFirst(Headers.PROXY_AUTHORIZATION), upgradeRequested(headers));
+    // Upgrade stays visible to filters (a WebSocket handshake is recognisable); it is never forwarded as
+    // it is: the upstream call adds its own Upgrade and Connection fields when it passes the upgrade on.
+    HttpDuties.stripHopByHop(headers, Headers.UPGRADE);
     if (maxForwardsReached(ex)) {
       return;
     }
@@ -386,6 +388,21 @@ public final class Engine implements ProxyServer {
         hse.getSourceAddress().getAddress(), hse.getRequestScheme(), host));
     HttpDuties.addVia(headers, hse.getProtocol().toString(), config.via());
     hse.dispatch(SameThreadExecutor.INSTANCE, () -> runChain(ex));
+  }
+
+  /** The {@code Upgrade} value if the client really asks to upgrade: Connection must list it (RFC 9110 §7.8). */
+  private static String upgradeRequested(HeaderMap headers) {
+    String upgrade = headers.getFirst(Headers.UPGRADE);
+    HeaderValues connection = headers.get(Headers.CONNECTION);
+    if (upgrade == null || connection == null) {
+      return null;
+    }
+    for (String v : connection) {
+      if (Http.listContains(v, "upgrade")) {
+        return upgrade;
+      }
+    }
+    return null;
   }
 
   private void runChain(ExchangeImpl ex) {
@@ -564,6 +581,7 @@ public final class Engine implements ProxyServer {
   private void commit(ExchangeImpl ex, ResponseImpl r) {
     HttpServerExchange hse = ex.hse();
     HeaderMap in = r.headerMap();
+    String switchTo = r.call() != null && r.call().upgraded() ? in.getFirst(Headers.UPGRADE) : null;
     if (r.call() == null) {
       // A response the proxy makes itself may challenge for proxy credentials (407): that hop is ours.
       HttpDuties.stripHopByHop(in, Headers.PROXY_AUTHENTICATE);
@@ -581,6 +599,16 @@ public final class Engine implements ProxyServer {
     ex.responseStatus = r.status();
     if (r.call() != null) {
       HttpDuties.addVia(out, r.protocol(), config.via());
+      if (r.call().upgraded()) {
+        // 101: once the head is out, the client's connection and the upstream's are joined by a tunnel
+        UpstreamCall call = r.call();
+        out.remove(Headers.CONTENT_LENGTH);
+        out.remove(Headers.TRANSFER_ENCODING);
+        call.upgradeCommitted();
+        hse.upgradeChannel(switchTo != null ? switchTo : ex.upgrade(), (connection, x) -> call.startTunnel(connection));
+        hse.endExchange();
+        return;
+      }
       r.call().streamer.start(r.transformers());
       return;
     }

@@ -161,7 +161,11 @@ public final class ExchangeImpl implements ProxyExchange {
    */
   public UpstreamCall call(Endpoint endpoint, CallOptions options) {
     PoolSettings settings = options.pool() != null ? options.pool() : engine.defaultPoolSettings();
-    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint, settings), null, null, options);
+    String[] extra = null;
+    if (options.upgrade() && wantsUpgrade()) {
+      extra = new String[] {"Connection", "Upgrade", "Upgrade", upgrade};
+    }
+    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint, settings), null, extra, options);
     if (calls == null) {
       calls = new ArrayList<>(2);
     }
@@ -223,6 +227,15 @@ public final class ExchangeImpl implements ProxyExchange {
   /** The client's {@code Proxy-Authorization}, which is never forwarded. */
   public String proxyAuthorization() {
     return proxyAuthorization;
+  }
+
+  /**
+   * Whether the client asks to switch protocols in a way the proxy can pass on: an HTTP/1.1 {@code GET}
+   * with {@code Upgrade} (HTTP/2 has no upgrade).
+   */
+  public boolean wantsUpgrade() {
+    return upgrade != null && hse.getProtocol().equals(io.undertow.util.Protocols.HTTP_1_1)
+        && "GET".equals(request.method());
   }
 
   /** The client's {@code Upgrade} request, if any. */

@@ -66,7 +66,7 @@ final class RequestSender {
   }
 
   void start() {
-    boolean closeAfter = call.pool.maxIdle() == 0;
+    boolean closeAfter = call.pool.maxIdle() == 0 && !call.upgradeRequested;
     if (!request.hasBody()) {
       inDone = true;
       if (transformers == null) {

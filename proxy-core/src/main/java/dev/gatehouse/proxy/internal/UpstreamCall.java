@@ -56,6 +56,13 @@ public final class UpstreamCall implements HostPool.Acquirer {
   private boolean ended;
   /** Whether any byte of this request reached the upstream's socket (so it may have acted on it). */
   boolean requestBytesWritten;
+  /** The request asks the upstream to switch protocols ({@code Upgrade}); a 101 is then accepted. */
+  final boolean upgradeRequested;
+  /** The upstream answered 101: the connection is reserved for a tunnel. */
+  private boolean upgraded;
+  private boolean tunneling;
+  private boolean upgradeCommitted;
+  private ByteBuffer upgradeLeftover;
 
   private HostPool.Waiter waiter;
   UpstreamConnection conn;
@@ -94,6 +101,8 @@ public final class UpstreamCall implements HostPool.Acquirer {
       CallOptions options) {
     this.options = options == null ? CallOptions.DEFAULTS : options;
     this.listener = this.options.listener();
+    this.upgradeRequested = this.options.upgrade() && extraHeaders != null && extraHeaders.length == 4
+        && "Upgrade".equals(extraHeaders[2]);
     this.requestTarget = requestTarget;
     this.extraHeaders = extraHeaders == null ? new String[0] : extraHeaders;
     this.ex = ex;
@@ -375,7 +384,11 @@ public final class UpstreamCall implements HostPool.Acquirer {
             }
             parser.reset();
           } else if (status == 101) {
-            throw new UpstreamResponseException("upstream switched protocols without being asked");
+            if (!upgradeRequested) {
+              throw new UpstreamResponseException("upstream switched protocols without being asked");
+            }
+            onUpgraded(b);
+            return;
           } else if (status < 200) {
             InterimResponses.forward(hse, status, parser.reason, parser.headers);
             parser.reset();
@@ -429,6 +442,82 @@ public final class UpstreamCall implements HostPool.Acquirer {
     parser.reset();
     requestSent = false;
     waiter = pool.acquire(thread, this);
+  }
+
+  /** The upstream agreed to switch protocols: hand the 101 out; the connection waits for the tunnel. */
+  private void onUpgraded(ByteBuffer rest) {
+    upgraded = true;
+    conn.reusable = false;
+    conn.source.suspendReads();
+    conn.source.getReadSetter().set(null);
+    if (rest.hasRemaining()) {
+      upgradeLeftover = ByteBuffer.allocate(rest.remaining());
+      upgradeLeftover.put(rest).flip();
+    }
+    if (readBuffer != null) {
+      readBuffer.close();
+      readBuffer = null;
+    }
+    cancelDeadlineTimer();
+    response = new ResponseImpl(101, parser.headers, this, parser.protocol);
+    if (listener != null) {
+      try {
+        listener.onResponseHead(101);
+      } catch (RuntimeException e) {
+        log.warn("call listener failed", e);
+      }
+    }
+    result.complete(response);
+  }
+
+  /** Whether the upstream switched protocols (the response is a 101 to be answered with a tunnel). */
+  public boolean upgraded() {
+    return upgraded;
+  }
+
+  /**
+   * The 101 is being sent to the client: the exchange will complete before the tunnel starts, so this
+   * call must not be aborted with it. Should the client's connection never come (it closed first), the
+   * upstream connection is closed after a while.
+   */
+  void upgradeCommitted() {
+    upgradeCommitted = true;
+    thread.executeAfter(() -> {
+      if (!tunneling && conn != null) {
+        log.debug("{}: client gone before the tunnel started", ex);
+        cleanup();
+        ended(new java.util.concurrent.CancellationException("client gone before the tunnel started"));
+      }
+    }, 10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Joins the client's connection (after the 101 was sent to it) and the upstream's in a {@link Tunnel};
+   * on the I/O thread. The call ends when the tunnel does.
+   */
+  void startTunnel(org.xnio.StreamConnection client) {
+    if (aborted || conn == null) {
+      org.xnio.IoUtils.safeClose(client);
+      return;
+    }
+    tunneling = true;
+    UpstreamConnection c = conn;
+    conn = null;
+    c.call = null;
+    long idleMillis = readTimeoutNanos > 0 ? readTimeoutNanos / 1_000_000 : config.idleTimeout().toMillis();
+    try {
+      Tunnel.start(client, c.connection, hse.getConnection().getByteBufferPool(), null, upgradeLeftover, idleMillis,
+          (t, up, down, reason) -> {
+            log.debug("{}: tunnel to {} ended ({}), {} bytes up, {} down", ex, endpoint, reason, up, down);
+            c.close();
+            ended(reason.startsWith("error") ? new java.io.IOException("tunnel " + reason) : null);
+          });
+    } catch (RuntimeException e) {
+      log.warn("{}: cannot join client and upstream {}: {}", ex, endpoint, e.getMessage());
+      org.xnio.IoUtils.safeClose(client);
+      c.close();
+      ended(e);
+    }
   }
 
   private void onFinalHead(ByteBuffer rest) {
@@ -692,7 +781,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
 
   /** Gives up silently: the exchange ended or chose another response. */
   public void abort() {
-    if (aborted || finished) {
+    if (aborted || finished || tunneling || upgradeCommitted) {
       return;
     }
     cleanup();

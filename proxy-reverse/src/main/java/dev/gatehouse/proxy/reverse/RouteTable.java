@@ -61,7 +61,7 @@ final class RouteTable implements Filter {
       UpstreamGroup g = r.group();
       RetryPolicy p = r.retryPolicy();
       CallOptions o = new CallOptions(r.connectTimeout(), r.readTimeout(), r.writeTimeout(), p.tryTimeout(), 0,
-          g.poolSettings(engine.config()), null);
+          g.poolSettings(engine.config()), null, true);
       runtimes.put(r, new RouteRuntime(o, new RetryBudget(p.budgetRatio(), p.minRetriesPerSecond())));
       if (groups.stream().noneMatch(x -> x == g)) {
         groups.add(g);

@@ -52,6 +52,7 @@ public final class UpstreamGroup {
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
   private final String name;
+  private final boolean named;
   private final LoadBalancing balancing;
   private final String stickyCookie;
   private final HealthCheck healthCheck;
@@ -74,6 +75,7 @@ public final class UpstreamGroup {
 
   private UpstreamGroup(Builder b) {
     this.name = b.name != null ? b.name : "upstream-" + SEQUENCE.incrementAndGet();
+    this.named = b.name != null;
     this.balancing = b.balancing;
     this.stickyCookie = b.stickyCookie;
     this.healthCheck = b.healthCheck;
@@ -535,7 +537,7 @@ public final class UpstreamGroup {
 
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder(name).append(' ').append(balancing.name()).append('[');
+    StringBuilder sb = new StringBuilder(named ? name + " " : "").append(balancing.name()).append('[');
     List<LoadBalancing.Member> members = snapshot.members();
     for (int i = 0; i < members.size(); i++) {
       LoadBalancing.Member m = members.get(i);
