@@ -1,14 +1,22 @@
 package dev.gatehouse.proxy.examples;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.reverse.ReverseProxy;
+import dev.gatehouse.proxy.reverse.ReverseProxyBuilder;
 import dev.gatehouse.proxy.reverse.Route;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * The reverse proxy the benchmark harness ({@code shared/bench}) measures: every path to {@code
  * ORIGIN_URL}, listening on {@code PROXY_HOST}:{@code PROXY_PORT}, production defaults. Logging is
  * slf4j-simple at its default (info): nothing is logged per request.
+ *
+ * <p>The harness's TLS contract: with {@code PROXY_TLS=1} it terminates TLS on {@code PROXY_PORT} with
+ * {@code TLS_CERT_FILE} / {@code TLS_KEY_FILE} (PEM; TLS 1.2 and 1.3), and with {@code PROXY_H2=1} it
+ * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}).
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -18,13 +26,19 @@ public final class BenchReverseProxy {
     int port = Integer.parseInt(required("PROXY_PORT"));
     String origin = required("ORIGIN_URL");
 
-    ProxyServer proxy = ReverseProxy.builder()
+    ReverseProxyBuilder builder = ReverseProxy.builder()
         .host(host)
         .port(port)
         .addRoute(Route.any().to(origin))
-        .upstreamMaxIdleConnections(128)
-        .build()
-        .start();
+        .upstreamMaxIdleConnections(128);
+    if ("1".equals(System.getenv("PROXY_TLS"))) {
+      builder.tls(ServerTls.builder()
+          .pem(Path.of(required("TLS_CERT_FILE")), Path.of(required("TLS_KEY_FILE")))
+          .reloadInterval(Duration.ZERO) // the files do not change during a run
+          .build());
+      builder.http2("1".equals(System.getenv("PROXY_H2")));
+    }
+    ProxyServer proxy = builder.build().start();
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       proxy.close();
