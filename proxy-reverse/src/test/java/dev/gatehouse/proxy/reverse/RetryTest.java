@@ -232,6 +232,75 @@ class RetryTest {
   }
 
   @Test
+  void routeWriteTimeoutEndsAnUploadTheUpstreamDoesNotRead() throws Exception {
+    try (java.net.ServerSocket deaf = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress());
+        ProxyServer proxy = proxy(Route.any().writeTimeout(Duration.ofMillis(300)).readTimeout(Duration.ofSeconds(20))
+            .retry(RetryPolicy.none()).to(UpstreamGroup.of("http://127.0.0.1:" + deaf.getLocalPort())));
+        java.net.Socket client = new java.net.Socket("127.0.0.1", proxy.port())) {
+      java.net.Socket[] accepted = new java.net.Socket[1];
+      Thread acceptor = new Thread(() -> {
+        try {
+          accepted[0] = deaf.accept(); // and never read
+          accepted[0].setReceiveBufferSize(4096);
+        } catch (java.io.IOException ignored) {
+          // closed at the end
+        }
+      });
+      acceptor.start();
+      int size = 64 * 1024 * 1024;
+      client.setSoTimeout(10_000);
+      Thread uploader = new Thread(() -> {
+        try {
+          java.io.OutputStream out = client.getOutputStream();
+          out.write(("PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + size + "\r\n\r\n")
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          byte[] chunk = new byte[64 * 1024];
+          for (int sent = 0; sent < size; sent += chunk.length) {
+            out.write(chunk);
+          }
+        } catch (java.io.IOException ignored) {
+          // the proxy gave up on the upload
+        }
+      });
+      long start = System.nanoTime();
+      uploader.start();
+      java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(client.getInputStream(),
+          java.nio.charset.StandardCharsets.ISO_8859_1));
+      assertThat(in.readLine()).startsWith("HTTP/1.1 504 ");
+      assertThat(System.nanoTime() - start).isLessThan(5_000_000_000L);
+      client.close();
+      uploader.join(10_000);
+      acceptor.join(10_000);
+      if (accepted[0] != null) {
+        accepted[0].close();
+      }
+    }
+  }
+
+  @Test
+  void routeConnectTimeoutBoundsTheWaitForAFreeConnection() throws Exception {
+    backends.get(0).stubFor(any(urlEqualTo("/slow")).atPriority(1).willReturn(aResponse().withFixedDelay(2000).withBody("slow")));
+    UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).maxConnectionsPerServer(1)
+        .maxPendingRequestsPerServer(5).build();
+    try (ProxyServer proxy = ReverseProxy.builder().ioThreads(1).connectTimeout(Duration.ofSeconds(30))
+        .addRoute(Route.any().connectTimeout(Duration.ofMillis(300)).retry(RetryPolicy.none()).to(g)).build().start()) {
+      Backends.get(proxy.port(), "/warm");
+      CompletableFuture<HttpResponse<String>> slow = Backends.CLIENT.sendAsync(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/slow")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      while (g.status().get(0).activeRequests() == 0) {
+        Thread.onSpinWait();
+      }
+      long start = System.nanoTime();
+      HttpResponse<String> r = Backends.get(proxy.port(), "/queued");
+      long took = System.nanoTime() - start;
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(took).isBetween(250_000_000L, 1_500_000_000L);
+      assertThat(slow.get().statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void retryAndTimeoutSettingsAreValidated() {
     assertThatThrownBy(() -> RetryPolicy.builder().maxRetries(11))
         .isInstanceOf(IllegalArgumentException.class).hasMessage("retry.maxRetries: 11 (expected: 0-10)");
