@@ -156,13 +156,13 @@ public final class HealthCheck {
 
     /** Time between the start of two checks of a server. @implSpec Defaults to 10 s. */
     public Builder interval(Duration interval) {
-      this.interval = positive("healthCheck.interval", interval);
+      this.interval = Checks.positive("healthCheck.interval", interval);
       return this;
     }
 
     /** Time a check may take, connection included. @implSpec Defaults to 2 s. */
     public Builder timeout(Duration timeout) {
-      this.timeout = positive("healthCheck.timeout", timeout);
+      this.timeout = Checks.positive("healthCheck.timeout", timeout);
       return this;
     }
 
@@ -205,12 +205,5 @@ public final class HealthCheck {
       return new HealthCheck(this);
     }
 
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
-      }
-      return d;
-    }
   }
 }

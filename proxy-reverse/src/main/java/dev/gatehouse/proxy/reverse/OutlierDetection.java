@@ -84,13 +84,13 @@ public final class OutlierDetection {
 
     /** The first ejection's length; the n-th lasts n times this. @implSpec Defaults to 30 s. */
     public Builder baseEjectionTime(Duration d) {
-      this.baseEjectionTime = positive("outlierDetection.baseEjectionTime", d);
+      this.baseEjectionTime = Checks.positive("outlierDetection.baseEjectionTime", d);
       return this;
     }
 
     /** The longest ejection. @implSpec Defaults to 300 s. */
     public Builder maxEjectionTime(Duration d) {
-      this.maxEjectionTime = positive("outlierDetection.maxEjectionTime", d);
+      this.maxEjectionTime = Checks.positive("outlierDetection.maxEjectionTime", d);
       return this;
     }
 
@@ -118,12 +118,5 @@ public final class OutlierDetection {
       return new OutlierDetection(this);
     }
 
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
-      }
-      return d;
-    }
   }
 }

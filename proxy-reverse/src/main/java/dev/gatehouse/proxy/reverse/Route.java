@@ -144,7 +144,7 @@ public final class Route {
 
     /** Time to connect to a server of this route (nginx's {@code proxy_connect_timeout}). @implSpec Defaults to the proxy's. */
     public Builder connectTimeout(Duration timeout) {
-      this.connectTimeout = positive("connectTimeout", timeout);
+      this.connectTimeout = Checks.positive("connectTimeout", timeout);
       return this;
     }
 
@@ -153,7 +153,7 @@ public final class Route {
      * @implSpec Defaults to the proxy's {@code readTimeout}.
      */
     public Builder readTimeout(Duration timeout) {
-      this.readTimeout = positive("readTimeout", timeout);
+      this.readTimeout = Checks.positive("readTimeout", timeout);
       return this;
     }
 
@@ -162,7 +162,7 @@ public final class Route {
      * @implSpec Defaults to the read timeout.
      */
     public Builder writeTimeout(Duration timeout) {
-      this.writeTimeout = positive("writeTimeout", timeout);
+      this.writeTimeout = Checks.positive("writeTimeout", timeout);
       return this;
     }
 
@@ -172,17 +172,10 @@ public final class Route {
      * connection). @implSpec Defaults to none.
      */
     public Builder totalTimeout(Duration timeout) {
-      this.totalTimeout = positive("totalTimeout", timeout);
+      this.totalTimeout = Checks.positive("totalTimeout", timeout);
       return this;
     }
 
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
-      }
-      return d;
-    }
 
     /** Path at or below {@code prefix}. */
     public Builder pathPrefix(String prefix) {

@@ -170,6 +170,26 @@ class HealthTest {
   }
 
   @Test
+  void closeStopsHealthChecksAndLeavesNoThreadBehind() throws Exception {
+    UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0))
+        .healthCheck(HealthCheck.http("/health").interval(Duration.ofMillis(50)).timeout(Duration.ofMillis(40)).build())
+        .build();
+    ProxyServer proxy = ReverseProxy.builder().addRoute(Route.any().to(g)).build().start();
+    String worker = ((dev.gatehouse.proxy.internal.Engine) proxy).worker().getName();
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (backends.get(0).findAll(com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor(urlEqualTo("/health"))).size() < 3) {
+      assertThat(System.nanoTime()).isLessThan(deadline);
+      Thread.onSpinWait();
+    }
+    proxy.close();
+    int checks = backends.get(0).findAll(com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor(urlEqualTo("/health"))).size();
+    assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.isAlive() && t.getName().startsWith(worker + " "));
+    // a check already sent may still arrive; none is started after close
+    assertThat(backends.get(0).findAll(com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor(urlEqualTo("/health"))).size())
+        .isLessThanOrEqualTo(checks + 1);
+  }
+
+  @Test
   void healthCheckSettingsAreValidated() {
     assertThatThrownBy(() -> HealthCheck.http("health"))
         .isInstanceOf(IllegalArgumentException.class)

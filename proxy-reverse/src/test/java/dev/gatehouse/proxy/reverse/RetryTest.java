@@ -195,13 +195,7 @@ class RetryTest {
     backends.get(0).stubFor(any(urlEqualTo("/slow")).atPriority(1).willReturn(aResponse().withFixedDelay(1500).withBody("slow")));
     UpstreamGroup g = UpstreamGroup.builder().name("one").add(backends.url(0)).maxConcurrentRequestsPerServer(1).build();
     try (ProxyServer proxy = proxy(Route.any().to(g))) {
-      Backends.get(proxy.port(), "/warm");
-      CompletableFuture<HttpResponse<String>> slow = Backends.CLIENT.sendAsync(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/slow")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      while (g.status().get(0).activeRequests() == 0) {
-        Thread.onSpinWait();
-      }
+      CompletableFuture<HttpResponse<String>> slow = slowRequestInFlight(proxy, g);
       long start = System.nanoTime();
       HttpResponse<String> r = Backends.get(proxy.port(), "/fast");
       assertThat(r.statusCode()).isEqualTo(503);
@@ -216,13 +210,7 @@ class RetryTest {
     UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).maxConnectionsPerServer(1)
         .maxPendingRequestsPerServer(0).build();
     try (ProxyServer proxy = proxy(Route.any().to(g))) {
-      Backends.get(proxy.port(), "/warm");
-      CompletableFuture<HttpResponse<String>> slow = Backends.CLIENT.sendAsync(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/slow")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      while (g.status().get(0).activeRequests() == 0) {
-        Thread.onSpinWait();
-      }
+      CompletableFuture<HttpResponse<String>> slow = slowRequestInFlight(proxy, g);
       long start = System.nanoTime();
       HttpResponse<String> r = Backends.get(proxy.port(), "/fast");
       assertThat(r.statusCode()).isEqualTo(503);
@@ -284,13 +272,7 @@ class RetryTest {
         .maxPendingRequestsPerServer(5).build();
     try (ProxyServer proxy = ReverseProxy.builder().ioThreads(1).connectTimeout(Duration.ofSeconds(30))
         .addRoute(Route.any().connectTimeout(Duration.ofMillis(300)).retry(RetryPolicy.none()).to(g)).build().start()) {
-      Backends.get(proxy.port(), "/warm");
-      CompletableFuture<HttpResponse<String>> slow = Backends.CLIENT.sendAsync(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/slow")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      while (g.status().get(0).activeRequests() == 0) {
-        Thread.onSpinWait();
-      }
+      CompletableFuture<HttpResponse<String>> slow = slowRequestInFlight(proxy, g);
       long start = System.nanoTime();
       HttpResponse<String> r = Backends.get(proxy.port(), "/queued");
       long took = System.nanoTime() - start;
@@ -298,6 +280,18 @@ class RetryTest {
       assertThat(took).isBetween(250_000_000L, 1_500_000_000L);
       assertThat(slow.get().statusCode()).isEqualTo(200);
     }
+  }
+
+  /** Sends {@code GET /slow} and returns once the group counts it in flight. */
+  static CompletableFuture<HttpResponse<String>> slowRequestInFlight(ProxyServer proxy, UpstreamGroup g) throws Exception {
+    Backends.get(proxy.port(), "/warm");
+    CompletableFuture<HttpResponse<String>> slow = Backends.CLIENT.sendAsync(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/slow")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    while (g.status().get(0).activeRequests() == 0) {
+      Thread.onSpinWait();
+    }
+    return slow;
   }
 
   @Test

@@ -107,6 +107,27 @@ final class TestCerts {
     return new Issued(cert, kp, chainFile, keyFile);
   }
 
+  /** A client context trusting only {@code ca}. */
+  static javax.net.ssl.SSLContext trusting(Issued ca) throws Exception {
+    java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+    ts.load(null, null);
+    ts.setCertificateEntry("ca", ca.cert());
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ts);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
+  }
+
+  /** A server context with {@code cert}, optionally requiring client certificates from {@code clientCa}. */
+  static javax.net.ssl.SSLContext serving(Issued cert, Issued clientCa) {
+    java.security.KeyStore ks = dev.gatehouse.proxy.internal.Pem.keyStore("test", cert.chain(), cert.key());
+    return dev.gatehouse.proxy.internal.Pem.context(dev.gatehouse.proxy.internal.Pem.keyManagers(ks, new char[0]),
+        clientCa == null ? null : dev.gatehouse.proxy.internal.Pem.trustManagers(
+            dev.gatehouse.proxy.internal.Pem.trustStore(List.of(clientCa.cert()))));
+  }
+
   static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n"
         + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)

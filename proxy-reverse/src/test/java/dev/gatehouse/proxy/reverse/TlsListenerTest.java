@@ -18,7 +18,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -34,7 +33,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,13 +53,7 @@ class TlsListenerTest {
     backends = Backends.start(1);
     ca = TestCerts.ca(dir, "ca");
     localhost = TestCerts.leaf(dir, "localhost", ca, "localhost", "localhost");
-    KeyStore ts = KeyStore.getInstance("PKCS12");
-    ts.load(null, null);
-    ts.setCertificateEntry("ca", ca.cert());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(ts);
-    trustCa = SSLContext.getInstance("TLS");
-    trustCa.init(null, tmf.getTrustManagers(), null);
+    trustCa = TestCerts.trusting(ca);
   }
 
   @AfterAll

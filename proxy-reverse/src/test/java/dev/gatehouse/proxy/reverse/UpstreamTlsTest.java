@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.internal.Pem;
 import io.undertow.Undertow;
 import io.undertow.util.Headers;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -48,9 +46,7 @@ class UpstreamTlsTest {
     final AtomicInteger requests = new AtomicInteger();
 
     TlsUpstream(TestCerts.Issued cert, boolean requireClientCert) {
-      KeyStore ks = Pem.keyStore("test", cert.chain(), cert.key());
-      SSLContext ctx = Pem.context(Pem.keyManagers(ks, new char[0]),
-          requireClientCert ? Pem.trustManagers(Pem.trustStore(java.util.List.of(ca.cert()))) : null);
+      SSLContext ctx = TestCerts.serving(cert, requireClientCert ? ca : null);
       Undertow.Builder b = Undertow.builder().addHttpsListener(0, "127.0.0.1", ctx).setIoThreads(1).setWorkerThreads(2)
           .setHandler(ex -> {
             requests.incrementAndGet();

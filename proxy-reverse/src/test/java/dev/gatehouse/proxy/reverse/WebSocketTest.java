@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ServerTls;
-import dev.gatehouse.proxy.internal.Pem;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.websockets.core.AbstractReceiveListener;
@@ -17,7 +16,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -26,7 +24,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,13 +42,7 @@ class WebSocketTest {
   static void certs() throws Exception {
     ca = TestCerts.ca(dir, "ca");
     localhost = TestCerts.leaf(dir, "localhost", ca, "localhost", "localhost");
-    KeyStore ts = KeyStore.getInstance("PKCS12");
-    ts.load(null, null);
-    ts.setCertificateEntry("ca", ca.cert());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(ts);
-    trustCa = SSLContext.getInstance("TLS");
-    trustCa.init(null, tmf.getTrustManagers(), null);
+    trustCa = TestCerts.trusting(ca);
   }
 
   /** An Undertow WebSocket server that echoes text ("close" makes it close the socket itself). */
@@ -82,8 +73,7 @@ class WebSocketTest {
             channel.resumeReceives();
           }));
       if (tls) {
-        KeyStore ks = Pem.keyStore("test", localhost.chain(), localhost.key());
-        b.addHttpsListener(0, "127.0.0.1", Pem.context(Pem.keyManagers(ks, new char[0]), null));
+        b.addHttpsListener(0, "127.0.0.1", TestCerts.serving(localhost, null));
       } else {
         b.addHttpListener(0, "127.0.0.1");
       }

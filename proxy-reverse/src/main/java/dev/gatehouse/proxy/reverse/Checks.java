@@ -1,0 +1,17 @@
+package dev.gatehouse.proxy.reverse;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/** Setting checks shared by the builders; messages name the setting, the value and the expectation. */
+final class Checks {
+  private Checks() {}
+
+  static Duration positive(String name, Duration d) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+    }
+    return d;
+  }
+}
