@@ -149,6 +149,27 @@ public final class Engine implements ProxyServer {
     return p;
   }
 
+  /**
+   * Drops pools of upstreams not used for a while (a forward proxy meets many destinations); a pool
+   * with open connections or queued requests is kept.
+   */
+  private void schedulePoolSweep() {
+    XnioWorker w = worker;
+    if (w == null) {
+      return;
+    }
+    long everyMs = Math.max(1000, config.upstreamKeepAliveTimeout().toMillis());
+    try {
+      w.getIoThread().executeAfter(() -> {
+        long now = System.nanoTime();
+        pools.values().removeIf(p -> p.isUnused(now, everyMs * 2_000_000));
+        schedulePoolSweep();
+      }, everyMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      // the worker is shutting down
+    }
+  }
+
   private void resolve(Runnable task) {
     blockingExecutor().execute(task);
   }
@@ -204,6 +225,7 @@ public final class Engine implements ProxyServer {
     worker = undertow.getWorker();
     address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
     state = State.STARTED;
+    schedulePoolSweep();
     log.info("{} proxy listening on {}://{}:{}{}", config.kind(), config.tls() != null ? "https" : "http",
         address.getHostString(), address.getPort(), config.http2() ? (config.tls() != null ? " (h2, http/1.1)" : " (h2c, http/1.1)") : "");
     if (config.tls() != null && !config.tlsReloadInterval().isZero()) {
@@ -331,12 +353,8 @@ public final class Engine implements ProxyServer {
   private void handle(HttpServerExchange hse) {
     long start = System.nanoTime();
     RequestValidator.Rejection rejection = validator.check(hse);
-    if (rejection != null) {
-      reject(hse, rejection.status(), rejection.reason());
-      return;
-    }
     HeaderMap headers = hse.getRequestHeaders();
-    if (headers.contains(Headers.TRANSFER_ENCODING) && !hse.isRequestComplete()) {
+    if (rejection == null && headers.contains(Headers.TRANSFER_ENCODING) && !hse.isRequestComplete()) {
       StrictChunkedConduit.install(hse);
     }
     String uri = hse.getRequestURI();
@@ -375,6 +393,11 @@ public final class Engine implements ProxyServer {
       }
       next.proceed();
     });
+    if (rejection != null) {
+      ex.responseStatus = rejection.status();
+      reject(hse, rejection.status(), rejection.reason()); // the access log still sees it
+      return;
+    }
 
     ex.captureHopByHop(headers.getFirst(Headers.PROXY_AUTHORIZATION), upgradeRequested(headers));
     // Upgrade stays visible to filters (a WebSocket handshake is recognisable); it is never forwarded as

@@ -41,6 +41,7 @@ final class HostPool {
   private final AtomicInteger pending = new AtomicInteger();
   private final long keepAliveNanos;
   private volatile boolean closed;
+  private volatile long lastUsedNanos = System.nanoTime();
 
   HostPool(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
     this.endpoint = endpoint;
@@ -70,6 +71,11 @@ final class HostPool {
     return idle.get();
   }
 
+  /** Whether the pool holds nothing and was not used for {@code idleNanos}. */
+  boolean isUnused(long now, long idleNanos) {
+    return total.get() == 0 && pending.get() == 0 && now - lastUsedNanos > idleNanos;
+  }
+
   /** Handle to withdraw a queued request. */
   static final class Waiter {
     final Acquirer acquirer;
@@ -94,6 +100,7 @@ final class HostPool {
   Waiter acquire(XnioIoThread thread, Acquirer acquirer) {
     PerThread pt = threads[thread.getNumber()];
     pt.thread = thread;
+    lastUsedNanos = System.nanoTime();
     UpstreamConnection c;
     while ((c = pt.idle.pollFirst()) != null) {
       idle.decrementAndGet();

@@ -342,7 +342,7 @@ final class ResponseStreamer {
       out.shutdownWrites();
       if (!out.flush()) {
         out.getWriteSetter().set(ChannelListeners.flushingChannelListener(
-            ch -> release(), (ch, e) -> clientFailed(e)));
+            ch -> responseSent(), (ch, e) -> clientFailed(e)));
         out.resumeWrites();
         return;
       }
@@ -350,7 +350,17 @@ final class ResponseStreamer {
       clientFailed(e);
       return;
     }
+    responseSent();
+  }
+
+  /**
+   * The whole response is out. Undertow completes the exchange only once the request side is done too:
+   * endExchange() reads what is left of an unread request body, or closes the connection when it is not
+   * to be kept.
+   */
+  private void responseSent() {
     release();
+    hse.endExchange();
   }
 
   /** The upstream failed mid-body (reset, truncation, malformed framing, read timeout). */
