@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -112,6 +113,39 @@ class TlsListenerTest {
           HttpRequest.newBuilder(URI.create("https://localhost:" + proxy.port() + "/")).build(),
           HttpResponse.BodyHandlers.ofString())).isInstanceOf(javax.net.ssl.SSLException.class);
     }
+  }
+
+  @Test
+  void configuredCipherSuitesAreTheOnlyOnesAccepted() throws Exception {
+    ServerTls tls = ServerTls.builder().pem(localhost.chain(), localhost.key())
+        .cipherSuites("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256").build();
+    try (ProxyServer proxy = proxy(tls, false)) {
+      SSLParameters only256 = new SSLParameters(new String[] {"TLS_AES_256_GCM_SHA384"}, new String[] {"TLSv1.3"});
+      HttpClient refused = HttpClient.newBuilder().sslContext(trustCa).sslParameters(only256).build();
+      assertThatThrownBy(() -> refused.send(HttpRequest.newBuilder(URI.create("https://localhost:" + proxy.port() + "/")).build(),
+          HttpResponse.BodyHandlers.ofString())).isInstanceOf(javax.net.ssl.SSLException.class);
+      HttpResponse<String> r = client(HttpClient.Version.HTTP_1_1, "TLSv1.2").send(
+          HttpRequest.newBuilder(URI.create("https://localhost:" + proxy.port() + "/")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.sslSession().orElseThrow().getCipherSuite()).isEqualTo("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+    }
+  }
+
+  @Test
+  void aPkcs12KeyStoreServesItsCertificate() throws Exception {
+    KeyStore ks = dev.gatehouse.proxy.internal.Pem.keyStore("test", localhost.chain(), localhost.key());
+    KeyStore p12 = KeyStore.getInstance("PKCS12");
+    p12.load(null, null);
+    p12.setKeyEntry("site", ks.getKey("gatehouse", new char[0]), "changeit".toCharArray(), ks.getCertificateChain("gatehouse"));
+    Path file = dir.resolve("site.p12");
+    try (java.io.OutputStream out = Files.newOutputStream(file)) {
+      p12.store(out, "changeit".toCharArray());
+    }
+    try (ProxyServer proxy = proxy(ServerTls.builder().pkcs12(file, "changeit").build(), false)) {
+      assertThat(peerCertificate(proxy.port(), "localhost").getSerialNumber()).isEqualTo(localhost.cert().getSerialNumber());
+    }
+    assertThatThrownBy(() -> ServerTls.builder().pkcs12(file, "wrong").build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("tls.pkcs12: " + file + " (expected: the right password)");
   }
 
   @Test

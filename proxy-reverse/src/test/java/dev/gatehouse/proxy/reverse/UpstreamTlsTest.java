@@ -96,6 +96,22 @@ class UpstreamTlsTest {
   }
 
   @Test
+  void aCustomPkcs12TrustStoreIsUsed() throws Exception {
+    java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+    ts.load(null, null);
+    ts.setCertificateEntry("ca", ca.cert());
+    Path file = dir.resolve("trust.p12");
+    try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+      ts.store(out, "secret".toCharArray());
+    }
+    try (TlsUpstream up = new TlsUpstream(server, false);
+        ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+            .tls(UpstreamTls.builder().trustStore(file, "secret").build()).build())) {
+      assertThat(Backends.get(proxy.port(), "/p12").body()).isEqualTo("tls-ok client=none");
+    }
+  }
+
+  @Test
   void anUntrustedUpstreamCertificateIsRefusedWith502AndNothingIsSent() throws Exception {
     try (TlsUpstream up = new TlsUpstream(server, false);
         ProxyServer proxy = proxy(UpstreamGroup.of("https://localhost:" + up.port()))) {
