@@ -161,7 +161,17 @@ public final class LoadBalancing {
     }
 
     /** Picks among servers {@code usable} accepts and, when {@code among} is given, whose flag is set. */
-    synchronized UpstreamServer pick(Predicate<UpstreamServer> usable, boolean[] among) {
+    UpstreamServer pick(Predicate<UpstreamServer> usable, boolean[] among) {
+      if (members.length == 1) {
+        UpstreamServer only = members[0].server();
+        return (among == null || among[0]) && usable.test(only) ? only : null;
+      }
+      synchronized (this) {
+        return pickLocked(usable, among);
+      }
+    }
+
+    private UpstreamServer pickLocked(Predicate<UpstreamServer> usable, boolean[] among) {
       int best = -1;
       int total = 0;
       for (int i = 0; i < members.length; i++) {
