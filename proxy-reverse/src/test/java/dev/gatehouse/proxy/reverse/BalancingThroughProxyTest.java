@@ -148,6 +148,37 @@ class BalancingThroughProxyTest {
   }
 
   @Test
+  void leastConnectionsSendsFewerRequestsToASlowServer() throws Exception {
+    try (Backends local = Backends.start(2)) {
+      local.get(0).stubFor(com.github.tomakehurst.wiremock.client.WireMock.any(
+          com.github.tomakehurst.wiremock.client.WireMock.anyUrl()).atPriority(1)
+          .willReturn(com.github.tomakehurst.wiremock.client.WireMock.aResponse().withFixedDelay(200).withBody("slow")));
+      UpstreamGroup g = UpstreamGroup.builder().add(local.url(0)).add(local.url(1))
+          .loadBalancing(LoadBalancing.leastConnections()).build();
+      Map<String, Integer> counts = new ConcurrentHashMap<>();
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      try (ProxyServer proxy = proxy(g)) {
+        List<Future<?>> clients = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          clients.add(pool.submit(() -> {
+            for (int i = 0; i < 15; i++) {
+              counts.merge(Backends.get(proxy.port(), "/lc").body(), 1, Integer::sum);
+            }
+            return null;
+          }));
+        }
+        for (Future<?> f : clients) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      // while the slow server holds a request, the others go to the fast one
+      assertThat(counts.get("b1")).isGreaterThan(3 * counts.getOrDefault("slow", 0));
+    }
+  }
+
+  @Test
   void runtimeChangesAreValidated() {
     UpstreamGroup g = UpstreamGroup.builder().name("api").add(backends.url(0)).build();
     assertThatThrownBy(() -> g.addServer(backends.url(0)))

@@ -190,6 +190,26 @@ class HealthTest {
   }
 
   @Test
+  void aCheckPassesOnlyWithTheConfiguredMethodAndStatusRange() throws Exception {
+    backends.get(0).stubFor(com.github.tomakehurst.wiremock.client.WireMock.head(urlEqualTo("/ready")).atPriority(1)
+        .willReturn(aResponse().withStatus(204)));
+    backends.get(1).stubFor(com.github.tomakehurst.wiremock.client.WireMock.head(urlEqualTo("/ready")).atPriority(1)
+        .willReturn(aResponse().withStatus(200)));
+    UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).add(backends.url(1))
+        .healthCheck(HealthCheck.http("/ready").method("HEAD").expectStatus(204, 204)
+            .interval(Duration.ofMillis(300)).timeout(Duration.ofMillis(290)).unhealthyThreshold(2).build())
+        .onHealthChange(events::add).build();
+    try (ProxyServer proxy = ReverseProxy.builder().addRoute(Route.any().to(g)).build().start()) {
+      HealthEvent e = next();
+      assertThat(e.server()).isEqualTo(backends.url(1));
+      assertThat(e.reason()).isEqualTo("2 health check(s) failed (last: status 200)");
+      assertThat(Backends.get(proxy.port(), "/x").body()).isEqualTo("b0");
+    }
+    assertThat(backends.get(0).findAll(com.github.tomakehurst.wiremock.client.WireMock.headRequestedFor(urlEqualTo("/ready"))))
+        .isNotEmpty();
+  }
+
+  @Test
   void healthCheckSettingsAreValidated() {
     assertThatThrownBy(() -> HealthCheck.http("health"))
         .isInstanceOf(IllegalArgumentException.class)
