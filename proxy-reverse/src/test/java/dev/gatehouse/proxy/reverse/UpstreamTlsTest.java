@@ -159,8 +159,8 @@ class UpstreamTlsTest {
     try (TlsUpstream up = new TlsUpstream(server, false)) {
       UpstreamGroup g = UpstreamGroup.builder().add("https://localhost:" + up.port())
           .tls(UpstreamTls.builder().trustPem(ca.chain()).build())
-          .healthCheck(HealthCheck.http("/health").interval(Duration.ofMillis(100)).timeout(Duration.ofMillis(90))
-              .unhealthyThreshold(1).build())
+          .healthCheck(HealthCheck.http("/health").interval(Duration.ofMillis(300)).timeout(Duration.ofMillis(290))
+              .unhealthyThreshold(3).build())
           .onHealthChange(events::add).build();
       try (ProxyServer proxy = proxy(g)) {
         long deadline = System.nanoTime() + 10_000_000_000L;
