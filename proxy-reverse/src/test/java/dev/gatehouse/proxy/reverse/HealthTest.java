@@ -148,7 +148,7 @@ class HealthTest {
   }
 
   @Test
-  void connectionFailuresEjectAndTheEjectionCapKeepsAtLeastHalfThePool() throws Exception {
+  void connectionFailuresEjectAServerAndTheEjectionCapLimitsHowManyAreOut() throws Exception {
     int dead1 = Backends.closedPort();
     int dead2 = Backends.closedPort();
     UpstreamGroup g = UpstreamGroup.builder().name("app")
