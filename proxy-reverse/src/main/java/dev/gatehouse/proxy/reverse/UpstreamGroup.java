@@ -257,6 +257,56 @@ public final class UpstreamGroup {
     throw new IllegalArgumentException("server: " + uri + " (expected: a server of upstream group " + name + ")");
   }
 
+  /**
+   * Replaces the whole server list in one atomic step, as a service-discovery update would: servers not
+   * in {@code weights} are removed (and drain), new ones are added, the others take their new weight.
+   * Requests see either the old list or the new one.
+   *
+   * @param weights server URI to weight (1-1000), in the order wanted; iteration order is kept
+   * @throws IllegalArgumentException if a URI or weight is invalid, or two URIs name the same server
+   * @throws IllegalStateException if {@code weights} is empty
+   */
+  public void setServers(Map<String, Integer> weights) {
+    Objects.requireNonNull(weights, "weights");
+    if (weights.isEmpty()) {
+      throw new IllegalStateException("servers: {} (expected: at least one server; an upstream group is never empty)");
+    }
+    Map<String, URI> uris = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, Integer> e : weights.entrySet()) {
+      URI u = Builder.parse(e.getKey());
+      Builder.checkWeight(Objects.requireNonNull(e.getValue(), "weight"));
+      String key = u.getScheme().toLowerCase(java.util.Locale.ROOT) + "://" + u.getRawAuthority();
+      if (uris.put(key, u) != null) {
+        throw new IllegalArgumentException("upstream: " + e.getKey() + " (expected: each server once)");
+      }
+    }
+    List<UpstreamServer> removed = new ArrayList<>();
+    synchronized (lock) {
+      Map<String, UpstreamServer> current = new HashMap<>();
+      for (LoadBalancing.Member m : snapshot.members()) {
+        current.put(m.server().key(), m.server());
+      }
+      List<LoadBalancing.Member> members = new ArrayList<>();
+      java.util.Iterator<Integer> w = weights.values().iterator();
+      for (Map.Entry<String, URI> e : uris.entrySet()) {
+        UpstreamServer s = current.remove(e.getKey());
+        members.add(new LoadBalancing.Member(s != null ? s : new UpstreamServer(e.getValue()), w.next()));
+      }
+      for (UpstreamServer gone : current.values()) {
+        gone.draining = true;
+        if (gone.inFlight() > 0) {
+          draining.add(gone);
+        }
+        removed.add(gone);
+      }
+      snapshot = snapshotOf(members);
+    }
+    log.info("upstream group {}: servers set to {}", name, weights);
+    for (UpstreamServer gone : removed) {
+      fire(gone, ServerState.AVAILABLE, ServerState.DRAINING, "removed");
+    }
+  }
+
   // ---------------------------------------------------------------- selection
 
   Snapshot snapshot() {

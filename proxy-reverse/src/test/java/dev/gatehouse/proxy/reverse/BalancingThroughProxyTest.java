@@ -179,6 +179,45 @@ class BalancingThroughProxyTest {
   }
 
   @Test
+  void aWholeNewServerListIsSwappedInAtOnceAndARemovedServerDrainsItsRequest() throws Exception {
+    try (Backends local = Backends.start(3)) {
+      local.get(0).stubFor(com.github.tomakehurst.wiremock.client.WireMock.any(
+          com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo("/slow")).atPriority(1)
+          .willReturn(com.github.tomakehurst.wiremock.client.WireMock.aResponse().withFixedDelay(1000).withBody("slow")));
+      UpstreamGroup g = UpstreamGroup.builder().add(local.url(0)).add(local.url(1)).build();
+      try (ProxyServer proxy = proxy(g)) {
+        java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> slow = Backends.CLIENT.sendAsync(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + proxy.port() + "/slow")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        while (g.status().get(0).activeRequests() == 0) {
+          Thread.onSpinWait();
+        }
+        Map<String, Integer> next = new java.util.LinkedHashMap<>();
+        next.put(local.url(1), 1);
+        next.put(local.url(2), 3);
+        g.setServers(next);
+        assertThat(g.servers()).containsExactly(local.url(1), local.url(2));
+        assertThat(g.status()).extracting(ServerStatus::uri, ServerStatus::state).containsExactly(
+            org.assertj.core.groups.Tuple.tuple(local.url(1), ServerState.AVAILABLE),
+            org.assertj.core.groups.Tuple.tuple(local.url(2), ServerState.AVAILABLE),
+            org.assertj.core.groups.Tuple.tuple(local.url(0), ServerState.DRAINING));
+        Map<String, Integer> counts = new ConcurrentHashMap<>();
+        for (int i = 0; i < 8; i++) {
+          counts.merge(Backends.get(proxy.port(), "/n").body(), 1, Integer::sum);
+        }
+        assertThat(counts).containsEntry("b1", 2).containsEntry("b2", 6);
+        assertThat(slow.get().body()).as("the removed server finished its request").isEqualTo("slow");
+        while (g.status().size() != 2) {
+          Thread.onSpinWait();
+        }
+      }
+    }
+    assertThatThrownBy(() -> UpstreamGroup.of(backends.url(0)).setServers(Map.of()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("servers: {} (expected: at least one server; an upstream group is never empty)");
+  }
+
+  @Test
   void runtimeChangesAreValidated() {
     UpstreamGroup g = UpstreamGroup.builder().name("api").add(backends.url(0)).build();
     assertThatThrownBy(() -> g.addServer(backends.url(0)))
