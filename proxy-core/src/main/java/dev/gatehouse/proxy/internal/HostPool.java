@@ -1,7 +1,5 @@
 package dev.gatehouse.proxy.internal;
 
-import dev.gatehouse.proxy.UpstreamConnectException;
-import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.UpstreamUnavailableException;
 import java.util.ArrayDeque;
 import java.util.Iterator;
@@ -125,7 +123,7 @@ final class HostPool {
       pending.decrementAndGet();
       acquirer.onConnectFailure(new UpstreamUnavailableException("upstream " + endpoint + ": "
           + settings.maxConnections() + " connections busy and " + settings.maxPending()
-          + " requests queued (max connections, max pending)"));
+          + " requests queued (upstreamMaxConnections, upstreamMaxPending, or the group's per-server limits)"));
       return null;
     }
     Waiter w = new Waiter(acquirer, thread);
