@@ -178,7 +178,7 @@ final class Connector {
           int n = ch.read(probe);
           if (n < 0) {
             fail(new UpstreamConnectException("TLS handshake with upstream " + endpoint
-                + " failed: connection closed", null));
+                + " failed: " + handshakeFailure(ssl), null));
           } else if (n > 0 && !done) {
             fail(new UpstreamConnectException("upstream " + endpoint + " sent data before any request", null));
           }
@@ -188,6 +188,12 @@ final class Connector {
         }
       });
       ssl.getSourceChannel().resumeReads();
+    }
+
+    /** Why the handshake ended, when the trust check said so; Undertow's conduit reports only a close. */
+    private String handshakeFailure(SslConnection ssl) {
+      String refusal = (tls != null ? tls : ClientTls.defaults()).refusal(UndertowXnioSsl.getSslEngine(ssl));
+      return refusal != null ? refusal : "connection closed";
     }
 
     private void succeed(StreamConnection c) {

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.Objects;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 
 /**
@@ -133,8 +132,7 @@ public final class UpstreamTls {
         km = Pem.keyManagers(Pem.loadKeyStore("upstreamTls.clientKeyStore", keyStore, keyStorePassword),
             keyStorePassword);
       }
-      SSLContext ctx = Pem.context(km, tm);
-      return new UpstreamTls(new ClientTls(ctx, verifyHostname, protocols));
+      return new UpstreamTls(new ClientTls(km, tm, verifyHostname, protocols));
     }
   }
 }

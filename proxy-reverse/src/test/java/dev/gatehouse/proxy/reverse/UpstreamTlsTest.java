@@ -113,11 +113,20 @@ class UpstreamTlsTest {
 
   @Test
   void anUntrustedUpstreamCertificateIsRefusedWith502AndNothingIsSent() throws Exception {
+    java.util.List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (TlsUpstream up = new TlsUpstream(server, false);
-        ProxyServer proxy = proxy(UpstreamGroup.of("https://localhost:" + up.port()))) {
+        ProxyServer proxy = ReverseProxy.builder()
+            .errorHandler((exchange, error, duringResponse) -> {
+              errors.add(error.getMessage());
+              return dev.gatehouse.proxy.ErrorHandler.defaults().handle(exchange, error, duringResponse);
+            })
+            .addRoute(Route.any().retry(RetryPolicy.none()).to(UpstreamGroup.of("https://localhost:" + up.port())))
+            .build().start()) {
       HttpResponse<String> r = Backends.get(proxy.port(), "/secure");
       assertThat(r.statusCode()).isEqualTo(502);
       assertThat(up.requests.get()).isZero();
+      assertThat(errors).containsExactly("TLS handshake with upstream https://localhost:" + up.port()
+          + " failed: certificate refused: unable to find valid certification path to requested target");
     }
   }
 
