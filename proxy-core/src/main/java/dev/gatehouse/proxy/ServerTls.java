@@ -45,6 +45,7 @@ public final class ServerTls {
     this.contexts = new ServerTlsContexts(b.sources, this.protocols, this.cipherSuites);
   }
 
+  /** A builder; add at least one certificate. */
   public static Builder builder() {
     return new Builder();
   }

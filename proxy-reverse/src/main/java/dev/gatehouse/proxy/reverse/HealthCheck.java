@@ -47,10 +47,12 @@ public final class HealthCheck {
     return new Builder().path(path);
   }
 
+  /** The request method, e.g. {@code GET}. */
   public String method() {
     return method;
   }
 
+  /** The path (and query) requested. */
   public String path() {
     return path;
   }
@@ -60,30 +62,37 @@ public final class HealthCheck {
     return host;
   }
 
+  /** The lowest status that passes. */
   public int minStatus() {
     return minStatus;
   }
 
+  /** The highest status that passes. */
   public int maxStatus() {
     return maxStatus;
   }
 
+  /** Time between the starts of two checks of a server. */
   public Duration interval() {
     return interval;
   }
 
+  /** Time one check may take, connection included. */
   public Duration timeout() {
     return timeout;
   }
 
+  /** Largest random delay added to each interval. */
   public Duration jitter() {
     return jitter;
   }
 
+  /** Passed checks in a row that bring an unhealthy server back. */
   public int healthyThreshold() {
     return healthyThreshold;
   }
 
+  /** Failed checks in a row that make a server unhealthy. */
   public int unhealthyThreshold() {
     return unhealthyThreshold;
   }

@@ -36,18 +36,22 @@ public final class OutlierDetection {
     return builder().build();
   }
 
+  /** Failures in a row that eject a server. */
   public int consecutiveFailures() {
     return consecutiveFailures;
   }
 
+  /** The first ejection's length; the n-th lasts n times this. */
   public Duration baseEjectionTime() {
     return baseEjectionTime;
   }
 
+  /** The longest ejection. */
   public Duration maxEjectionTime() {
     return maxEjectionTime;
   }
 
+  /** The largest share of the group's servers ejected at once, 0-100. */
   public int maxEjectionPercent() {
     return maxEjectionPercent;
   }

@@ -62,6 +62,7 @@ public final class RetryPolicy {
     return new Builder();
   }
 
+  /** Most retries per request. */
   public int maxRetries() {
     return maxRetries;
   }
@@ -76,14 +77,17 @@ public final class RetryPolicy {
     return tryTimeout;
   }
 
+  /** Retries allowed as a share of the route's requests (over 10 s). */
   public double budgetRatio() {
     return budgetRatio;
   }
 
+  /** Retries per second allowed on top of the ratio. */
   public int minRetriesPerSecond() {
     return minRetriesPerSecond;
   }
 
+  /** Largest request body kept for a retry, in bytes. */
   public int bufferBodyUpTo() {
     return bufferBodyUpTo;
   }
@@ -179,6 +183,7 @@ public final class RetryPolicy {
       return this;
     }
 
+    /** Builds the policy. */
     public RetryPolicy build() {
       return new RetryPolicy(this);
     }

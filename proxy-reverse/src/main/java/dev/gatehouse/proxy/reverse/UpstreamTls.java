@@ -34,6 +34,7 @@ public final class UpstreamTls {
     return DEFAULTS;
   }
 
+  /** A builder starting from the defaults. */
   public static Builder builder() {
     return new Builder();
   }
