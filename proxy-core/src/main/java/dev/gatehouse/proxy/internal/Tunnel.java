@@ -200,15 +200,26 @@ public final class Tunnel {
     return "Tunnel(" + a.getPeerAddress() + " <-> " + b.getPeerAddress() + ")";
   }
 
-  /** One direction. */
+  /**
+   * One direction. It starts with one pooled buffer; while reads keep filling every buffer it has
+   * (a bulk transfer), it takes more, up to {@link #MAX_BUFFERS}, and reads and writes them with one
+   * scatter/gather call each; once the flow pauses it gives the extra buffers back. An interactive
+   * tunnel thus holds one buffer per direction and a bulk one moves 64 KiB per system call.
+   */
   private final class Pipe {
+    private static final int MAX_BUFFERS = 4;
     private final ConduitStreamSourceChannel from;
     private final ConduitStreamSinkChannel to;
     private final ByteBufferPool pool;
-    private PooledByteBuffer pooled;
-    private ByteBuffer buffer;
-    /** The buffer holds unwritten data. */
+    private final PooledByteBuffer[] pooled = new PooledByteBuffer[MAX_BUFFERS];
+    /** Exactly {@code count} long: some conduits (TLS) look at every element of the array they get. */
+    private ByteBuffer[] buffers = new ByteBuffer[0];
+    private int count;
+    /** Bytes already read from elsewhere, sent before anything else (may exceed the buffers). */
+    private ByteBuffer pending;
+    /** The buffers hold unwritten data: {@code held} bytes of it. */
     private boolean holding;
+    private long held;
     private boolean eof;
     /** End of stream passed on and flushed. */
     boolean finished;
@@ -220,22 +231,35 @@ public final class Tunnel {
       this.pool = pool;
     }
 
-    void begin(ByteBuffer pending) {
-      pooled = pool.allocate();
-      buffer = pooled.getBuffer();
-      buffer.clear();
+    void begin(ByteBuffer pendingBytes) {
+      grow();
       from.getReadSetter().set(ch -> pump());
       to.getWriteSetter().set(ch -> pump());
-      if (pending != null && pending.hasRemaining()) {
-        if (pending.remaining() <= buffer.remaining()) {
-          buffer.put(pending);
-          buffer.flip();
-        } else {
-          buffer = pending; // larger than a pool buffer: send it from where it is first
-        }
-        holding = true;
+      if (pendingBytes != null && pendingBytes.hasRemaining()) {
+        pending = pendingBytes;
       }
       pump();
+    }
+
+    private void grow() {
+      PooledByteBuffer p = pool.allocate();
+      pooled[count] = p;
+      buffers = java.util.Arrays.copyOf(buffers, count + 1);
+      buffers[count] = p.getBuffer();
+      buffers[count].clear();
+      count++;
+    }
+
+    private void shrink() {
+      if (count <= 1) {
+        return;
+      }
+      while (count > 1) {
+        count--;
+        pooled[count].close();
+        pooled[count] = null;
+      }
+      buffers = new ByteBuffer[] {buffers[0]};
     }
 
     void pump() {
@@ -244,9 +268,9 @@ public final class Tunnel {
       }
       try {
         for (;;) {
-          if (holding) {
-            while (buffer.hasRemaining()) {
-              int n = to.write(buffer);
+          if (pending != null) {
+            while (pending.hasRemaining()) {
+              int n = to.write(pending);
               if (n == 0) {
                 from.suspendReads();
                 to.resumeWrites();
@@ -255,10 +279,21 @@ public final class Tunnel {
               bytes += n;
               lastActivity = System.nanoTime();
             }
-            holding = false;
-            if (buffer != pooled.getBuffer()) {
-              buffer = pooled.getBuffer();
+            pending = null;
+          }
+          if (holding) {
+            while (held > 0) {
+              long n = to.write(buffers, 0, count);
+              if (n == 0) {
+                from.suspendReads();
+                to.resumeWrites();
+                return;
+              }
+              bytes += n;
+              held -= n;
+              lastActivity = System.nanoTime();
             }
+            holding = false;
           }
           if (eof) {
             if (!to.flush()) {
@@ -270,10 +305,12 @@ public final class Tunnel {
             maybeFinished();
             return;
           }
-          buffer.clear();
-          int n = from.read(buffer);
+          for (int i = 0; i < count; i++) {
+            buffers[i].clear();
+          }
+          long n = count == 1 ? from.read(buffers[0]) : from.read(buffers, 0, count);
           if (n == 0) {
-            buffer.clear();
+            shrink(); // the flow paused: keep one buffer only
             if (!to.flush()) {
               to.resumeWrites();
             } else {
@@ -288,22 +325,53 @@ public final class Tunnel {
             to.shutdownWrites();
             continue;
           }
-          buffer.flip();
+          boolean full = !buffers[count - 1].hasRemaining();
+          for (int i = 0; i < count; i++) {
+            buffers[i].flip();
+          }
           holding = true;
+          held = n;
           lastActivity = System.nanoTime();
+          if (full && count < MAX_BUFFERS) {
+            // every buffer filled: a bulk transfer, so read more per call from now on; the new buffer
+            // is added once this data is written, so that it never sits between filled ones
+            writeThenGrow();
+            if (ended || holding) {
+              return;
+            }
+          }
         }
       } catch (IOException e) {
         end("error: " + e.getMessage());
       }
     }
 
+    /** Writes what is held, then adds a buffer; if the write blocks, the growth waits for the next read. */
+    private void writeThenGrow() throws IOException {
+      while (held > 0) {
+        long n = to.write(buffers, 0, count);
+        if (n == 0) {
+          from.suspendReads();
+          to.resumeWrites();
+          return;
+        }
+        bytes += n;
+        held -= n;
+        lastActivity = System.nanoTime();
+      }
+      holding = false;
+      grow();
+    }
+
     void release() {
       from.getReadSetter().set(null);
       to.getWriteSetter().set(null);
-      if (pooled != null) {
-        pooled.close();
-        pooled = null;
+      for (int i = 0; i < count; i++) {
+        pooled[i].close();
+        pooled[i] = null;
       }
+      buffers = new ByteBuffer[0];
+      count = 0;
     }
   }
 }
