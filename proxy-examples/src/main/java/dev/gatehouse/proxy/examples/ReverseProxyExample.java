@@ -9,8 +9,8 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The nginx configuration of {@code shared/reference/use-cases.md}, in Java (TLS comes with the
- * production reverse proxy):
+ * The nginx configuration of {@code shared/reference/use-cases.md}, in Java, without TLS (see
+ * {@link TlsReverseProxyExample} for {@code listen 443 ssl http2}):
  *
  * <pre>
  * upstream backend_servers {
