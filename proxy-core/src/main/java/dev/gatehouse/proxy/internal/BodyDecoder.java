@@ -14,6 +14,14 @@ interface BodyDecoder {
   /** Whether the body ends when the connection closes (no length, not chunked). */
   boolean endsAtClose();
 
+  /**
+   * If all of {@code in} is body data, accounts for it and returns true (the caller then uses {@code in}
+   * itself, no slice); false otherwise, and nothing is consumed.
+   */
+  default boolean takeWhole(ByteBuffer in) {
+    return false;
+  }
+
   /** Whether {@code buffered} certainly holds the whole body (so no more upstream bytes are expected). */
   default boolean completeIn(ByteBuffer buffered) {
     return false;
@@ -48,6 +56,15 @@ interface BodyDecoder {
       }
 
       @Override
+      public boolean takeWhole(ByteBuffer in) {
+        if (in.remaining() > remaining) {
+          return false;
+        }
+        remaining -= in.remaining();
+        return true;
+      }
+
+      @Override
       public boolean endsAtClose() {
         return false;
       }
@@ -74,6 +91,11 @@ interface BodyDecoder {
 
       @Override
       public boolean endsAtClose() {
+        return true;
+      }
+
+      @Override
+      public boolean takeWhole(ByteBuffer in) {
         return true;
       }
     };

@@ -9,6 +9,7 @@ import dev.gatehouse.proxy.ProxyStartException;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.GracefulShutdownHandler;
 import io.undertow.util.HeaderMap;
@@ -58,7 +59,10 @@ public final class Engine implements ProxyServer {
   private final List<Consumer<ExchangeImpl>> completionListeners = new CopyOnWriteArrayList<>();
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
   private State state = State.NEW;
+  /** I/O buffer size: Undertow's default for heaps over 128 MiB, and the TLS record size. */
+  static final int BUFFER_SIZE = 16 * 1024;
   private Undertow undertow;
+  private DefaultByteBufferPool bufferPool;
   private GracefulShutdownHandler graceful;
   private volatile XnioWorker worker;
   private volatile InetSocketAddress address;
@@ -185,7 +189,12 @@ public final class Engine implements ProxyServer {
       throw new IllegalStateException("proxy closed (expected: a new build() to start again)");
     }
     graceful = new GracefulShutdownHandler(this::handle);
-    Undertow.Builder b = Undertow.builder();
+    // Undertow's own pool keeps 4 buffers per thread and frees every other one at once (its maximum pool
+    // size is -1): with read-ahead and tunnels holding several buffers per exchange that meant allocating
+    // and freeing direct memory for nearly every buffer. This pool keeps what the read-ahead budget allows.
+    bufferPool = new DefaultByteBufferPool(true, BUFFER_SIZE,
+        (int) Math.max(256, Math.min(65_536, config.responseBufferMemoryLimit() / BUFFER_SIZE)), 16);
+    Undertow.Builder b = Undertow.builder().setByteBufferPool(bufferPool);
     if (config.tls() != null) {
       b.addHttpsListener(config.port(), config.host(), config.tls().sslContext());
     } else {
@@ -218,6 +227,7 @@ public final class Engine implements ProxyServer {
       } catch (RuntimeException ignored) {
         // already failed
       }
+      bufferPool.close();
       state = State.CLOSED;
       throw new ProxyStartException("failed to bind " + config.host() + ":" + config.port(),
           e.getCause() != null ? e.getCause() : e);
@@ -326,6 +336,7 @@ public final class Engine implements ProxyServer {
       }
     }
     undertow.stop();
+    bufferPool.close();
     worker = null;
     state = State.CLOSED;
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
@@ -612,11 +623,14 @@ public final class Engine implements ProxyServer {
       HttpDuties.stripHopByHop(in);
     }
     HeaderMap out = hse.getResponseHeaders();
-    for (HeaderValues hv : in) {
-      if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
-        continue; // a local body's length is the proxy's to set
+    if (in != out) {
+      out.clear(); // an upstream response that was not chosen may have been parsed into it
+      for (HeaderValues hv : in) {
+        if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
+          continue; // a local body's length is the proxy's to set
+        }
+        out.putAll(hv.getHeaderName(), hv);
       }
-      out.putAll(hv.getHeaderName(), hv);
     }
     hse.setStatusCode(r.status());
     ex.responseStatus = r.status();

@@ -21,13 +21,14 @@ final class RequestSender {
   private static final byte[] CRLF = {'\r', '\n'};
   private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
   private static final int MAX_GATHER = 16;
+  /** Scratch for gathering writes; used and cleared within one call on the I/O thread. */
+  private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
 
   private final UpstreamCall call;
   private final UpstreamConnection conn;
   private final RequestImpl request;
   private final List<BodyTransformer> transformers;
-  private final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>();
-  private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
+  private final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>(8);
   private final long maxBody;
   private StreamSourceChannel in;
   private PooledByteBuffer inBuf;
@@ -290,6 +291,7 @@ final class RequestSender {
   /** Writes what is pending; false (with a write listener set) if the upstream cannot take it all now. */
   private boolean flush() {
     while (!pending.isEmpty()) {
+      ByteBuffer[] gather = GATHER.get();
       int k = 0;
       for (ByteBuffer b : pending) {
         gather[k++] = b;

@@ -16,7 +16,12 @@ final class ResponseHeadParser {
   static final int MAX_HEAD_BYTES = 64 * 1024;
   static final int MAX_FIELDS = 256;
 
-  private byte[] data = new byte[512];
+  /** Heads that arrive whole (nearly all) are parsed in a per-thread array; only partial ones get their own. */
+  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[2048]);
+  private static final byte[] NONE = new byte[0];
+
+  private byte[] own = NONE;
+  private byte[] data = NONE;
   private int size;
   private int scanFrom;
 
@@ -24,6 +29,8 @@ final class ResponseHeadParser {
   String reason;
   String protocol;
   HeaderMap headers;
+  /** Where a final (non-1xx) response's fields go, e.g. the exchange's own map; null for a new map. */
+  HeaderMap finalTarget;
 
   void reset() {
     size = 0;
@@ -53,15 +60,29 @@ final class ResponseHeadParser {
     if (size + take > MAX_HEAD_BYTES) {
       throw new UpstreamResponseException("upstream response head larger than " + MAX_HEAD_BYTES + " bytes");
     }
-    if (size + take > data.length) {
-      data = Arrays.copyOf(data, Math.min(MAX_HEAD_BYTES, Math.max(size + take, data.length * 2)));
+    if (size == 0 && end >= 0) {
+      byte[] scratch = SCRATCH.get();
+      if (take > scratch.length) {
+        scratch = new byte[Math.max(take, scratch.length * 2)];
+        SCRATCH.set(scratch);
+      }
+      data = scratch;
+    } else {
+      if (size + take > own.length) {
+        own = Arrays.copyOf(own, Math.min(MAX_HEAD_BYTES, Math.max(size + take, Math.max(512, own.length * 2))));
+      }
+      data = own;
     }
     in.get(data, size, take);
     size += take;
     if (end < 0) {
       return false;
     }
-    parse();
+    try {
+      parse();
+    } finally {
+      data = own;
+    }
     return true;
   }
 
@@ -87,7 +108,12 @@ final class ResponseHeadParser {
     int lineStart = 0;
     int lineEnd = indexOfCrlf(0, end);
     parseStatusLine(lineStart, lineEnd);
-    headers = new HeaderMap();
+    if (status >= 200 && finalTarget != null) {
+      headers = finalTarget;
+      headers.clear();
+    } else {
+      headers = new HeaderMap();
+    }
     int fields = 0;
     HttpString lastName = null;
     int pos = lineEnd + 2;

@@ -21,16 +21,19 @@ import org.xnio.channels.StreamSinkChannel;
  */
 final class ResponseStreamer {
   private static final int MAX_GATHER = 16;
+  /** Scratch for gathering writes; used and cleared within one call on the I/O thread. */
+  private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
 
   private final UpstreamCall call;
   private final BodyDecoder decoder;
   private final HttpServerExchange hse;
-  private final ArrayDeque<Out> queue = new ArrayDeque<>();
-  private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
+  private final ArrayDeque<Out> queue = new ArrayDeque<>(8);
   private final int limit;
   private final BufferBudget budget;
   private List<BodyTransformer> transformers;
   private Segment first;
+  /** A drained segment kept for the next read. */
+  private Segment spare;
   private long queuedBytes;
   /** Capacity of the read-ahead buffers this exchange holds (charged to the budget). */
   private long held;
@@ -120,14 +123,21 @@ final class ResponseStreamer {
     }
     boolean budgetSpent = false;
     while (!upstreamDone && queuedBytes < limit) {
-      PooledByteBuffer pb = hse.getConnection().getByteBufferPool().allocate();
-      ByteBuffer b = pb.getBuffer();
+      Segment s = spare;
+      if (s != null) {
+        spare = null;
+        s.refs = 1;
+      } else {
+        s = new Segment(hse.getConnection().getByteBufferPool().allocate(), 0);
+      }
+      ByteBuffer b = s.pooled.getBuffer();
+      b.clear();
       long charge = 0;
       if (queuedBytes > 0) {
         // reading ahead of the client: bounded per exchange and charged to the proxy-wide budget
         charge = b.capacity();
         if (held + charge > limit || !budget.tryReserve(charge)) {
-          pb.close();
+          spare = s;
           budgetSpent = true;
           break;
         }
@@ -136,7 +146,7 @@ final class ResponseStreamer {
       try {
         n = call.conn.source.read(b);
       } catch (IOException e) {
-        pb.close();
+        spare = s;
         budget.release(charge);
         upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint
             + " reset the connection during the response body", e));
@@ -144,13 +154,12 @@ final class ResponseStreamer {
       }
       if (n <= 0) {
         budget.release(charge);
+        spare = s;
       }
       if (n == 0) {
-        pb.close();
         break;
       }
       if (n < 0) {
-        pb.close();
         if (decoder.endsAtClose()) {
           call.conn.reusable = false;
           upstreamDone();
@@ -163,11 +172,18 @@ final class ResponseStreamer {
       call.touch();
       b.flip();
       held += charge;
-      Segment s = new Segment(pb, charge);
+      s.charge = charge;
       s.buffer = b;
       decode(s);
       if (released) {
         return;
+      }
+      if (!awaitingWritable && !queue.isEmpty()) {
+        // write through while the client keeps up: read-ahead is only for a client that does not
+        writeToClient();
+        if (released || clientDone) {
+          return;
+        }
       }
     }
     if (!upstreamDone && call.conn != null) {
@@ -187,6 +203,17 @@ final class ResponseStreamer {
   /** Decodes one buffer from the upstream into queued output. */
   private void decode(Segment s) {
     try {
+      if (decoder.takeWhole(s.buffer)) {
+        // the common case: the whole buffer is body, queued as it is
+        if (s.buffer.hasRemaining()) {
+          emit(s.buffer, s);
+        }
+        s.release();
+        if (decoder.isDone()) {
+          upstreamDone();
+        }
+        return;
+      }
       ByteBuffer slice;
       while (!decoder.isDone() && (slice = decoder.next(s.buffer)) != null) {
         if (slice.hasRemaining()) {
@@ -267,6 +294,7 @@ final class ResponseStreamer {
       openChannel();
     }
     while (!queue.isEmpty()) {
+      ByteBuffer[] gather = GATHER.get();
       int k = 0;
       for (Out o : queue) {
         gather[k++] = o.data;
@@ -412,6 +440,10 @@ final class ResponseStreamer {
       first.release();
       first = null;
     }
+    if (spare != null) {
+      spare.pooled.close();
+      spare = null;
+    }
     Out o;
     while ((o = queue.poll()) != null) {
       if (o.owner != null) {
@@ -434,7 +466,7 @@ final class ResponseStreamer {
   /** A pooled read buffer shared by the slices made from it; returned to the pool with the last one. */
   private final class Segment {
     final PooledByteBuffer pooled;
-    final long charge;
+    long charge;
     ByteBuffer buffer;
     int refs = 1;
 
@@ -445,10 +477,16 @@ final class ResponseStreamer {
 
     void release() {
       if (--refs == 0) {
-        pooled.close();
         if (charge > 0) {
           held -= charge;
           budget.release(charge);
+          charge = 0;
+        }
+        if (spare == null && !released) {
+          spare = this; // the next read reuses it: no pool round trip, no new segment
+          buffer = null;
+        } else {
+          pooled.close();
         }
       }
     }

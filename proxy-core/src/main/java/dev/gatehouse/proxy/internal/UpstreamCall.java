@@ -117,6 +117,8 @@ public final class UpstreamCall implements HostPool.Acquirer {
     this.connectTimeoutMillis = Math.max(1, (this.options.connectTimeout() != null ? this.options.connectTimeout()
         : config.connectTimeout()).toMillis());
     this.idleTimeoutNanos = config.idleTimeout().toNanos();
+    // the final response's fields are parsed straight into the exchange's map: no copy at commit
+    this.parser.finalTarget = hse.getResponseHeaders();
   }
 
   /** The stage that completes with the response head (on the I/O thread). */
