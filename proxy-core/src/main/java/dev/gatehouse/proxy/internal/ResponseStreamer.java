@@ -178,13 +178,6 @@ final class ResponseStreamer {
       if (released) {
         return;
       }
-      if (!awaitingWritable && !queue.isEmpty()) {
-        // write through while the client keeps up: read-ahead is only for a client that does not
-        writeToClient();
-        if (released || clientDone) {
-          return;
-        }
-      }
     }
     if (!upstreamDone && call.conn != null) {
       if (queuedBytes >= limit || budgetSpent) {

@@ -281,19 +281,8 @@ public final class Tunnel {
             }
             pending = null;
           }
-          if (holding) {
-            while (held > 0) {
-              long n = to.write(buffers, 0, count);
-              if (n == 0) {
-                from.suspendReads();
-                to.resumeWrites();
-                return;
-              }
-              bytes += n;
-              held -= n;
-              lastActivity = System.nanoTime();
-            }
-            holding = false;
+          if (holding && !writeHeld()) {
+            return;
           }
           if (eof) {
             if (!to.flush()) {
@@ -346,21 +335,28 @@ public final class Tunnel {
       }
     }
 
-    /** Writes what is held, then adds a buffer; if the write blocks, the growth waits for the next read. */
-    private void writeThenGrow() throws IOException {
+    /** Writes what is held; false (reads paused, write listener on) if the other side cannot take it all. */
+    private boolean writeHeld() throws IOException {
       while (held > 0) {
         long n = to.write(buffers, 0, count);
         if (n == 0) {
           from.suspendReads();
           to.resumeWrites();
-          return;
+          return false;
         }
         bytes += n;
         held -= n;
         lastActivity = System.nanoTime();
       }
       holding = false;
-      grow();
+      return true;
+    }
+
+    /** Writes what is held, then adds a buffer; if the write blocks, the growth waits for the next read. */
+    private void writeThenGrow() throws IOException {
+      if (writeHeld()) {
+        grow();
+      }
     }
 
     void release() {

@@ -8,7 +8,12 @@ import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.reverse.ReverseProxy;
 import dev.gatehouse.proxy.reverse.Route;
-import java.util.Map;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -52,16 +57,29 @@ public final class CustomFilterExample {
           ? chain.proceed()
           : CompletableFuture.completedStage(ProxyResponse.of(401, "missing X-Api-Key\n")));
 
-  /** Stands in for a database: blocking, so it must not run on an I/O thread. */
-  static final Map<String, String> KEY_STORE = Map.of("k-alice", "alice", "k-bob", "bob");
+  /** Stands in for a database: a key file read from disk on every lookup, which blocks. */
+  static final Path KEY_FILE = writeKeyFile();
 
-  static String blockingLookup(String key) {
+  private static Path writeKeyFile() {
     try {
-      Thread.sleep(20); // a JDBC call would block like this; fine here, we are on the blocking executor
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      Path f = Files.createTempFile("gatehouse-api-keys", ".properties");
+      f.toFile().deleteOnExit();
+      Files.writeString(f, "k-alice=alice\nk-bob=bob\n");
+      return f;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    return KEY_STORE.get(key);
+  }
+
+  /** Blocking file I/O, like a JDBC call would be: it must not run on an I/O thread. */
+  static String blockingLookup(String key) {
+    Properties keys = new Properties();
+    try (Reader r = Files.newBufferedReader(KEY_FILE)) {
+      keys.load(r);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return keys.getProperty(key);
   }
 
   /** Looks the key up on the blocking executor; the chain continues on the I/O thread by itself. */
