@@ -16,7 +16,8 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>The harness's TLS contract: with {@code PROXY_TLS=1} it terminates TLS on {@code PROXY_PORT} with
  * {@code TLS_CERT_FILE} / {@code TLS_KEY_FILE} (PEM; TLS 1.2 and 1.3), and with {@code PROXY_H2=1} it
- * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}).
+ * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}). {@code IO_THREADS} overrides the
+ * number of I/O threads (default: max(2, processors), as Undertow's).
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -31,6 +32,10 @@ public final class BenchReverseProxy {
         .port(port)
         .addRoute(Route.any().to(origin))
         .upstreamMaxIdleConnections(512); // h2 runs 500 requests at once: keep their connections
+    String ioThreads = System.getenv("IO_THREADS");
+    if (ioThreads != null && !ioThreads.isEmpty()) {
+      builder.ioThreads(Integer.parseInt(ioThreads));
+    }
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
           .pem(Path.of(required("TLS_CERT_FILE")), Path.of(required("TLS_KEY_FILE")))
