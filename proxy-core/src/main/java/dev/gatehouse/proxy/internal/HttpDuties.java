@@ -217,13 +217,23 @@ public final class HttpDuties {
     return s;
   }
 
+  /** The last address formatted on this thread: clients repeat, and formatting allocates every time. */
+  private static final ThreadLocal<Object[]> LAST_IP = ThreadLocal.withInitial(() -> new Object[2]);
+
   public static String ipText(InetAddress address) {
     if (address == null) {
       return "unknown";
     }
+    Object[] last = LAST_IP.get();
+    if (address.equals(last[0])) {
+      return (String) last[1];
+    }
     String s = address.getHostAddress();
     int pct = s.indexOf('%');
-    return pct > 0 ? s.substring(0, pct) : s;
+    String text = pct > 0 ? s.substring(0, pct) : s;
+    last[0] = address;
+    last[1] = text;
+    return text;
   }
 
   private static String forwardedNode(InetAddress peer, String ip) {

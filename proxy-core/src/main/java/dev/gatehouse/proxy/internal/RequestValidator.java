@@ -42,11 +42,12 @@ final class RequestValidator {
     HeaderMap headers = exchange.getRequestHeaders();
     long count = 0;
     long bytes = 0;
-    for (HeaderValues values : headers) {
+    for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
+      HeaderValues values = headers.fiCurrent(c);
       int nameLength = values.getHeaderName().length();
-      for (String v : values) {
+      for (int i = 0, n = values.size(); i < n; i++) {
         count++;
-        bytes += nameLength + 4 + v.length();
+        bytes += nameLength + 4 + values.get(i).length();
       }
     }
     if (count > config.maxHeaderCount() || bytes > config.maxHeaderBytes()) {
