@@ -100,4 +100,50 @@ interface BodyDecoder {
       }
     };
   }
+
+  /**
+   * An HTTP/2 body: it ends with the stream. With a declared {@code length} (or 0 for a response
+   * without a body), more bytes than declared are a framing error and fewer make the end unclean.
+   */
+  static BodyDecoder untilStreamEnd(long length) {
+    return new BodyDecoder() {
+      private long remaining = length;
+
+      @Override
+      public ByteBuffer next(ByteBuffer in) {
+        if (!in.hasRemaining()) {
+          return null;
+        }
+        check(in.remaining());
+        ByteBuffer slice = in.slice();
+        in.position(in.limit());
+        return slice;
+      }
+
+      @Override
+      public boolean isDone() {
+        return false;
+      }
+
+      @Override
+      public boolean endsAtClose() {
+        return length < 0 || remaining == 0;
+      }
+
+      @Override
+      public boolean takeWhole(ByteBuffer in) {
+        check(in.remaining());
+        return true;
+      }
+
+      private void check(int n) {
+        if (length >= 0) {
+          if (n > remaining) {
+            throw new ChunkedDecoder.FramingException("response body longer than its Content-Length " + length);
+          }
+          remaining -= n;
+        }
+      }
+    };
+  }
 }

@@ -47,7 +47,17 @@ final class Connector {
    */
   static void connect(XnioIoThread thread, Endpoint endpoint, ClientTls tls, long timeoutMillis,
       Executor resolver, Callback callback) {
+    connect(thread, endpoint, tls, null, timeoutMillis, resolver, callback);
+  }
+
+  /**
+   * As above, offering {@code alpn} (e.g. {@code h2, http/1.1}) in the TLS handshake; the protocol the
+   * upstream chose is then {@link #applicationProtocol(StreamConnection)}.
+   */
+  static void connect(XnioIoThread thread, Endpoint endpoint, ClientTls tls, String[] alpn, long timeoutMillis,
+      Executor resolver, Callback callback) {
     Attempt a = new Attempt(thread, endpoint, tls, timeoutMillis, callback);
+    a.alpn = alpn;
     a.timer = thread.executeAfter(a::timedOut, timeoutMillis, TimeUnit.MILLISECONDS);
     InetSocketAddress address = endpoint.address();
     if (address != null && !address.isUnresolved()) {
@@ -88,6 +98,7 @@ final class Connector {
     XnioExecutor.Key timer;
     IoFuture<? extends StreamConnection> future;
     StreamConnection connection;
+    String[] alpn;
     boolean done;
 
     Attempt(XnioIoThread thread, Endpoint endpoint, ClientTls tls, long timeoutMillis, Callback callback) {
@@ -161,6 +172,12 @@ final class Connector {
             .getMap();
         ssl = xs.wrapExistingConnection(sc, peer);
         connection = ssl;
+        if (alpn != null) {
+          javax.net.ssl.SSLEngine engine = UndertowXnioSsl.getSslEngine(ssl);
+          javax.net.ssl.SSLParameters params = engine.getSSLParameters();
+          params.setApplicationProtocols(alpn);
+          engine.setSSLParameters(params);
+        }
         ssl.startHandshake();
       } catch (IOException | RuntimeException e) {
         fail(new UpstreamConnectException("TLS handshake with upstream " + endpoint + " failed: " + e.getMessage(), e));
@@ -228,6 +245,15 @@ final class Connector {
       fail(new UpstreamTimeoutException("connecting to upstream " + endpoint + " took longer than connectTimeout "
           + java.time.Duration.ofMillis(timeoutMillis)));
     }
+  }
+
+  /** The protocol agreed by ALPN on a TLS connection this class opened, or null (none, or not TLS). */
+  static String applicationProtocol(StreamConnection c) {
+    if (!(c instanceof SslConnection)) {
+      return null;
+    }
+    String p = UndertowXnioSsl.getSslEngine((SslConnection) c).getApplicationProtocol();
+    return p == null || p.isEmpty() ? null : p;
   }
 
   static String rootMessage(Throwable e) {

@@ -38,6 +38,8 @@ final class HostPool {
   private final AtomicInteger idle = new AtomicInteger();
   private final AtomicInteger pending = new AtomicInteger();
   private final long keepAliveNanos;
+  /** HTTP/2 sessions when the settings ask for HTTP/2, else null. */
+  private final H2Sessions h2;
   private volatile boolean closed;
   private volatile long lastUsedNanos = System.nanoTime();
 
@@ -50,6 +52,12 @@ final class HostPool {
       threads[i] = new PerThread();
     }
     this.keepAliveNanos = settings.keepAlive().toNanos();
+    this.h2 = settings.http2() ? new H2Sessions(endpoint, settings, resolver, ioThreads) : null;
+  }
+
+  /** The HTTP/2 sessions, or null when this pool speaks HTTP/1.1 only. */
+  H2Sessions h2() {
+    return h2;
   }
 
   Endpoint endpoint() {
@@ -71,7 +79,8 @@ final class HostPool {
 
   /** Whether the pool holds nothing and was not used for {@code idleNanos}. */
   boolean isUnused(long now, long idleNanos) {
-    return total.get() == 0 && pending.get() == 0 && now - lastUsedNanos > idleNanos;
+    return total.get() == 0 && pending.get() == 0 && (h2 == null || h2.openConnections() == 0)
+        && now - lastUsedNanos > idleNanos;
   }
 
   /** Handle to withdraw a queued request. */
@@ -333,6 +342,9 @@ final class HostPool {
   /** Closes idle connections; in-flight ones close with their exchanges or the worker. */
   void close() {
     closed = true;
+    if (h2 != null) {
+      h2.close();
+    }
     for (PerThread pt : threads) {
       XnioIoThread t = pt.thread;
       if (t != null) {

@@ -11,8 +11,16 @@ import java.time.Duration;
  * @param maxPending most requests queued while all connections are busy
  * @param keepAlive how long an idle connection is kept
  * @param tls TLS towards an https endpoint, or null for {@link ClientTls#defaults()}
+ * @param http2 speak HTTP/2 to the endpoint: offered by ALPN over TLS (HTTP/1.1 if the upstream declines),
+ *     with prior knowledge (h2c) over cleartext
  */
-public record PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls) {
+public record PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls,
+    boolean http2) {
+
+  /** HTTP/1.1 settings. */
+  public PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls) {
+    this(maxConnections, maxIdle, maxPending, keepAlive, tls, false);
+  }
 
   /** The builder-wide defaults. */
   public static PoolSettings of(CoreConfig c) {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.xnio.channels.StreamSinkChannel;
 import org.xnio.channels.StreamSourceChannel;
 
 /**
@@ -25,7 +26,10 @@ final class RequestSender {
   private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
 
   private final UpstreamCall call;
-  private final UpstreamConnection conn;
+  private final StreamSinkChannel sink;
+  /** HTTP/2: the head went out with the stream; the body goes as it is and ends with the stream. */
+  private final boolean h2;
+  private boolean shutdown;
   private final RequestImpl request;
   private final List<BodyTransformer> transformers;
   private final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>(8);
@@ -45,8 +49,13 @@ final class RequestSender {
   private PooledByteBuffer headBuffer;
 
   RequestSender(UpstreamCall call, UpstreamConnection conn) {
+    this(call, conn.sink, false);
+  }
+
+  RequestSender(UpstreamCall call, StreamSinkChannel sink, boolean h2) {
     this.call = call;
-    this.conn = conn;
+    this.sink = sink;
+    this.h2 = h2;
     this.request = call.ex.requestImpl();
     List<BodyTransformer> t = request.transformers();
     this.transformers = t == null || t.isEmpty() ? null : t;
@@ -67,6 +76,26 @@ final class RequestSender {
   }
 
   void start() {
+    if (h2) {
+      headSent = true;
+      boolean expect = HttpContinue.requiresContinueResponse(call.hse);
+      if (!request.hasBody()) {
+        inDone = true;
+        if (transformers != null) {
+          List<ByteBuffer> tail = finishTransformers();
+          if (tail == null) {
+            return;
+          }
+          pending.addAll(tail);
+        }
+        pump();
+      } else if (expect) {
+        call.continueClient();
+      } else {
+        startBody();
+      }
+      return;
+    }
     boolean closeAfter = call.pool.maxIdle() == 0 && !call.upgradeRequested;
     if (!request.hasBody()) {
       inDone = true;
@@ -301,7 +330,7 @@ final class RequestSender {
       }
       long written;
       try {
-        written = conn.sink.write(gather, 0, k);
+        written = sink.write(gather, 0, k);
       } catch (IOException e) {
         stop();
         call.onUpstreamWriteFailed(e);
@@ -318,8 +347,8 @@ final class RequestSender {
       }
       if (!pending.isEmpty() && written == 0) {
         blockedOnUpstream = true;
-        conn.sink.getWriteSetter().set(ch -> pump());
-        conn.sink.resumeWrites();
+        sink.getWriteSetter().set(ch -> pump());
+        sink.resumeWrites();
         if (in != null) {
           in.suspendReads();
         }
@@ -330,19 +359,41 @@ final class RequestSender {
       headBuffer.close();
       headBuffer = null;
     }
+    if (h2) {
+      // a framed channel holds what was written until flushed
+      try {
+        if (!sink.flush()) {
+          blockedOnUpstream = true;
+          sink.getWriteSetter().set(ch -> pump());
+          sink.resumeWrites();
+          if (in != null) {
+            in.suspendReads();
+          }
+          return false;
+        }
+      } catch (IOException e) {
+        stop();
+        call.onUpstreamWriteFailed(e);
+        return false;
+      }
+    }
     if (blockedOnUpstream) {
       blockedOnUpstream = false;
-      conn.sink.suspendWrites();
+      sink.suspendWrites();
     }
     return true;
   }
 
   private void finish() {
     try {
-      if (!conn.sink.flush()) {
+      if (h2 && !shutdown) {
+        shutdown = true;
+        sink.shutdownWrites(); // END_STREAM
+      }
+      if (!sink.flush()) {
         blockedOnUpstream = true;
-        conn.sink.getWriteSetter().set(ch -> pump());
-        conn.sink.resumeWrites();
+        sink.getWriteSetter().set(ch -> pump());
+        sink.resumeWrites();
         return;
       }
     } catch (IOException e) {
@@ -352,7 +403,7 @@ final class RequestSender {
     }
     if (blockedOnUpstream) {
       blockedOnUpstream = false;
-      conn.sink.suspendWrites();
+      sink.suspendWrites();
     }
     if (!done) {
       done = true;
@@ -373,9 +424,9 @@ final class RequestSender {
       in.suspendReads();
       in.getReadSetter().set(null);
     }
-    if (conn.sink.isOpen()) {
-      conn.sink.suspendWrites();
-      conn.sink.getWriteSetter().set(null);
+    if (sink.isOpen()) {
+      sink.suspendWrites();
+      sink.getWriteSetter().set(null);
     }
     releaseBuffer();
   }

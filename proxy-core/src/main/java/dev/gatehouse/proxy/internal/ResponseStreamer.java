@@ -97,7 +97,7 @@ final class ResponseStreamer {
       return;
     }
     if (!upstreamDone) {
-      call.conn.source.resumeReads();
+      call.source().resumeReads();
       if (this.transformers == null && queue.isEmpty()) {
         // Nothing of the body yet (a slow or streaming upstream): send the head now.
         openChannel();
@@ -144,7 +144,7 @@ final class ResponseStreamer {
       }
       int n;
       try {
-        n = call.conn.source.read(b);
+        n = call.source().read(b);
       } catch (IOException e) {
         spare = s;
         budget.release(charge);
@@ -160,8 +160,8 @@ final class ResponseStreamer {
         break;
       }
       if (n < 0) {
-        if (decoder.endsAtClose()) {
-          call.conn.reusable = false;
+        if (decoder.endsAtClose() && call.cleanEnd()) {
+          call.dontReuse();
           upstreamDone();
           break;
         }
@@ -179,13 +179,13 @@ final class ResponseStreamer {
         return;
       }
     }
-    if (!upstreamDone && call.conn != null) {
+    if (!upstreamDone && call.hasSource()) {
       if (queuedBytes >= limit || budgetSpent) {
         readsPaused = true;
-        call.conn.source.suspendReads();
+        call.source().suspendReads();
       } else {
         readsPaused = false;
-        call.conn.source.resumeReads();
+        call.source().resumeReads();
       }
     }
     if (!awaitingWritable) {
@@ -215,7 +215,7 @@ final class ResponseStreamer {
       }
       if (decoder.isDone()) {
         if (s.buffer.hasRemaining()) {
-          call.conn.reusable = false; // bytes after the end of the message: do not trust the connection
+          call.dontReuse(); // bytes after the end of the message: do not trust the connection
         }
         s.release();
         upstreamDone();
@@ -350,10 +350,10 @@ final class ResponseStreamer {
   }
 
   private void resumeUpstreamIfRoom() {
-    if (readsPaused && queuedBytes < limit && call.conn != null) {
+    if (readsPaused && queuedBytes < limit && call.hasSource()) {
       readsPaused = false;
       call.touch();
-      call.conn.source.resumeReads();
+      call.source().resumeReads();
     }
   }
 

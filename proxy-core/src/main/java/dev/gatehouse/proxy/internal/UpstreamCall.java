@@ -33,7 +33,7 @@ import org.xnio.XnioIoThread;
  * <p>A pooled connection that turns out to be dead (the upstream closed it while idle) is replaced once,
  * as long as no byte of the request body has been consumed: the request never reached the upstream.
  */
-public final class UpstreamCall implements HostPool.Acquirer {
+public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receiver {
   private static final Logger log = LoggerFactory.getLogger(UpstreamCall.class);
   /** How long to wait for an upstream's 100 Continue before sending the body anyway (as curl does). */
   private static final long CONTINUE_WAIT_MS = 1000;
@@ -79,6 +79,14 @@ public final class UpstreamCall implements HostPool.Acquirer {
   private boolean awaitingContinue;
   private boolean continueDecided;
   private XnioExecutor.Key continueTimer;
+
+  /** HTTP/2 to the upstream: the session, the stream's two halves, and whether it was reset. */
+  private boolean h2Mode;
+  private H2Sessions.Session h2Session;
+  private org.xnio.channels.StreamSinkChannel h2Sink;
+  private org.xnio.channels.StreamSourceChannel h2Source;
+  private boolean h2Reset;
+  private XnioExecutor.Key h2Timer;
 
   private final ResponseHeadParser parser = new ResponseHeadParser();
   private PooledByteBuffer readBuffer;
@@ -159,6 +167,12 @@ public final class UpstreamCall implements HostPool.Acquirer {
     if (deadlineWait != Long.MAX_VALUE) {
       deadlineTimer = thread.executeAfter(this::onDeadline, Math.max(1_000_000, deadlineWait), TimeUnit.NANOSECONDS);
     }
+    H2Sessions h2 = pool.h2();
+    if (h2 != null && !h2.http1Only() && !upgradeRequested) {
+      h2Mode = true;
+      h2.acquire(thread, hse.getConnection().getByteBufferPool(), connectTimeoutMillis, this);
+      return result;
+    }
     waiter = pool.acquire(thread, this);
     return result;
   }
@@ -186,9 +200,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
     if (streamer != null && streamer.started()) {
       streamer.upstreamFailed(e);
     } else {
-      if (conn != null) {
-        conn.reusable = false;
-      }
+      dontReuse();
       fail(e);
     }
   }
@@ -300,6 +312,13 @@ public final class UpstreamCall implements HostPool.Acquirer {
     if (aborted) {
       return;
     }
+    if (h2Mode) {
+      if (response == null) {
+        h2Reset = true;
+        fail(new UpstreamResponseException("upstream " + endpoint + " reset the stream while receiving the request", e));
+      }
+      return;
+    }
     conn.reusable = false;
     if (reused && !responseBytesSeen && !bodyConsumed && !retried) {
       retry(e);
@@ -341,7 +360,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
   // ---------------------------------------------------------------- response head
 
   void onReadable() {
-    if (aborted || finished || conn == null) {
+    if (aborted || finished || (conn == null && h2Source == null)) {
       return;
     }
     if (response != null) {
@@ -409,8 +428,8 @@ public final class UpstreamCall implements HostPool.Acquirer {
 
   /** The upstream sent something (or closed) after a complete response, before it was streamed. */
   private void strayBytes() {
-    conn.reusable = false;
-    conn.source.suspendReads();
+    dontReuse();
+    source().suspendReads();
   }
 
   private void headFailed(IOException e) {
@@ -654,7 +673,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
         if (streamer != null && streamer.started()) {
           streamer.upstreamFailed(e);
         } else {
-          conn.reusable = false;
+          dontReuse();
           fail(e);
         }
         return -1;
@@ -672,7 +691,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
         if (streamer != null && streamer.started()) {
           streamer.clientTimedOut(e);
         } else {
-          conn.reusable = false;
+          dontReuse();
           fail(e);
         }
         return -1;
@@ -726,6 +745,16 @@ public final class UpstreamCall implements HostPool.Acquirer {
     finished = true;
     cancelDeadlineTimer();
     ended(null);
+    if (h2Mode) {
+      if (sender != null && !sender.isDone()) {
+        hse.setPersistent(false); // the upstream answered before the whole request was sent
+        sender.stop();
+        org.xnio.IoUtils.safeClose(h2Sink);
+      }
+      h2Source.getReadSetter().set(null);
+      endH2Stream();
+      return;
+    }
     UpstreamConnection c = conn;
     conn = null;
     c.call = null;
@@ -757,9 +786,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
    */
   void failStreaming(RuntimeException e, boolean duringResponse) {
     if (!finished) {
-      if (conn != null) {
-        conn.reusable = false;
-      }
+      dontReuse();
       cleanup();
       ended(e);
     }
@@ -770,9 +797,7 @@ public final class UpstreamCall implements HostPool.Acquirer {
   void abortStreaming(RuntimeException e) {
     log.debug("{}: response aborted: {}", ex, e.getMessage());
     if (!finished && !aborted) {
-      if (conn != null) {
-        conn.reusable = false;
-      }
+      dontReuse();
       ResponseStreamer s = streamer;
       streamer = null; // it still drains what it holds to the client
       cleanup();
@@ -825,6 +850,219 @@ public final class UpstreamCall implements HostPool.Acquirer {
       c.call = null;
       c.close();
     }
+    if (h2Session != null) {
+      // closing an unfinished stream resets it (RST_STREAM): the upstream stops working on it
+      org.xnio.IoUtils.safeClose(h2Sink);
+      org.xnio.IoUtils.safeClose(h2Source);
+      endH2Stream();
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP/2
+
+  /** The channel the response body is read from. */
+  org.xnio.channels.StreamSourceChannel source() {
+    return h2Mode ? h2Source : conn.source;
+  }
+
+  /** Whether a response body source is still attached. */
+  boolean hasSource() {
+    return h2Mode ? h2Source != null && h2Session != null : conn != null;
+  }
+
+  /** The connection must not carry another request (HTTP/1.1; an HTTP/2 stream is never reused). */
+  void dontReuse() {
+    if (conn != null) {
+      conn.reusable = false;
+    }
+  }
+
+  /** Whether the end of the body source is a proper end (not an HTTP/2 stream reset). */
+  boolean cleanEnd() {
+    return !h2Reset;
+  }
+
+  private void endH2Stream() {
+    if (h2Timer != null) {
+      h2Timer.remove();
+      h2Timer = null;
+    }
+    H2Sessions.Session s = h2Session;
+    h2Session = null;
+    if (s != null) {
+      s.end();
+    }
+  }
+
+  @Override
+  public void onHttp1Only() {
+    if (aborted) {
+      return;
+    }
+    h2Mode = false;
+    waiter = pool.acquire(thread, this);
+  }
+
+  @Override
+  public void onSessionFailure(RuntimeException failure) {
+    onConnectFailure(failure);
+  }
+
+  @Override
+  public void onSession(H2Sessions.Session session) {
+    if (aborted) {
+      session.end();
+      return;
+    }
+    h2Session = session;
+    long now = System.nanoTime();
+    lastUpstreamNanos = now;
+    lastClientNanos = now;
+    armH2Timer(checkInterval());
+    io.undertow.client.ClientRequest cr = H2Requests.build(ex.requestImpl(), endpoint,
+        requestTarget != null ? requestTarget : ex.requestImpl().pathAndQuery(), extraHeaders);
+    boolean content = ex.requestImpl().hasBody() || (requestTransformers() != null && !requestTransformers().isEmpty());
+    if (content) {
+      cr.getRequestHeaders().remove(Headers.CONTENT_LENGTH);
+      if (ex.requestImpl().contentLength() > 0 && (requestTransformers() == null || requestTransformers().isEmpty())) {
+        cr.getRequestHeaders().put(Headers.CONTENT_LENGTH, ex.requestImpl().contentLength());
+      } else {
+        cr.getRequestHeaders().put(Headers.TRANSFER_ENCODING, "chunked"); // only marks "a body follows"
+      }
+    }
+    session.connection.sendRequest(cr, new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
+      @Override
+      public void completed(io.undertow.client.ClientExchange exchange) {
+        onH2Exchange(exchange, content);
+      }
+
+      @Override
+      public void failed(IOException e) {
+        if (!aborted) {
+          fail(new UpstreamResponseException("cannot open a stream to upstream " + endpoint + ": " + e.getMessage(), e));
+        }
+      }
+    });
+  }
+
+  private void armH2Timer(long delayNanos) {
+    h2Timer = thread.executeAfter(() -> {
+      h2Timer = null;
+      long next = checkTimeouts(System.nanoTime());
+      if (next > 0 && h2Session != null) {
+        armH2Timer(next);
+      }
+    }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void onH2Exchange(io.undertow.client.ClientExchange exchange, boolean content) {
+    if (aborted) {
+      org.xnio.IoUtils.safeClose(exchange.getRequestChannel());
+      return;
+    }
+    requestBytesWritten = true; // the stream's head is on its way
+    h2Sink = exchange.getRequestChannel();
+    exchange.setResponseListener(new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
+      @Override
+      public void completed(io.undertow.client.ClientExchange x) {
+        onH2Response(x);
+      }
+
+      @Override
+      public void failed(IOException e) {
+        onH2Failed(e);
+      }
+    });
+    if (aborted) {
+      return; // the listener failed it already (the stream was reset at once)
+    }
+    if (content) {
+      sender = new RequestSender(this, h2Sink, true);
+      sender.start();
+    } else {
+      onRequestSent();
+    }
+  }
+
+  private void onH2Failed(IOException e) {
+    h2Reset = true;
+    if (aborted || finished) {
+      return;
+    }
+    if (response == null) {
+      fail(new UpstreamResponseException("upstream " + endpoint + " reset the stream before sending a response ("
+          + e.getMessage() + ")", e));
+    } else if (streamer != null && streamer.started()) {
+      streamer.upstreamFailed(new UpstreamResponseException("upstream " + endpoint
+          + " reset the stream during the response body", e));
+    }
+    // else: the streamer, once started, reads the broken stream and fails then
+  }
+
+  private void onH2Response(io.undertow.client.ClientExchange x) {
+    if (aborted || finished) {
+      org.xnio.IoUtils.safeClose(x.getResponseChannel());
+      return;
+    }
+    io.undertow.client.ClientResponse r = x.getResponse();
+    int status = r.getResponseCode();
+    HeaderMap target = hse.getResponseHeaders();
+    BodyDecoder decoder;
+    try {
+      H2Requests.copyResponseHeaders(r.getResponseHeaders(), target, endpoint);
+      decoder = h2Decoder(status, target);
+    } catch (UpstreamResponseException e) {
+      org.xnio.IoUtils.safeClose(x.getResponseChannel());
+      fail(e);
+      return;
+    }
+    h2Source = x.getResponseChannel();
+    h2Source.getReadSetter().set(ch -> onReadable());
+    h2Source.suspendReads();
+    touch();
+    response = new ResponseImpl(status, target, this, "HTTP/2.0");
+    if (tryTimeoutNanos > 0 && deadlineTimer != null && options.deadlineNanos() == 0) {
+      deadlineTimer.remove();
+      deadlineTimer = null;
+    }
+    if (listener != null) {
+      try {
+        listener.onResponseHead(status);
+      } catch (RuntimeException e) {
+        log.warn("call listener failed", e);
+      }
+    }
+    PooledByteBuffer empty = hse.getConnection().getByteBufferPool().allocate();
+    ByteBuffer rest = empty.getBuffer();
+    rest.clear().limit(0);
+    streamer = new ResponseStreamer(this, decoder, empty, rest);
+    result.complete(response);
+  }
+
+  /** HTTP/2 bodies end with the stream; a declared length is checked against what arrives. */
+  private BodyDecoder h2Decoder(int status, HeaderMap headers) {
+    boolean noBody = Methods.HEAD_STRING.equals(ex.requestImpl().method()) || status == 204 || status == 304;
+    if (status == 204 || status == 304) {
+      headers.remove(Headers.CONTENT_LENGTH);
+    }
+    HeaderValues cl = headers.get(Headers.CONTENT_LENGTH);
+    long length = -1;
+    if (cl != null) {
+      for (String v : cl) {
+        for (String item : v.split(",")) {
+          long n = RequestValidator.parseContentLength(item.trim());
+          if (n < 0) {
+            throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + v);
+          }
+          if (length >= 0 && n != length) {
+            throw new UpstreamResponseException("upstream sent differing Content-Length values: " + cl);
+          }
+          length = n;
+        }
+      }
+      headers.put(Headers.CONTENT_LENGTH, Long.toString(length));
+    }
+    return BodyDecoder.untilStreamEnd(noBody ? 0 : length);
   }
 
   List<BodyTransformer> requestTransformers() {

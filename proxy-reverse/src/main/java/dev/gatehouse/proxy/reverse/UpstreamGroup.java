@@ -62,6 +62,7 @@ public final class UpstreamGroup {
   private final int maxPendingRequestsPerServer;
   private final int maxConcurrentRequestsPerServer;
   private final UpstreamTls tls;
+  private final boolean http2;
   private final Consumer<HealthEvent> healthListener;
   private final Object lock = new Object();
   private final List<UpstreamServer> draining = new CopyOnWriteArrayList<>();
@@ -85,6 +86,7 @@ public final class UpstreamGroup {
     this.maxPendingRequestsPerServer = b.maxPending;
     this.maxConcurrentRequestsPerServer = b.maxConcurrent;
     this.tls = b.tls;
+    this.http2 = b.http2;
     this.healthListener = b.healthListener;
     List<LoadBalancing.Member> members = new ArrayList<>();
     for (Object[] s : b.servers) {
@@ -582,7 +584,7 @@ public final class UpstreamGroup {
         : Math.min(config.upstreamMaxIdleConnections(), maxConn);
     int maxPending = maxPendingRequestsPerServer >= 0 ? maxPendingRequestsPerServer : config.upstreamMaxPending();
     return new PoolSettings(maxConn, maxIdle, maxPending, config.upstreamKeepAliveTimeout(),
-        tls == null ? null : tls.clientTls());
+        tls == null ? null : tls.clientTls(), http2);
   }
 
   @Override
@@ -612,6 +614,7 @@ public final class UpstreamGroup {
     private int maxPending = -1;
     private int maxConcurrent;
     private UpstreamTls tls;
+    private boolean http2;
     private Consumer<HealthEvent> healthListener;
 
     private Builder() {}
@@ -736,6 +739,21 @@ public final class UpstreamGroup {
     /** TLS towards {@code https://} servers. @implSpec Defaults to {@link UpstreamTls#defaults()}. */
     public Builder tls(UpstreamTls tls) {
       this.tls = Objects.requireNonNull(tls, "tls");
+      return this;
+    }
+
+    /**
+     * Speaks HTTP/2 to the servers: to {@code https://} servers it is offered in the TLS handshake (ALPN)
+     * and a server that declines gets HTTP/1.1; {@code http://} servers must accept HTTP/2 with prior
+     * knowledge (h2c). Each I/O thread keeps one multiplexed connection per server, closed after the
+     * proxy's {@code upstreamKeepAliveTimeout} without requests. Upgrade requests (WebSocket) still
+     * use HTTP/1.1, and interim responses other than {@code 100} are not relayed over HTTP/2.
+     * {@code maxConnectionsPerServer}, {@code maxIdleConnectionsPerServer} and {@code
+     * maxPendingRequestsPerServer} apply to the HTTP/1.1 connections only; limit streams with {@code
+     * maxConcurrentRequestsPerServer}. @implSpec Defaults to {@code false} (HTTP/1.1).
+     */
+    public Builder http2(boolean enabled) {
+      this.http2 = enabled;
       return this;
     }
 

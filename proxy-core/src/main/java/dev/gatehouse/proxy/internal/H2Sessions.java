@@ -1,0 +1,236 @@
+package dev.gatehouse.proxy.internal;
+
+import dev.gatehouse.proxy.UpstreamUnavailableException;
+import io.undertow.client.ClientConnection;
+import io.undertow.client.http2.Http2ClientConnection;
+import io.undertow.connector.ByteBufferPool;
+import io.undertow.protocols.http2.Http2Channel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xnio.ChannelListener;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.StreamConnection;
+import org.xnio.XnioExecutor;
+import org.xnio.XnioIoThread;
+
+/**
+ * HTTP/2 connections to one upstream: one multiplexed connection per I/O thread, opened on first use
+ * and shared by every request of that thread, closed after {@code keepAlive} without streams. Over TLS
+ * HTTP/2 is offered by ALPN; an upstream that answers {@code http/1.1} is remembered, and its requests
+ * go to the HTTP/1.1 pool from then on. Over cleartext, HTTP/2 is spoken with prior knowledge (h2c).
+ * Each thread's state is touched only on that thread.
+ */
+final class H2Sessions {
+  private static final Logger log = LoggerFactory.getLogger(H2Sessions.class);
+  private static final String[] ALPN = {"h2", "http/1.1"};
+
+  /** Receives the session for one request, on the requesting I/O thread. */
+  interface Receiver {
+    void onSession(Session session);
+
+    /** The upstream declined HTTP/2: send the request over HTTP/1.1 instead. */
+    void onHttp1Only();
+
+    void onSessionFailure(RuntimeException failure);
+  }
+
+  private final Endpoint endpoint;
+  private final PoolSettings settings;
+  private final Executor resolver;
+  private final PerThread[] threads;
+  private final AtomicInteger open = new AtomicInteger();
+  private volatile boolean http1Only;
+  private volatile boolean closed;
+
+  H2Sessions(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
+    this.endpoint = endpoint;
+    this.settings = settings;
+    this.resolver = resolver;
+    this.threads = new PerThread[ioThreads];
+    for (int i = 0; i < ioThreads; i++) {
+      threads[i] = new PerThread();
+    }
+  }
+
+  /** Whether the upstream refused HTTP/2 in ALPN (its requests use HTTP/1.1). */
+  boolean http1Only() {
+    return http1Only;
+  }
+
+  int openConnections() {
+    return open.get();
+  }
+
+  /** Must run on {@code thread}: hands {@code receiver} this thread's session, connecting if needed. */
+  void acquire(XnioIoThread thread, ByteBufferPool buffers, long connectTimeoutMillis, Receiver receiver) {
+    PerThread pt = threads[thread.getNumber()];
+    pt.thread = thread;
+    Session s = pt.session;
+    if (s != null) {
+      if (s.connection.isOpen()) {
+        s.begin();
+        receiver.onSession(s);
+        return;
+      }
+      pt.session = null;
+    }
+    if (closed) {
+      receiver.onSessionFailure(new UpstreamUnavailableException("proxy is shutting down"));
+      return;
+    }
+    if (pt.connecting != null) {
+      pt.connecting.add(receiver);
+      return;
+    }
+    List<Receiver> waiting = new ArrayList<>(4);
+    waiting.add(receiver);
+    pt.connecting = waiting;
+    Connector.connect(thread, endpoint, settings.tls(), endpoint.isTls() ? ALPN : null, connectTimeoutMillis, resolver,
+        new Connector.Callback() {
+          @Override
+          public void connected(StreamConnection sc) {
+            pt.connecting = null;
+            if (closed) {
+              IoUtils.safeClose(sc);
+              waiting.forEach(r -> r.onSessionFailure(new UpstreamUnavailableException("proxy is shutting down")));
+              return;
+            }
+            if (endpoint.isTls() && !"h2".equals(Connector.applicationProtocol(sc))) {
+              if (!http1Only) {
+                log.info("upstream {} does not offer HTTP/2 (ALPN chose {}); using HTTP/1.1", endpoint,
+                    Connector.applicationProtocol(sc));
+              }
+              http1Only = true;
+              IoUtils.safeClose(sc);
+              waiting.forEach(Receiver::onHttp1Only);
+              return;
+            }
+            Session session;
+            try {
+              session = new Session(sc, buffers, pt);
+            } catch (RuntimeException e) {
+              IoUtils.safeClose(sc);
+              waiting.forEach(r -> r.onSessionFailure(new dev.gatehouse.proxy.UpstreamConnectException(
+                  "cannot start HTTP/2 with upstream " + endpoint + ": " + e.getMessage(), e)));
+              return;
+            }
+            pt.session = session;
+            for (Receiver r : waiting) {
+              session.begin();
+              r.onSession(session);
+            }
+          }
+
+          @Override
+          public void failed(RuntimeException failure) {
+            pt.connecting = null;
+            waiting.forEach(r -> r.onSessionFailure(failure));
+          }
+        });
+  }
+
+  /** Closes sessions without streams now and the others when their last stream ends. */
+  void close() {
+    closed = true;
+    for (PerThread pt : threads) {
+      XnioIoThread t = pt.thread;
+      if (t != null) {
+        t.execute(() -> {
+          Session s = pt.session;
+          if (s != null && s.active == 0) {
+            s.close();
+          }
+        });
+      }
+    }
+  }
+
+  private static final class PerThread {
+    volatile XnioIoThread thread;
+    Session session;
+    List<Receiver> connecting;
+  }
+
+  /** One multiplexed connection, owned by one I/O thread. */
+  final class Session {
+    final Http2ClientConnection connection;
+    private final Http2Channel channel;
+    private final PerThread owner;
+    private final XnioIoThread thread;
+    int active;
+    private XnioExecutor.Key idleTimer;
+    private boolean closed;
+
+    Session(StreamConnection sc, ByteBufferPool buffers, PerThread owner) {
+      this.owner = owner;
+      this.thread = sc.getIoThread();
+      this.channel = new Http2Channel(sc, endpoint.isTls() ? "h2" : "h2c", buffers, null, true, false,
+          OptionMap.EMPTY);
+      this.connection = new Http2ClientConnection(channel, false, endpoint.authority(), null, endpoint.isTls());
+      open.incrementAndGet();
+      connection.addCloseListener((ChannelListener<ClientConnection>) c -> onClosed());
+    }
+
+    Endpoint endpoint() {
+      return endpoint;
+    }
+
+    /** A stream starts. */
+    void begin() {
+      active++;
+      if (idleTimer != null) {
+        idleTimer.remove();
+        idleTimer = null;
+      }
+    }
+
+    /** A stream ended; the last one arms the idle close. */
+    void end() {
+      if (--active > 0 || closed) {
+        return;
+      }
+      active = 0;
+      if (H2Sessions.this.closed) {
+        close();
+        return;
+      }
+      long keepAlive = Math.max(1, settings.keepAlive().toMillis());
+      idleTimer = thread.executeAfter(() -> {
+        idleTimer = null;
+        if (active == 0) {
+          close();
+        }
+      }, keepAlive, TimeUnit.MILLISECONDS);
+    }
+
+    void close() {
+      if (owner.session == this) {
+        owner.session = null;
+      }
+      IoUtils.safeClose(connection); // GOAWAY
+      IoUtils.safeClose(channel);
+      onClosed();
+    }
+
+    private void onClosed() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      open.decrementAndGet();
+      if (owner.session == this) {
+        owner.session = null;
+      }
+      if (idleTimer != null) {
+        idleTimer.remove();
+        idleTimer = null;
+      }
+    }
+  }
+}

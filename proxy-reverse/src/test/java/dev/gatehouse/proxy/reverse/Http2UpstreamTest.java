@@ -1,0 +1,288 @@
+package dev.gatehouse.proxy.reverse;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import dev.gatehouse.proxy.ProxyServer;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** HTTP/2 towards upstreams: h2 over TLS by ALPN (with HTTP/1.1 fallback) and h2c with prior knowledge. */
+@Timeout(60)
+class Http2UpstreamTest {
+  @TempDir
+  static Path dir;
+  static TestCerts.Issued ca;
+  static TestCerts.Issued server;
+
+  @BeforeAll
+  static void certs() throws Exception {
+    ca = TestCerts.ca(dir, "ca");
+    server = TestCerts.leaf(dir, "server", ca, "localhost", "localhost");
+  }
+
+  /** An Undertow upstream that reports the protocol, connection and body digest it saw. */
+  static final class Upstream implements AutoCloseable {
+    final Undertow undertow;
+    final Set<Object> connections = ConcurrentHashMap.newKeySet();
+    final List<String> protocols = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    Upstream(boolean tls, boolean h2, HttpHandler handler) {
+      Undertow.Builder b = Undertow.builder().setIoThreads(1).setWorkerThreads(4)
+          .setServerOption(UndertowOptions.ENABLE_HTTP2, h2)
+          .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L);
+      if (tls) {
+        b.addHttpsListener(0, "127.0.0.1", TestCerts.serving(server, null));
+      } else {
+        b.addHttpListener(0, "127.0.0.1");
+      }
+      undertow = b.setHandler(ex -> {
+        connections.add(ex.getSourceAddress()); // an HTTP/2 exchange has a connection object of its own
+        protocols.add(ex.getProtocol().toString());
+        handler.handleRequest(ex);
+      }).build();
+      undertow.start();
+    }
+
+    int port() {
+      return ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+      undertow.stop();
+    }
+  }
+
+  /** Answers with protocol, the request's X-Forwarded-For and Connection, and the SHA-256 of its body. */
+  static final HttpHandler ECHO = ex -> {
+    if (ex.isInIoThread()) {
+      ex.dispatch(Http2UpstreamTest.ECHO);
+      return;
+    }
+    ex.startBlocking();
+    byte[] body = ex.getInputStream().readAllBytes();
+    String reply = ex.getProtocol() + " " + ex.getRequestMethod() + " " + ex.getRequestURI()
+        + " xff=" + ex.getRequestHeaders().getFirst("X-Forwarded-For")
+        + " connection=" + ex.getRequestHeaders().getFirst(Headers.CONNECTION)
+        + " auth=" + ex.getRequestHeaders().getFirst("X-Api")
+        + " len=" + body.length + " sha=" + sha(body);
+    ex.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+    ex.getResponseSender().send(reply);
+  };
+
+  static String sha(byte[] b) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static ProxyServer proxy(UpstreamGroup g) {
+    return ReverseProxy.builder().ioThreads(2).readTimeout(Duration.ofSeconds(10))
+        .addRoute(Route.any().retry(RetryPolicy.none()).to(g)).build().start();
+  }
+
+  static UpstreamGroup tlsGroup(int port) {
+    return UpstreamGroup.builder().add("https://localhost:" + port).http2(true)
+        .tls(UpstreamTls.builder().trustPem(ca.chain()).build()).build();
+  }
+
+  @Test
+  void httpsUpstreamIsSpokenHttp2AndStreamsAreMultiplexedOnOneConnectionPerIoThread() throws Exception {
+    try (Upstream up = new Upstream(true, true, ECHO); ProxyServer proxy = proxy(tlsGroup(up.port()))) {
+      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        all.add(Backends.CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/r/" + i))
+            .header("X-Api", "k" + i).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      for (int i = 0; i < all.size(); i++) {
+        HttpResponse<String> r = all.get(i).get();
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).startsWith("HTTP/2.0 GET /r/" + i + " xff=127.0.0.1 connection=null auth=k" + i + " len=0");
+        assertThat(r.headers().firstValue("Via")).hasValueSatisfying(v -> assertThat(v).isEqualTo("2 gatehouse"));
+      }
+      assertThat(up.protocols).hasSize(60).allMatch("HTTP/2.0"::equals);
+      assertThat(up.connections.size()).isBetween(1, 2); // one per proxy I/O thread
+    }
+  }
+
+  @Test
+  void requestAndResponseBodiesStreamIntactBothWays() throws Exception {
+    byte[] big = new byte[3 * 1024 * 1024 + 17];
+    new Random(7).nextBytes(big);
+    try (Upstream up = new Upstream(true, true, ECHO); ProxyServer proxy = proxy(tlsGroup(up.port()))) {
+      HttpResponse<String> r = Backends.CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/up"))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).startsWith("HTTP/2.0 POST /up").endsWith("len=" + big.length + " sha=" + sha(big));
+
+      // chunked from the client (no length), then a large response body
+      HttpResponse<String> chunked = Backends.CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/chunked"))
+          .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(chunked.body()).endsWith("len=" + big.length + " sha=" + sha(big));
+    }
+    byte[] download = new byte[8 * 1024 * 1024];
+    new Random(9).nextBytes(download);
+    try (Upstream up = new Upstream(true, true, ex -> ex.getResponseSender().send(java.nio.ByteBuffer.wrap(download)));
+        ProxyServer proxy = proxy(tlsGroup(up.port()))) {
+      HttpResponse<byte[]> r = Backends.CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/down")).build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(sha(r.body())).isEqualTo(sha(download));
+      assertThat(up.protocols).containsOnly("HTTP/2.0");
+    }
+  }
+
+  @Test
+  void anHttpsUpstreamWithoutHttp2GetsHttp11() throws Exception {
+    try (Upstream up = new Upstream(true, false, ECHO); ProxyServer proxy = proxy(tlsGroup(up.port()))) {
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<String> r = Backends.get(proxy.port(), "/old");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).startsWith("HTTP/1.1 GET /old");
+      }
+      assertThat(up.protocols).containsOnly("HTTP/1.1");
+    }
+  }
+
+  @Test
+  void h2cWithPriorKnowledgeReachesWireMock() throws Exception {
+    WireMockServer wm = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1").http2PlainDisabled(false));
+    wm.start();
+    try (ProxyServer proxy = proxy(UpstreamGroup.builder().add("http://127.0.0.1:" + wm.port()).http2(true).build())) {
+      wm.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(201).withHeader("X-Upstream", "wm").withBody("created")));
+      HttpResponse<String> r = Backends.post(proxy.port(), "/items?x=1", "{\"a\":1}");
+      assertThat(r.statusCode()).isEqualTo(201);
+      assertThat(r.body()).isEqualTo("created");
+      assertThat(r.headers().firstValue("X-Upstream")).hasValue("wm");
+      List<LoggedRequest> seen = wm.findAll(com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor(anyUrl()));
+      assertThat(seen).hasSize(1);
+      LoggedRequest q = seen.get(0);
+      assertThat(q.getProtocol()).isEqualTo("HTTP/2.0");
+      assertThat(q.getUrl()).isEqualTo("/items?x=1");
+      assertThat(q.getBodyAsString()).isEqualTo("{\"a\":1}");
+      assertThat(q.getHeader("X-Forwarded-For")).isEqualTo("127.0.0.1");
+      assertThat(q.containsHeader("Connection")).isFalse();
+    } finally {
+      wm.stop();
+    }
+  }
+
+  @Test
+  void anUpstreamThatIsDownGives502AndOneThatHangsGives504() throws Exception {
+    int closed = Backends.closedPort();
+    try (ProxyServer proxy = proxy(UpstreamGroup.builder().add("http://127.0.0.1:" + closed).http2(true).build())) {
+      assertThat(Backends.get(proxy.port(), "/x").statusCode()).isEqualTo(502);
+    }
+    CountDownLatch release = new CountDownLatch(1);
+    try (Upstream up = new Upstream(false, true, ex -> ex.dispatch(() -> {
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          ex.endExchange();
+        }))) {
+      try (ProxyServer proxy = ReverseProxy.builder().readTimeout(Duration.ofMillis(300))
+          .addRoute(Route.any().retry(RetryPolicy.none())
+              .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+        long t0 = System.nanoTime();
+        assertThat(Backends.get(proxy.port(), "/hang").statusCode()).isEqualTo(504);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        assertThat(up.protocols).containsOnly("HTTP/2.0");
+        // the hung stream was reset, the connection stays good for the next request
+        release.countDown();
+      } finally {
+        release.countDown();
+      }
+    }
+  }
+
+  @Test
+  void anUpstreamDyingMidBodyLeavesTheClientWithATruncatedMessage() throws Exception {
+    try (Upstream up = new Upstream(false, true, ex -> {
+          ex.getResponseHeaders().put(Headers.CONTENT_LENGTH, 100_000);
+          ex.getResponseSender().send("x".repeat(1000), new io.undertow.io.IoCallback() {
+            @Override
+            public void onComplete(HttpServerExchange exchange, io.undertow.io.Sender sender) {
+              // the whole HTTP/2 connection goes, a moment after the first part of the body
+              exchange.getIoThread().executeAfter(() -> org.xnio.IoUtils.safeClose(exchange.getConnection()),
+                  100, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+
+            @Override
+            public void onException(HttpServerExchange exchange, io.undertow.io.Sender sender, java.io.IOException e) {
+              org.xnio.IoUtils.safeClose(exchange.getConnection());
+            }
+          });
+        });
+        ProxyServer proxy = proxy(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())) {
+      try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+        s.setSoTimeout(10_000);
+        OutputStream out = s.getOutputStream();
+        out.write("GET /cut HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = s.getInputStream();
+        byte[] all = in.readAllBytes(); // ends when the proxy closes the connection
+        String text = new String(all, StandardCharsets.ISO_8859_1);
+        int headEnd = text.indexOf("\r\n\r\n");
+        if (headEnd < 0) {
+          // nothing or only part of a head: the client cannot mistake it for a response either
+          assertThat(text).doesNotContain("200");
+          return;
+        }
+        String head = text.substring(0, headEnd);
+        if (head.startsWith("HTTP/1.1 200")) {
+          assertThat(head).containsIgnoringCase("Content-Length: 100000");
+          assertThat(all.length - headEnd - 4).isLessThan(100_000);
+        } else {
+          assertThat(head).startsWith("HTTP/1.1 502");
+        }
+      }
+    }
+  }
+
+  @Test
+  void http2IsOffTillAsked() throws Exception {
+    try (Upstream up = new Upstream(true, true, ECHO);
+        ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
+            .tls(UpstreamTls.builder().trustPem(ca.chain()).build()).build())) {
+      assertThat(Backends.get(proxy.port(), "/default").body()).startsWith("HTTP/1.1 GET /default");
+    }
+  }
+
+}
