@@ -29,6 +29,13 @@ import org.xnio.XnioIoThread;
 final class H2Sessions {
   private static final Logger log = LoggerFactory.getLogger(H2Sessions.class);
   private static final String[] ALPN = {"h2", "http/1.1"};
+  /**
+   * Added to the connection's receive window at the start. Undertow credits the connection window only
+   * as streams are read, so with the default 64 KiB one response the client is slow to take would stall
+   * every other stream on the connection; each stream stays limited by its own 64 KiB window, so this
+   * lets 128 stalled streams coexist without blocking the rest (and bounds what they buffer).
+   */
+  private static final int CONNECTION_WINDOW_BOOST = 128 * 65_535;
 
   /** Receives the session for one request, on the requesting I/O thread. */
   interface Receiver {
@@ -67,38 +74,53 @@ final class H2Sessions {
     return open.get();
   }
 
-  /** Must run on {@code thread}: hands {@code receiver} this thread's session, connecting if needed. */
+  /**
+   * Must run on {@code thread}: hands {@code receiver} a session of this thread with room for another
+   * stream (the upstream's {@code SETTINGS_MAX_CONCURRENT_STREAMS}), connecting one more if none has.
+   */
   void acquire(XnioIoThread thread, ByteBufferPool buffers, long connectTimeoutMillis, Receiver receiver) {
     PerThread pt = threads[thread.getNumber()];
     pt.thread = thread;
-    Session s = pt.session;
+    Session s = pick(pt);
     if (s != null) {
-      if (s.connection.isOpen()) {
-        s.begin();
-        receiver.onSession(s);
-        return;
-      }
-      pt.session = null;
+      s.begin();
+      receiver.onSession(s);
+      return;
     }
     if (closed) {
       receiver.onSessionFailure(new UpstreamUnavailableException("proxy is shutting down"));
       return;
     }
-    if (pt.connecting != null) {
-      pt.connecting.add(receiver);
-      return;
+    pt.waiting.add(receiver);
+    if (!pt.connecting) {
+      connect(pt, thread, buffers, connectTimeoutMillis);
     }
-    List<Receiver> waiting = new ArrayList<>(4);
-    waiting.add(receiver);
-    pt.connecting = waiting;
+  }
+
+  private static Session pick(PerThread pt) {
+    for (int i = 0; i < pt.sessions.size(); i++) {
+      Session s = pt.sessions.get(i);
+      if (!s.connection.isOpen()) {
+        pt.sessions.remove(i--);
+        continue;
+      }
+      if (s.hasRoom()) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private void connect(PerThread pt, XnioIoThread thread, ByteBufferPool buffers, long connectTimeoutMillis) {
+    pt.connecting = true;
     Connector.connect(thread, endpoint, settings.tls(), endpoint.isTls() ? ALPN : null, connectTimeoutMillis, resolver,
         new Connector.Callback() {
           @Override
           public void connected(StreamConnection sc) {
-            pt.connecting = null;
+            pt.connecting = false;
             if (closed) {
               IoUtils.safeClose(sc);
-              waiting.forEach(r -> r.onSessionFailure(new UpstreamUnavailableException("proxy is shutting down")));
+              failWaiting(pt, new UpstreamUnavailableException("proxy is shutting down"));
               return;
             }
             if (endpoint.isTls() && !"h2".equals(Connector.applicationProtocol(sc))) {
@@ -108,31 +130,50 @@ final class H2Sessions {
               }
               http1Only = true;
               IoUtils.safeClose(sc);
-              waiting.forEach(Receiver::onHttp1Only);
+              Receiver r;
+              while ((r = pt.waiting.poll()) != null) {
+                r.onHttp1Only();
+              }
               return;
             }
-            Session session;
             try {
-              session = new Session(sc, buffers, pt);
+              pt.sessions.add(new Session(sc, buffers, pt));
             } catch (RuntimeException e) {
               IoUtils.safeClose(sc);
-              waiting.forEach(r -> r.onSessionFailure(new dev.gatehouse.proxy.UpstreamConnectException(
-                  "cannot start HTTP/2 with upstream " + endpoint + ": " + e.getMessage(), e)));
+              failWaiting(pt, new dev.gatehouse.proxy.UpstreamConnectException(
+                  "cannot start HTTP/2 with upstream " + endpoint + ": " + e.getMessage(), e));
               return;
             }
-            pt.session = session;
-            for (Receiver r : waiting) {
-              session.begin();
-              r.onSession(session);
+            serve(pt);
+            if (!pt.waiting.isEmpty() && !pt.connecting) {
+              connect(pt, thread, buffers, connectTimeoutMillis); // more streams than the upstream allows
             }
           }
 
           @Override
           public void failed(RuntimeException failure) {
-            pt.connecting = null;
-            waiting.forEach(r -> r.onSessionFailure(failure));
+            pt.connecting = false;
+            failWaiting(pt, failure);
           }
         });
+  }
+
+  /** Hands waiting requests to sessions with room. */
+  private static void serve(PerThread pt) {
+    Receiver r;
+    Session s;
+    while ((r = pt.waiting.peek()) != null && (s = pick(pt)) != null) {
+      pt.waiting.poll();
+      s.begin();
+      r.onSession(s);
+    }
+  }
+
+  private static void failWaiting(PerThread pt, RuntimeException failure) {
+    Receiver r;
+    while ((r = pt.waiting.poll()) != null) {
+      r.onSessionFailure(failure);
+    }
   }
 
   /** Closes sessions without streams now and the others when their last stream ends. */
@@ -142,9 +183,10 @@ final class H2Sessions {
       XnioIoThread t = pt.thread;
       if (t != null) {
         t.execute(() -> {
-          Session s = pt.session;
-          if (s != null && s.active == 0) {
-            s.close();
+          for (Session s : new ArrayList<>(pt.sessions)) {
+            if (s.active == 0) {
+              s.close();
+            }
           }
         });
       }
@@ -153,8 +195,9 @@ final class H2Sessions {
 
   private static final class PerThread {
     volatile XnioIoThread thread;
-    Session session;
-    List<Receiver> connecting;
+    final List<Session> sessions = new ArrayList<>(1);
+    final java.util.ArrayDeque<Receiver> waiting = new java.util.ArrayDeque<>();
+    boolean connecting;
   }
 
   /** One multiplexed connection, owned by one I/O thread. */
@@ -173,12 +216,24 @@ final class H2Sessions {
       this.channel = new Http2Channel(sc, endpoint.isTls() ? "h2" : "h2c", buffers, null, true, false,
           OptionMap.EMPTY);
       this.connection = new Http2ClientConnection(channel, false, endpoint.authority(), null, endpoint.isTls());
+      try {
+        channel.sendUpdateWindowSize(0, CONNECTION_WINDOW_BOOST);
+      } catch (java.io.IOException e) {
+        IoUtils.safeClose(channel);
+        throw new IllegalStateException(e.getMessage(), e);
+      }
       open.incrementAndGet();
       connection.addCloseListener((ChannelListener<ClientConnection>) c -> onClosed());
     }
 
     Endpoint endpoint() {
       return endpoint;
+    }
+
+    /** Whether the upstream allows another stream on this connection. */
+    boolean hasRoom() {
+      int max = channel.getSendMaxConcurrentStreams();
+      return max < 0 || active < max;
     }
 
     /** A stream starts. */
@@ -192,7 +247,11 @@ final class H2Sessions {
 
     /** A stream ended; the last one arms the idle close. */
     void end() {
-      if (--active > 0 || closed) {
+      --active;
+      if (!owner.waiting.isEmpty() && !closed) {
+        serve(owner); // a stream came free for a request waiting on a connection in progress
+      }
+      if (active > 0 || closed) {
         return;
       }
       active = 0;
@@ -210,9 +269,6 @@ final class H2Sessions {
     }
 
     void close() {
-      if (owner.session == this) {
-        owner.session = null;
-      }
       IoUtils.safeClose(connection); // GOAWAY
       IoUtils.safeClose(channel);
       onClosed();
@@ -224,9 +280,7 @@ final class H2Sessions {
       }
       closed = true;
       open.decrementAndGet();
-      if (owner.session == this) {
-        owner.session = null;
-      }
+      owner.sessions.remove(this);
       if (idleTimer != null) {
         idleTimer.remove();
         idleTimer = null;

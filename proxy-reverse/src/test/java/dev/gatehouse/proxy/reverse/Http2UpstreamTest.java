@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,9 +60,16 @@ class Http2UpstreamTest {
     final List<String> protocols = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     Upstream(boolean tls, boolean h2, HttpHandler handler) {
-      Undertow.Builder b = Undertow.builder().setIoThreads(1).setWorkerThreads(4)
+      this(tls, h2, -1, handler);
+    }
+
+    Upstream(boolean tls, boolean h2, int maxStreams, HttpHandler handler) {
+      Undertow.Builder b = Undertow.builder().setIoThreads(1).setWorkerThreads(8)
           .setServerOption(UndertowOptions.ENABLE_HTTP2, h2)
           .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L);
+      if (maxStreams > 0) {
+        b.setServerOption(UndertowOptions.HTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, maxStreams);
+      }
       if (tls) {
         b.addHttpsListener(0, "127.0.0.1", TestCerts.serving(server, null));
       } else {
@@ -136,6 +144,40 @@ class Http2UpstreamTest {
       }
       assertThat(up.protocols).hasSize(60).allMatch("HTTP/2.0"::equals);
       assertThat(up.connections.size()).isBetween(1, 2); // one per proxy I/O thread
+    }
+  }
+
+  @Test
+  void moreRequestsThanTheUpstreamAllowsStreamsOpenAnotherConnectionInsteadOfFailing() throws Exception {
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    HttpHandler slowish = ex -> {
+      if (ex.isInIoThread()) {
+        int n = inFlight.incrementAndGet();
+        most.accumulateAndGet(n, Math::max);
+        // answer from another task, so that streams overlap
+        ex.dispatch(ex.getIoThread(), () -> {
+          inFlight.decrementAndGet();
+          ex.getResponseSender().send("ok " + ex.getRequestURI());
+        });
+      }
+    };
+    try (Upstream up = new Upstream(false, true, 3, slowish);
+        ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+      assertThat(Backends.get(proxy.port(), "/first").body()).isEqualTo("ok /first"); // SETTINGS are known now
+      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        all.add(Backends.CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/b/" + i))
+            .build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      for (int i = 0; i < all.size(); i++) {
+        HttpResponse<String> r = all.get(i).get();
+        assertThat(r.statusCode()).as("request %d", i).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("ok /b/" + i);
+      }
+      assertThat(up.protocols).hasSize(41).containsOnly("HTTP/2.0");
     }
   }
 
@@ -273,6 +315,57 @@ class Http2UpstreamTest {
           assertThat(head).startsWith("HTTP/1.1 502");
         }
       }
+    }
+  }
+
+  @Test
+  void aClientThatStopsReadingHoldsTheUpstreamByFlowControlWithoutStallingOtherStreams() throws Exception {
+    byte[] huge = new byte[32 * 1024 * 1024];
+    CountDownLatch upstreamFailed = new CountDownLatch(1);
+    CountDownLatch upstreamDone = new CountDownLatch(1);
+    HttpHandler streamer = new HttpHandler() {
+      @Override
+      public void handleRequest(HttpServerExchange ex) {
+        if (!ex.getRequestPath().equals("/huge")) {
+          ex.getResponseSender().send("small");
+          return;
+        }
+        if (ex.isInIoThread()) {
+          ex.dispatch(this);
+          return;
+        }
+        ex.startBlocking();
+        ex.getResponseHeaders().put(Headers.CONTENT_LENGTH, huge.length);
+        try (OutputStream out = ex.getOutputStream()) {
+          for (int i = 0; i < huge.length; i += 1 << 20) {
+            out.write(huge, i, 1 << 20);
+            out.flush();
+          }
+          upstreamDone.countDown();
+        } catch (java.io.IOException e) {
+          upstreamFailed.countDown(); // the stream was reset
+        }
+      }
+    };
+    try (Upstream up = new Upstream(false, true, streamer);
+        ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+      try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+        s.setReceiveBufferSize(16 * 1024);
+        s.getOutputStream().write("GET /huge HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        byte[] head = new byte[512];
+        assertThat(s.getInputStream().read(head)).isPositive();
+        assertThat(new String(head, StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 200");
+        // the client reads no more: flow control must stop the upstream far short of 32 MiB ...
+        assertThat(upstreamDone.await(1, java.util.concurrent.TimeUnit.SECONDS)).isFalse();
+        // ... and other requests still go over the same connection meanwhile
+        assertThat(Backends.get(proxy.port(), "/other").body()).isEqualTo("small");
+      }
+      // the client went away: only its stream is reset (RST_STREAM), the connection carries on
+      assertThat(Backends.get(proxy.port(), "/after").body()).isEqualTo("small");
+      assertThat(upstreamDone.getCount()).isEqualTo(1);
+      assertThat(up.connections).hasSize(1);
     }
   }
 
