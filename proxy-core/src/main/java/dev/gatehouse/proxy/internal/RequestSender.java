@@ -346,12 +346,7 @@ final class RequestSender {
         pending.poll();
       }
       if (!pending.isEmpty() && written == 0) {
-        blockedOnUpstream = true;
-        sink.getWriteSetter().set(ch -> pump());
-        sink.resumeWrites();
-        if (in != null) {
-          in.suspendReads();
-        }
+        waitForUpstream();
         return false;
       }
     }
@@ -363,12 +358,7 @@ final class RequestSender {
       // a framed channel holds what was written until flushed
       try {
         if (!sink.flush()) {
-          blockedOnUpstream = true;
-          sink.getWriteSetter().set(ch -> pump());
-          sink.resumeWrites();
-          if (in != null) {
-            in.suspendReads();
-          }
+          waitForUpstream();
           return false;
         }
       } catch (IOException e) {
@@ -382,6 +372,16 @@ final class RequestSender {
       sink.suspendWrites();
     }
     return true;
+  }
+
+  /** The upstream takes no more for now: stop reading the client until it is writable again. */
+  private void waitForUpstream() {
+    blockedOnUpstream = true;
+    sink.getWriteSetter().set(ch -> pump());
+    sink.resumeWrites();
+    if (in != null) {
+      in.suspendReads();
+    }
   }
 
   private void finish() {

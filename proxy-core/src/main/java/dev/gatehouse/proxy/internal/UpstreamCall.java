@@ -11,9 +11,7 @@ import io.undertow.io.Sender;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpContinue;
 import io.undertow.util.HeaderMap;
-import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
-import io.undertow.util.Methods;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -555,97 +553,35 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
         sender.stop();
       }
     }
-    BodyDecoder decoder = decoderFor(status, headers);
-    if (!keepAlive(headers, parser.protocol)) {
+    BodyDecoder decoder = ResponseFraming.http1(ex.requestImpl().method(), status, headers);
+    if (decoder.endsAtClose() || !ResponseFraming.keepAlive(headers, parser.protocol)) {
       conn.reusable = false;
     }
     if (!decoder.completeIn(rest)) {
       // the body streams once filters have returned; until then nothing may be read
       conn.source.suspendReads();
     }
-    response = new ResponseImpl(status, headers, this, parser.protocol);
+    PooledByteBuffer leftover = readBuffer;
+    readBuffer = null;
+    headArrived(new ResponseImpl(status, headers, this, parser.protocol), new ResponseStreamer(this, decoder, leftover, rest));
+  }
+
+  /** The final response head is in: the try timeout stops, listeners hear of it, the stage completes. */
+  private void headArrived(ResponseImpl r, ResponseStreamer s) {
+    response = r;
+    streamer = s;
     if (tryTimeoutNanos > 0 && deadlineTimer != null && options.deadlineNanos() == 0) {
       deadlineTimer.remove();
       deadlineTimer = null;
     }
     if (listener != null) {
       try {
-        listener.onResponseHead(status);
+        listener.onResponseHead(r.status());
       } catch (RuntimeException e) {
         log.warn("call listener failed", e);
       }
     }
-    PooledByteBuffer leftover = readBuffer;
-    readBuffer = null;
-    streamer = new ResponseStreamer(this, decoder, leftover, rest);
-    result.complete(response);
-  }
-
-  /** Message body length rules of RFC 9112 §6.3, strictly. */
-  private BodyDecoder decoderFor(int status, HeaderMap headers) {
-    boolean noBody = Methods.HEAD_STRING.equals(ex.requestImpl().method()) || status == 204 || status == 304;
-    HeaderValues te = headers.get(Headers.TRANSFER_ENCODING);
-    HeaderValues cl = headers.get(Headers.CONTENT_LENGTH);
-    if (noBody) {
-      if (status == 204 || status == 304) {
-        headers.remove(Headers.CONTENT_LENGTH);
-      }
-      return BodyDecoder.fixed(0);
-    }
-    if (te != null) {
-      headers.remove(Headers.CONTENT_LENGTH); // RFC 9112 §6.3: Transfer-Encoding overrides it
-      String last = te.getLast();
-      int comma = last.lastIndexOf(',');
-      String coding = (comma >= 0 ? last.substring(comma + 1) : last).trim();
-      if (coding.equalsIgnoreCase("chunked")) {
-        if (te.size() > 1 || last.indexOf(',') >= 0) {
-          // other codings under chunked (e.g. gzip): cannot be passed on as they are
-          throw new UpstreamResponseException("upstream used transfer codings other than chunked: " + te);
-        }
-        return new ChunkedDecoder();
-      }
-      conn.reusable = false;
-      return BodyDecoder.untilClose();
-    }
-    if (cl != null) {
-      long length = -1;
-      if (cl.size() == 1 && cl.getFirst().indexOf(',') < 0) {
-        length = RequestValidator.parseContentLength(cl.getFirst());
-        if (length < 0) {
-          throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + cl.getFirst());
-        }
-        return BodyDecoder.fixed(length);
-      }
-      for (String v : cl) {
-        for (String item : v.split(",")) {
-          long n = RequestValidator.parseContentLength(item.trim());
-          if (n < 0) {
-            throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + v);
-          }
-          if (length >= 0 && n != length) {
-            throw new UpstreamResponseException("upstream sent differing Content-Length values: " + cl);
-          }
-          length = n;
-        }
-      }
-      headers.put(Headers.CONTENT_LENGTH, Long.toString(length));
-      return BodyDecoder.fixed(length);
-    }
-    conn.reusable = false;
-    return BodyDecoder.untilClose();
-  }
-
-  private static boolean keepAlive(HeaderMap headers, String protocol) {
-    HeaderValues connection = headers.get(Headers.CONNECTION);
-    boolean close = false;
-    boolean keepAlive = false;
-    if (connection != null) {
-      for (String v : connection) {
-        close |= Http.listContains(v, "close");
-        keepAlive |= Http.listContains(v, "keep-alive");
-      }
-    }
-    return !close && ("HTTP/1.1".equals(protocol) || keepAlive);
+    result.complete(r);
   }
 
   // ---------------------------------------------------------------- timeouts
@@ -1010,7 +946,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     BodyDecoder decoder;
     try {
       H2Requests.copyResponseHeaders(r.getResponseHeaders(), target, endpoint);
-      decoder = h2Decoder(status, target);
+      decoder = ResponseFraming.http2(ex.requestImpl().method(), status, target);
     } catch (UpstreamResponseException e) {
       org.xnio.IoUtils.safeClose(x.getResponseChannel());
       fail(e);
@@ -1020,49 +956,10 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     h2Source.getReadSetter().set(ch -> onReadable());
     h2Source.suspendReads();
     touch();
-    response = new ResponseImpl(status, target, this, "HTTP/2.0");
-    if (tryTimeoutNanos > 0 && deadlineTimer != null && options.deadlineNanos() == 0) {
-      deadlineTimer.remove();
-      deadlineTimer = null;
-    }
-    if (listener != null) {
-      try {
-        listener.onResponseHead(status);
-      } catch (RuntimeException e) {
-        log.warn("call listener failed", e);
-      }
-    }
     PooledByteBuffer empty = hse.getConnection().getByteBufferPool().allocate();
     ByteBuffer rest = empty.getBuffer();
     rest.clear().limit(0);
-    streamer = new ResponseStreamer(this, decoder, empty, rest);
-    result.complete(response);
-  }
-
-  /** HTTP/2 bodies end with the stream; a declared length is checked against what arrives. */
-  private BodyDecoder h2Decoder(int status, HeaderMap headers) {
-    boolean noBody = Methods.HEAD_STRING.equals(ex.requestImpl().method()) || status == 204 || status == 304;
-    if (status == 204 || status == 304) {
-      headers.remove(Headers.CONTENT_LENGTH);
-    }
-    HeaderValues cl = headers.get(Headers.CONTENT_LENGTH);
-    long length = -1;
-    if (cl != null) {
-      for (String v : cl) {
-        for (String item : v.split(",")) {
-          long n = RequestValidator.parseContentLength(item.trim());
-          if (n < 0) {
-            throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + v);
-          }
-          if (length >= 0 && n != length) {
-            throw new UpstreamResponseException("upstream sent differing Content-Length values: " + cl);
-          }
-          length = n;
-        }
-      }
-      headers.put(Headers.CONTENT_LENGTH, Long.toString(length));
-    }
-    return BodyDecoder.untilStreamEnd(noBody ? 0 : length);
+    headArrived(new ResponseImpl(status, target, this, "HTTP/2.0"), new ResponseStreamer(this, decoder, empty, rest));
   }
 
   List<BodyTransformer> requestTransformers() {

@@ -17,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
  * <p>The harness's TLS contract: with {@code PROXY_TLS=1} it terminates TLS on {@code PROXY_PORT} with
  * {@code TLS_CERT_FILE} / {@code TLS_KEY_FILE} (PEM; TLS 1.2 and 1.3), and with {@code PROXY_H2=1} it
  * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}). {@code IO_THREADS} overrides the
- * number of I/O threads (default: max(2, processors), as Undertow's).
+ * number of I/O threads (default: the available processors) and {@code RESPONSE_BUFFER_SIZE} the
+ * per-exchange read-ahead (default 64 KiB), for experiments.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -35,6 +36,10 @@ public final class BenchReverseProxy {
     String ioThreads = System.getenv("IO_THREADS");
     if (ioThreads != null && !ioThreads.isEmpty()) {
       builder.ioThreads(Integer.parseInt(ioThreads));
+    }
+    String rb = System.getenv("RESPONSE_BUFFER_SIZE");
+    if (rb != null && !rb.isEmpty()) {
+      builder.responseBufferSize(Integer.parseInt(rb));
     }
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
