@@ -36,6 +36,15 @@ final class H2Sessions {
    * lets 128 stalled streams coexist without blocking the rest (and bounds what they buffer).
    */
   private static final int CONNECTION_WINDOW_BOOST = 128 * 65_535;
+  /**
+   * Our SETTINGS: no server push (nothing would take it), and the same response-head limits as for
+   * HTTP/1.1 upstreams, announced (SETTINGS_MAX_HEADER_LIST_SIZE) and enforced by the HPACK decoder.
+   */
+  private static final OptionMap CHANNEL_OPTIONS = OptionMap.builder()
+      .set(io.undertow.UndertowOptions.HTTP2_SETTINGS_ENABLE_PUSH, false)
+      .set(io.undertow.UndertowOptions.MAX_HEADER_SIZE, ResponseHeadParser.MAX_HEAD_BYTES)
+      .set(io.undertow.UndertowOptions.MAX_HEADERS, ResponseHeadParser.MAX_FIELDS)
+      .getMap();
 
   /** Receives the session for one request, on the requesting I/O thread. */
   interface Receiver {
@@ -214,7 +223,7 @@ final class H2Sessions {
       this.owner = owner;
       this.thread = sc.getIoThread();
       this.channel = new Http2Channel(sc, endpoint.isTls() ? "h2" : "h2c", buffers, null, true, false,
-          OptionMap.EMPTY);
+          CHANNEL_OPTIONS);
       this.connection = new Http2ClientConnection(channel, false, endpoint.authority(), null, endpoint.isTls());
       try {
         channel.sendUpdateWindowSize(0, CONNECTION_WINDOW_BOOST);

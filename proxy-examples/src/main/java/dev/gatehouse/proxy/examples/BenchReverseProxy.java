@@ -5,6 +5,7 @@ import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.reverse.ReverseProxy;
 import dev.gatehouse.proxy.reverse.ReverseProxyBuilder;
 import dev.gatehouse.proxy.reverse.Route;
+import dev.gatehouse.proxy.reverse.UpstreamGroup;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -18,7 +19,8 @@ import java.util.concurrent.CountDownLatch;
  * {@code TLS_CERT_FILE} / {@code TLS_KEY_FILE} (PEM; TLS 1.2 and 1.3), and with {@code PROXY_H2=1} it
  * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}). {@code IO_THREADS} overrides the
  * number of I/O threads (default: the available processors) and {@code RESPONSE_BUFFER_SIZE} the
- * per-exchange read-ahead (default 64 KiB), for experiments.
+ * per-exchange read-ahead (default 64 KiB), and {@code UPSTREAM_H2=1} speaks HTTP/2 to the origin (h2c
+ * with prior knowledge, or ALPN for an https origin), for experiments.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -31,7 +33,8 @@ public final class BenchReverseProxy {
     ReverseProxyBuilder builder = ReverseProxy.builder()
         .host(host)
         .port(port)
-        .addRoute(Route.any().to(origin))
+        .addRoute(Route.any().to(UpstreamGroup.builder().add(origin)
+            .http2("1".equals(System.getenv("UPSTREAM_H2"))).build()))
         .upstreamMaxIdleConnections(512); // h2 runs 500 requests at once: keep their connections
     String ioThreads = System.getenv("IO_THREADS");
     if (ioThreads != null && !ioThreads.isEmpty()) {
