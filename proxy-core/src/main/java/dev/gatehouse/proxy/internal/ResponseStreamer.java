@@ -46,6 +46,7 @@ final class ResponseStreamer {
   private boolean released;
   private boolean mayAddLength;
   private boolean failAfterDrain;
+  private boolean writeScheduled;
 
   ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
     this.call = call;
@@ -189,8 +190,30 @@ final class ResponseStreamer {
       }
     }
     if (!awaitingWritable) {
-      writeToClient();
+      if (call.framedSource()) {
+        scheduleWrite();
+      } else {
+        writeToClient();
+      }
     }
+  }
+
+  /**
+   * An HTTP/2 upstream hands over one DATA frame per read event (often 8 KiB); writing each to the
+   * client at once costs a system call per frame. The write waits for the end of the I/O thread's
+   * current round instead, so the frames that arrived together leave in one gathering write.
+   */
+  private void scheduleWrite() {
+    if (writeScheduled) {
+      return;
+    }
+    writeScheduled = true;
+    hse.getIoThread().execute(() -> {
+      writeScheduled = false;
+      if (!awaitingWritable) {
+        writeToClient();
+      }
+    });
   }
 
   /** Decodes one buffer from the upstream into queued output. */

@@ -801,6 +801,11 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     return h2Mode ? h2Source : conn.source;
   }
 
+  /** Whether the body arrives in frames of a multiplexed connection (HTTP/2), one per read event. */
+  boolean framedSource() {
+    return h2Mode;
+  }
+
   /** Whether a response body source is still attached. */
   boolean hasSource() {
     return h2Mode ? h2Source != null && h2Session != null : conn != null;

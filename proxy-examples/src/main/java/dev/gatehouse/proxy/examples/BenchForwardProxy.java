@@ -20,12 +20,15 @@ public final class BenchForwardProxy {
     String originHost = System.getenv().getOrDefault("ORIGIN_HOST", "127.0.0.1");
     int originPort = Integer.parseInt(System.getenv().getOrDefault("ORIGIN_PORT", "18080"));
 
-    ProxyServer proxy = ForwardProxy.builder()
+    var builder = ForwardProxy.builder()
         .host(host)
         .port(port)
-        .egress(EgressPolicy.allowPublic().allowHosts(originHost + ":" + originPort))
-        .build()
-        .start();
+        .egress(EgressPolicy.allowPublic().allowHosts(originHost + ":" + originPort));
+    String ioThreads = System.getenv("IO_THREADS"); // for experiments; default: the available processors
+    if (ioThreads != null && !ioThreads.isEmpty()) {
+      builder.ioThreads(Integer.parseInt(ioThreads));
+    }
+    ProxyServer proxy = builder.build().start();
 
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
