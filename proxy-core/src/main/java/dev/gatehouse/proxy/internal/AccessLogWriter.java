@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes access-log lines on a thread of its own. The I/O thread only captures an {@link Entry} and
- * offers it to a bounded queue (never waiting); the writer formats and writes, flushing whenever the
- * queue runs empty. {@link #close()} drains the queue before it returns.
+ * offers it to a bounded queue (never waiting, never waking the writer); the writer formats and writes,
+ * flushing whenever the queue runs empty, and naps 1-50 ms between polls when it does. {@link #close()} drains the queue before it returns.
  */
 public final class AccessLogWriter {
   private static final Logger log = LoggerFactory.getLogger(AccessLogWriter.class);
@@ -42,7 +42,18 @@ public final class AccessLogWriter {
   private final Path file;
   private final String loggerName;
   private final Consumer<String> sink;
+  private static final String[] THREE_DIGITS = new String[1000];
+
+  static {
+    for (int i = 0; i < 1000; i++) {
+      THREE_DIGITS[i] = String.format(Locale.ROOT, "%03d", i);
+    }
+  }
+
   private final BlockingQueue<Entry> queue;
+  /** The writer's nap when the queue is empty: short after a line, growing while idle. */
+  private static final long MIN_NAP_NANOS = 1_000_000;
+  private static final long MAX_NAP_NANOS = 50_000_000;
   private final AtomicLong dropped = new AtomicLong();
   private final Object lock = new Object();
   private Thread thread;
@@ -133,21 +144,31 @@ public final class AccessLogWriter {
     } catch (IOException e) {
       log.error("cannot open access log {}: {}", file, e.toString());
     }
+    // The writer never blocks on the queue: an I/O thread offering a line then never has to wake it
+    // (a futex call and a context switch per request). It polls, and naps when there is nothing to do,
+    // a little longer each idle round, flushing what it wrote before napping.
+    long napNanos = MIN_NAP_NANOS;
+    boolean dirty = false;
     for (;;) {
-      Entry e;
-      try {
-        e = queue.poll();
-        if (e == null) {
+      Entry e = queue.poll();
+      if (e == null) {
+        if (dirty) {
           flush();
-          e = queue.take();
+          dirty = false;
         }
-      } catch (InterruptedException ie) {
-        break;
+        if (Thread.interrupted()) {
+          break;
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(this, napNanos);
+        napNanos = Math.min(MAX_NAP_NANOS, napNanos * 2);
+        continue;
       }
       if (e == POISON) {
         break;
       }
+      napNanos = MIN_NAP_NANOS;
       write(format(e));
+      dirty = true;
     }
     Entry e;
     while ((e = queue.poll()) != null) {
@@ -221,6 +242,7 @@ public final class AccessLogWriter {
     }
     try {
       queue.put(POISON); // waits for room: every line queued before close is written
+      java.util.concurrent.locks.LockSupport.unpark(t);
       t.join(CLOSE_WAIT_MS);
       if (t.isAlive()) {
         log.warn("access log writer still busy after {} ms; {} lines pending", CLOSE_WAIT_MS, queue.size());
@@ -281,7 +303,7 @@ public final class AccessLogWriter {
     sb.append(",\"bytesIn\":").append(e.bytesIn());
     sb.append(",\"bytesOut\":").append(e.bytesOut());
     sb.append(",\"durationMs\":").append(e.durationMicros() / 1000).append('.')
-        .append(String.format(Locale.ROOT, "%03d", e.durationMicros() % 1000));
+        .append(THREE_DIGITS[(int) (e.durationMicros() % 1000)]);
     sb.append(",\"decision\":");
     str(sb, e.decision());
     sb.append(",\"rule\":");

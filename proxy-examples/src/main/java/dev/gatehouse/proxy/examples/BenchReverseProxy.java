@@ -20,7 +20,8 @@ import java.util.concurrent.CountDownLatch;
  * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}). {@code IO_THREADS} overrides the
  * number of I/O threads (default: the available processors) and {@code RESPONSE_BUFFER_SIZE} the
  * per-exchange read-ahead (default 64 KiB), and {@code UPSTREAM_H2=1} speaks HTTP/2 to the origin (h2c
- * with prior knowledge, or ALPN for an https origin), for experiments.
+ * with prior knowledge, or ALPN for an https origin), and {@code ACCESS_LOG=file} writes a JSON-lines
+ * access log, for experiments.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -43,6 +44,10 @@ public final class BenchReverseProxy {
     String rb = System.getenv("RESPONSE_BUFFER_SIZE");
     if (rb != null && !rb.isEmpty()) {
       builder.responseBufferSize(Integer.parseInt(rb));
+    }
+    String accessLog = System.getenv("ACCESS_LOG");
+    if (accessLog != null && !accessLog.isEmpty()) {
+      builder.accessLog(dev.gatehouse.proxy.AccessLog.file(Path.of(accessLog), dev.gatehouse.proxy.AccessLog.Format.JSON_LINES));
     }
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
