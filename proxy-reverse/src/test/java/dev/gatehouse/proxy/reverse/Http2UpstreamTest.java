@@ -370,6 +370,59 @@ class Http2UpstreamTest {
   }
 
   @Test
+  void expectContinueAndBodyTransformersWorkOverHttp2() throws Exception {
+    dev.gatehouse.proxy.Filter shout = (ex, chain) -> {
+      ex.request().transformBody(dev.gatehouse.proxy.BodyTransformers.mapChunks(Http2UpstreamTest::upper));
+      return chain.proceed().thenApply(r -> r.transformBody(dev.gatehouse.proxy.BodyTransformers.mapChunks(Http2UpstreamTest::upper)));
+    };
+    try (Upstream up = new Upstream(false, true, ECHO);
+        ProxyServer proxy = ReverseProxy.builder().addFilter(shout)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start();
+        Socket s = new Socket("127.0.0.1", proxy.port())) {
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      InputStream in = s.getInputStream();
+      out.write(("POST /shout HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+          + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      byte[] interim = new byte[25];
+      int n = in.readNBytes(interim, 0, interim.length);
+      assertThat(new String(interim, 0, n, StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 100 Continue\r\n\r\n");
+      out.write("hello".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String reply = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertThat(reply).startsWith("HTTP/1.1 200");
+      // the upstream got the transformed body over HTTP/2; its answer was transformed on the way back
+      assertThat(reply).contains("HTTP/2.0 POST /SHOUT").contains("LEN=5 SHA=" + sha("HELLO".getBytes(StandardCharsets.US_ASCII)).toUpperCase());
+    }
+  }
+
+  @Test
+  void anIdempotentRequestResetByOneHttp2ServerIsRetriedOnTheNext() throws Exception {
+    try (Upstream broken = new Upstream(false, true, ex -> org.xnio.IoUtils.safeClose(ex.getConnection()));
+        Upstream good = new Upstream(false, true, ECHO);
+        ProxyServer proxy = ReverseProxy.builder()
+            .addRoute(Route.any().to(UpstreamGroup.builder().loadBalancing(LoadBalancing.roundRobin())
+                .add("http://127.0.0.1:" + broken.port()).add("http://127.0.0.1:" + good.port()).http2(true).build()))
+            .build().start()) {
+      for (int i = 0; i < 4; i++) {
+        HttpResponse<String> r = Backends.get(proxy.port(), "/again/" + i);
+        assertThat(r.statusCode()).as("request %d", i).isEqualTo(200);
+        assertThat(r.body()).startsWith("HTTP/2.0 GET /again/" + i);
+      }
+      assertThat(broken.protocols).isNotEmpty().containsOnly("HTTP/2.0");
+    }
+  }
+
+  static java.nio.ByteBuffer upper(java.nio.ByteBuffer in) {
+    byte[] b = new byte[in.remaining()];
+    in.get(b);
+    return java.nio.ByteBuffer.wrap(new String(b, StandardCharsets.ISO_8859_1).toUpperCase(java.util.Locale.ROOT)
+        .getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  @Test
   void http2IsOffTillAsked() throws Exception {
     try (Upstream up = new Upstream(true, true, ECHO);
         ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
