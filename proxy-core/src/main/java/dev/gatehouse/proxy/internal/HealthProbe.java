@@ -16,18 +16,28 @@ import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
 
 /**
- * One non-blocking HTTP/1.1 health check: connects (TLS for https), sends a request with {@code
- * Connection: close}, reads the status line and fields with the strict {@link ResponseHeadParser}, and
- * closes. Everything runs on one I/O thread and the whole check is bounded by one timeout, so nothing
- * lingers after it reports.
+ * One non-blocking health check: connects (TLS for https), sends a request with {@code Connection:
+ * close}, reads the status line and fields with the strict {@link ResponseHeadParser}, and closes. For
+ * a group that speaks HTTP/2 the check does too (h2 by ALPN, falling back to HTTP/1.1 when the server
+ * declines; h2c with prior knowledge over cleartext), so an h2c-only server is not marked down.
+ * Everything runs on one I/O thread and the whole check is bounded by one timeout, so nothing lingers
+ * after it reports.
  */
 public final class HealthProbe {
   private static final int READ_BUFFER = 4096;
+  private static final String[] H2_ALPN = {"h2", "http/1.1"};
+  /** Buffers for HTTP/2 probes: a frame of the default maximum size and its header fit in one. */
+  private static final io.undertow.connector.ByteBufferPool H2_BUFFERS =
+      new io.undertow.server.DefaultByteBufferPool(false, 17 * 1024, 32, 4);
 
   private final XnioIoThread thread;
   private final Endpoint endpoint;
   private final ClientTls tls;
   private final byte[] request;
+  private final String method;
+  private final String pathAndQuery;
+  private final String host;
+  private final boolean http2;
   private final Duration timeout;
   private final BiConsumer<Integer, Throwable> done;
   private final ResponseHeadParser parser = new ResponseHeadParser();
@@ -36,12 +46,16 @@ public final class HealthProbe {
   private ByteBuffer out;
   private boolean finished;
 
-  private HealthProbe(XnioIoThread thread, Endpoint endpoint, ClientTls tls, byte[] request, Duration timeout,
-      BiConsumer<Integer, Throwable> done) {
+  private HealthProbe(XnioIoThread thread, Endpoint endpoint, ClientTls tls, byte[] request, String method,
+      String pathAndQuery, String host, boolean http2, Duration timeout, BiConsumer<Integer, Throwable> done) {
     this.thread = thread;
     this.endpoint = endpoint;
     this.tls = tls;
     this.request = request;
+    this.method = method;
+    this.pathAndQuery = pathAndQuery;
+    this.host = host;
+    this.http2 = http2;
     this.timeout = timeout;
     this.done = done;
   }
@@ -55,14 +69,23 @@ public final class HealthProbe {
   public static void check(XnioIoThread thread, java.util.concurrent.Executor resolver, Endpoint endpoint,
       ClientTls tls, String method, String pathAndQuery, String host, Duration timeout,
       BiConsumer<Integer, Throwable> done) {
+    check(thread, resolver, endpoint, tls, false, method, pathAndQuery, host, timeout, done);
+  }
+
+  /** As above; with {@code http2} the check speaks HTTP/2 as the group's requests do. */
+  public static void check(XnioIoThread thread, java.util.concurrent.Executor resolver, Endpoint endpoint,
+      ClientTls tls, boolean http2, String method, String pathAndQuery, String host, Duration timeout,
+      BiConsumer<Integer, Throwable> done) {
     String head = method + " " + pathAndQuery + " HTTP/1.1\r\n"
         + "Host: " + (host != null ? host : endpoint.authority()) + "\r\n"
         + "User-Agent: gatehouse-health-check\r\n"
         + "Accept: */*\r\n"
         + "Connection: close\r\n\r\n";
-    HealthProbe p = new HealthProbe(thread, endpoint, tls, head.getBytes(StandardCharsets.ISO_8859_1), timeout, done);
+    HealthProbe p = new HealthProbe(thread, endpoint, tls, head.getBytes(StandardCharsets.ISO_8859_1), method,
+        pathAndQuery, host, http2, timeout, done);
     p.timer = thread.executeAfter(p::timedOut, Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
-    Connector.connect(thread, endpoint, tls, Math.max(1, timeout.toMillis()), resolver, new Connector.Callback() {
+    String[] alpn = http2 && endpoint.isTls() ? H2_ALPN : null;
+    Connector.connect(thread, endpoint, tls, alpn, Math.max(1, timeout.toMillis()), resolver, new Connector.Callback() {
       @Override
       public void connected(StreamConnection c) {
         p.connected(c);
@@ -81,6 +104,10 @@ public final class HealthProbe {
       return;
     }
     connection = c;
+    if (http2 && (!endpoint.isTls() || "h2".equals(Connector.applicationProtocol(c)))) {
+      checkOverHttp2(c);
+      return;
+    }
     out = ByteBuffer.wrap(request);
     ConduitStreamSinkChannel sink = c.getSinkChannel();
     sink.getWriteSetter().set(ch -> write());
@@ -143,6 +170,48 @@ public final class HealthProbe {
     } catch (UpstreamResponseException e) {
       finish(null, e);
     }
+  }
+
+  private void checkOverHttp2(StreamConnection c) {
+    io.undertow.client.http2.Http2ClientConnection h2;
+    try {
+      io.undertow.protocols.http2.Http2Channel channel = new io.undertow.protocols.http2.Http2Channel(c,
+          endpoint.isTls() ? "h2" : "h2c", H2_BUFFERS, null, true, false, org.xnio.OptionMap.EMPTY);
+      h2 = new io.undertow.client.http2.Http2ClientConnection(channel, false, endpoint.authority(), null,
+          endpoint.isTls());
+    } catch (RuntimeException e) {
+      finish(null, new UpstreamResponseException("health check of " + endpoint + ": " + e.getMessage(), e));
+      return;
+    }
+    io.undertow.client.ClientRequest cr = new io.undertow.client.ClientRequest()
+        .setMethod(io.undertow.util.HttpString.tryFromString(method)).setPath(pathAndQuery);
+    cr.getRequestHeaders().put(io.undertow.util.Headers.HOST, host != null ? host : endpoint.authority());
+    cr.getRequestHeaders().put(io.undertow.util.Headers.USER_AGENT, "gatehouse-health-check");
+    cr.getRequestHeaders().put(io.undertow.util.Headers.ACCEPT, "*/*");
+    io.undertow.client.ClientCallback<io.undertow.client.ClientExchange> onResponse =
+        new io.undertow.client.ClientCallback<>() {
+          @Override
+          public void completed(io.undertow.client.ClientExchange x) {
+            finish(x.getResponse().getResponseCode(), null);
+          }
+
+          @Override
+          public void failed(IOException e) {
+            finish(null, new UpstreamResponseException("health check of " + endpoint + " over HTTP/2: "
+                + e.getMessage(), e));
+          }
+        };
+    h2.sendRequest(cr, new io.undertow.client.ClientCallback<>() {
+      @Override
+      public void completed(io.undertow.client.ClientExchange x) {
+        x.setResponseListener(onResponse);
+      }
+
+      @Override
+      public void failed(IOException e) {
+        onResponse.failed(e);
+      }
+    });
   }
 
   private void timedOut() {

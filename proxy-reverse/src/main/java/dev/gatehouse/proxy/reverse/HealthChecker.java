@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.HealthProbe;
+import dev.gatehouse.proxy.internal.PoolSettings;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -64,7 +65,8 @@ final class HealthChecker {
     for (LoadBalancing.Member m : group.snapshot().members()) {
       UpstreamServer s = m.server();
       try {
-        HealthProbe.check(thread, worker, s.endpoint(), group.poolSettings(engine.config()).tls(), check.method(),
+        PoolSettings pool = group.poolSettings(engine.config());
+        HealthProbe.check(thread, worker, s.endpoint(), pool.tls(), pool.http2(), check.method(),
             check.path(), check.host(), check.timeout(), (status, error) -> {
               if (stopped) {
                 return;

@@ -746,8 +746,9 @@ public final class UpstreamGroup {
      * Speaks HTTP/2 to the servers: to {@code https://} servers it is offered in the TLS handshake (ALPN)
      * and a server that declines gets HTTP/1.1; {@code http://} servers must accept HTTP/2 with prior
      * knowledge (h2c). Each I/O thread keeps one multiplexed connection per server, closed after the
-     * proxy's {@code upstreamKeepAliveTimeout} without requests. Upgrade requests (WebSocket) still
-     * use HTTP/1.1, and interim responses other than {@code 100} are not relayed over HTTP/2.
+     * proxy's {@code upstreamKeepAliveTimeout} without requests. Health checks speak HTTP/2 the same
+     * way. Upgrade requests (WebSocket) still use HTTP/1.1, {@code Expect: 100-continue} is answered by
+     * the proxy once the stream is open, and interim responses other than {@code 100} are not relayed.
      * {@code maxConnectionsPerServer}, {@code maxIdleConnectionsPerServer} and {@code
      * maxPendingRequestsPerServer} apply to the HTTP/1.1 connections only; limit streams with {@code
      * maxConcurrentRequestsPerServer}. @implSpec Defaults to {@code false} (HTTP/1.1).

@@ -58,6 +58,7 @@ class Http2UpstreamTest {
     final Undertow undertow;
     final Set<Object> connections = ConcurrentHashMap.newKeySet();
     final List<String> protocols = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.concurrent.BlockingQueue<String> seen = new java.util.concurrent.LinkedBlockingQueue<>();
 
     Upstream(boolean tls, boolean h2, HttpHandler handler) {
       this(tls, h2, -1, handler);
@@ -78,6 +79,7 @@ class Http2UpstreamTest {
       undertow = b.setHandler(ex -> {
         connections.add(ex.getSourceAddress()); // an HTTP/2 exchange has a connection object of its own
         protocols.add(ex.getProtocol().toString());
+        seen.add(ex.getRequestPath() + " " + ex.getProtocol());
         handler.handleRequest(ex);
       }).build();
       undertow.start();
@@ -420,6 +422,39 @@ class Http2UpstreamTest {
     in.get(b);
     return java.nio.ByteBuffer.wrap(new String(b, StandardCharsets.ISO_8859_1).toUpperCase(java.util.Locale.ROOT)
         .getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  @Test
+  void healthChecksSpeakHttp2WhenTheGroupDoes() throws Exception {
+    HealthCheck check = HealthCheck.http("/health").interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(400))
+        .healthyThreshold(1).unhealthyThreshold(1).build();
+    try (Upstream h2c = new Upstream(false, true, ECHO);
+        Upstream oldTls = new Upstream(true, false, ECHO);
+        ProxyServer proxy = ReverseProxy.builder()
+            .addRoute(Route.pathPrefix("/c").to(UpstreamGroup.builder().add("http://127.0.0.1:" + h2c.port()).http2(true)
+                .healthCheck(check).build()))
+            .addRoute(Route.any().to(UpstreamGroup.builder().add("https://localhost:" + oldTls.port()).http2(true)
+                .tls(UpstreamTls.builder().trustPem(ca.chain()).build()).healthCheck(check).build()))
+            .build().start()) {
+      assertThat(awaitPath(h2c, "/health")).isEqualTo("/health HTTP/2.0"); // h2c with prior knowledge
+      assertThat(awaitPath(oldTls, "/health")).isEqualTo("/health HTTP/1.1"); // ALPN declined: HTTP/1.1
+      assertThat(Backends.get(proxy.port(), "/c/x").body()).startsWith("HTTP/2.0 GET /c/x");
+      assertThat(Backends.get(proxy.port(), "/y").body()).startsWith("HTTP/1.1 GET /y");
+    }
+  }
+
+  /** The first request the upstream sees for {@code path}, as "path protocol". */
+  static String awaitPath(Upstream up, String path) throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+    for (;;) {
+      String s = up.seen.poll(deadline - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
+      if (s == null) {
+        throw new AssertionError("no request for " + path + " within 20 s");
+      }
+      if (s.startsWith(path + " ")) {
+        return s;
+      }
+    }
   }
 
   @Test
