@@ -43,6 +43,13 @@ final class H2Sessions {
    */
   private static final int CONNECTION_WINDOW_BOOST = 32 * STREAM_WINDOW;
   /**
+   * Streams one connection carries before it is retired (new requests go to a fresh connection, the old
+   * one closes when its last stream ends). Undertow's client fails every stream in flight when the
+   * upstream sends GOAWAY, even those the upstream will still answer; nginx sends one after 1000
+   * requests by default ({@code keepalive_requests}). Retiring first means the upstream never has to.
+   */
+  static final int MAX_STREAMS_PER_CONNECTION = 900;
+  /**
    * Our SETTINGS: no server push (nothing would take it), and the same response-head limits as for
    * HTTP/1.1 upstreams, announced (SETTINGS_MAX_HEADER_LIST_SIZE) and enforced by the HPACK decoder.
    */
@@ -223,6 +230,8 @@ final class H2Sessions {
     private final PerThread owner;
     private final XnioIoThread thread;
     int active;
+    /** Streams started on this connection. */
+    private int started;
     private XnioExecutor.Key idleTimer;
     private boolean closed;
 
@@ -246,8 +255,11 @@ final class H2Sessions {
       return endpoint;
     }
 
-    /** Whether the upstream allows another stream on this connection. */
+    /** Whether the upstream allows another stream on this connection, and it is not retired. */
     boolean hasRoom() {
+      if (started >= MAX_STREAMS_PER_CONNECTION) {
+        return false;
+      }
       int max = channel.getSendMaxConcurrentStreams();
       return max < 0 || active < max;
     }
@@ -255,6 +267,7 @@ final class H2Sessions {
     /** A stream starts. */
     void begin() {
       active++;
+      started++;
       if (idleTimer != null) {
         idleTimer.remove();
         idleTimer = null;
@@ -271,7 +284,7 @@ final class H2Sessions {
         return;
       }
       active = 0;
-      if (H2Sessions.this.closed) {
+      if (H2Sessions.this.closed || started >= MAX_STREAMS_PER_CONNECTION) {
         close();
         return;
       }

@@ -458,6 +458,28 @@ class Http2UpstreamTest {
   }
 
   @Test
+  void aConnectionIsRetiredAfter900StreamsBeforeTheUpstreamSendsGoaway() throws Exception {
+    try (Upstream up = new Upstream(false, true, ex -> ex.getResponseSender().send("ok"));
+        ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+      for (int i = 0; i < 950; i++) {
+        all.add(Backends.CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/n/" + i))
+            .build(), HttpResponse.BodyHandlers.ofString()));
+        if (all.size() >= 20) {
+          assertThat(all.remove(0).get().statusCode()).isEqualTo(200);
+        }
+      }
+      for (CompletableFuture<HttpResponse<String>> f : all) {
+        assertThat(f.get().statusCode()).isEqualTo(200);
+      }
+      assertThat(up.protocols).hasSize(950).containsOnly("HTTP/2.0");
+      assertThat(up.connections).hasSize(2); // 900 streams on the first, the rest on a fresh one
+    }
+  }
+
+  @Test
   void http2IsOffTillAsked() throws Exception {
     try (Upstream up = new Upstream(true, true, ECHO);
         ProxyServer proxy = proxy(UpstreamGroup.builder().add("https://localhost:" + up.port())
