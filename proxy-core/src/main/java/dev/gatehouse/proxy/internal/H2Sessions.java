@@ -251,10 +251,6 @@ final class H2Sessions {
       connection.addCloseListener((ChannelListener<ClientConnection>) c -> onClosed());
     }
 
-    Endpoint endpoint() {
-      return endpoint;
-    }
-
     /** Whether the upstream allows another stream on this connection, and it is not retired. */
     boolean hasRoom() {
       if (started >= MAX_STREAMS_PER_CONNECTION) {
