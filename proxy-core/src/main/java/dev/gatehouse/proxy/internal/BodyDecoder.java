@@ -73,32 +73,7 @@ interface BodyDecoder {
 
   /** A body that lasts until the upstream closes the connection. */
   static BodyDecoder untilClose() {
-    return new BodyDecoder() {
-      @Override
-      public ByteBuffer next(ByteBuffer in) {
-        if (!in.hasRemaining()) {
-          return null;
-        }
-        ByteBuffer slice = in.slice();
-        in.position(in.limit());
-        return slice;
-      }
-
-      @Override
-      public boolean isDone() {
-        return false;
-      }
-
-      @Override
-      public boolean endsAtClose() {
-        return true;
-      }
-
-      @Override
-      public boolean takeWhole(ByteBuffer in) {
-        return true;
-      }
-    };
+    return untilEnd(-1);
   }
 
   /**
@@ -106,6 +81,11 @@ interface BodyDecoder {
    * without a body), more bytes than declared are a framing error and fewer make the end unclean.
    */
   static BodyDecoder untilStreamEnd(long length) {
+    return untilEnd(length);
+  }
+
+  /** A body that ends with its source; a {@code length} of 0 or more is checked against what arrives. */
+  private static BodyDecoder untilEnd(long length) {
     return new BodyDecoder() {
       private long remaining = length;
 

@@ -47,6 +47,8 @@ final class ResponseStreamer {
   private boolean mayAddLength;
   private boolean failAfterDrain;
   private boolean writeScheduled;
+  /** Made on first use: only HTTP/2 upstreams schedule writes. */
+  private Runnable scheduledWrite;
 
   ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
     this.call = call;
@@ -208,12 +210,17 @@ final class ResponseStreamer {
       return;
     }
     writeScheduled = true;
-    hse.getIoThread().execute(() -> {
-      writeScheduled = false;
-      if (!awaitingWritable) {
-        writeToClient();
-      }
-    });
+    if (scheduledWrite == null) {
+      scheduledWrite = this::runScheduledWrite;
+    }
+    hse.getIoThread().execute(scheduledWrite);
+  }
+
+  private void runScheduledWrite() {
+    writeScheduled = false;
+    if (!awaitingWritable) {
+      writeToClient();
+    }
   }
 
   /** Decodes one buffer from the upstream into queued output. */

@@ -862,14 +862,14 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     armH2Timer(checkInterval());
     io.undertow.client.ClientRequest cr = H2Requests.build(ex.requestImpl(), endpoint,
         requestTarget != null ? requestTarget : ex.requestImpl().pathAndQuery(), extraHeaders);
-    boolean content = ex.requestImpl().hasBody() || (requestTransformers() != null && !requestTransformers().isEmpty());
-    if (content) {
-      cr.getRequestHeaders().remove(Headers.CONTENT_LENGTH);
-      if (ex.requestImpl().contentLength() > 0 && (requestTransformers() == null || requestTransformers().isEmpty())) {
-        cr.getRequestHeaders().put(Headers.CONTENT_LENGTH, ex.requestImpl().contentLength());
-      } else {
-        cr.getRequestHeaders().put(Headers.TRANSFER_ENCODING, "chunked"); // only marks "a body follows"
-      }
+    // H2Requests leaves out the framing fields; Undertow reads these two to know whether a body follows
+    List<BodyTransformer> transformers = requestTransformers();
+    boolean transformed = transformers != null && !transformers.isEmpty();
+    boolean content = ex.requestImpl().hasBody() || transformed;
+    if (content && !transformed && ex.requestImpl().contentLength() > 0) {
+      cr.getRequestHeaders().put(Headers.CONTENT_LENGTH, ex.requestImpl().contentLength());
+    } else if (content) {
+      cr.getRequestHeaders().put(Headers.TRANSFER_ENCODING, "chunked"); // removed by Undertow before sending
     }
     session.connection.sendRequest(cr, new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
       @Override
