@@ -50,6 +50,17 @@ final class H2Sessions {
    */
   static final int MAX_STREAMS_PER_CONNECTION = 900;
   /**
+   * Read buffers one connection may have in use at once. Undertow parses DATA frames as views of the
+   * buffer they were read into, so the bytes a stalled stream has not consumed yet keep their read
+   * buffers in use; past this count Undertow stops reading the whole connection, and every other stream
+   * on it stalls behind the slow one (head-of-line blocking across clients). Undertow's default of 16
+   * buffers is less than one stream window of 256 KiB in 16 KiB buffers, so a single client that stopped
+   * reading could stall the connection, depending on how the bytes happened to arrive. Flow control
+   * already bounds the unconsumed bytes by the connection window; this allows that window twice over
+   * (reads that fill half a buffer on average) and still bounds the memory of an upstream that dribbles.
+   */
+  static final int MAX_QUEUED_READ_BUFFERS = (int) (2 * (65_535L + CONNECTION_WINDOW_BOOST) / Engine.BUFFER_SIZE);
+  /**
    * Our SETTINGS: no server push (nothing would take it), and the same response-head limits as for
    * HTTP/1.1 upstreams, announced (SETTINGS_MAX_HEADER_LIST_SIZE) and enforced by the HPACK decoder.
    */
@@ -58,6 +69,7 @@ final class H2Sessions {
       .set(io.undertow.UndertowOptions.HTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW)
       .set(io.undertow.UndertowOptions.MAX_HEADER_SIZE, ResponseHeadParser.MAX_HEAD_BYTES)
       .set(io.undertow.UndertowOptions.MAX_HEADERS, ResponseHeadParser.MAX_FIELDS)
+      .set(io.undertow.UndertowOptions.MAX_QUEUED_READ_BUFFERS, MAX_QUEUED_READ_BUFFERS)
       .getMap();
 
   /** Receives the session for one request, on the requesting I/O thread. */

@@ -371,6 +371,71 @@ class Http2UpstreamTest {
     }
   }
 
+  /**
+   * Each stalled stream keeps up to its window of unread bytes in the connection's read buffers. With
+   * Undertow's default limit of 16 read buffers per connection, two or three such streams stopped the
+   * whole connection (this test hung); the limit now follows the connection's flow-control window.
+   */
+  @Test
+  void severalStalledClientsOnOneUpstreamConnectionDoNotStallTheOthers() throws Exception {
+    byte[] huge = new byte[32 * 1024 * 1024];
+    AtomicInteger finished = new AtomicInteger();
+    HttpHandler streamer = new HttpHandler() {
+      @Override
+      public void handleRequest(HttpServerExchange ex) {
+        if (!ex.getRequestPath().startsWith("/huge")) {
+          ex.getResponseSender().send("small");
+          return;
+        }
+        if (ex.isInIoThread()) {
+          ex.dispatch(this);
+          return;
+        }
+        ex.startBlocking();
+        ex.getResponseHeaders().put(Headers.CONTENT_LENGTH, huge.length);
+        try (OutputStream out = ex.getOutputStream()) {
+          for (int i = 0; i < huge.length; i += 1 << 20) {
+            out.write(huge, i, 1 << 20);
+            out.flush();
+          }
+          finished.incrementAndGet();
+        } catch (java.io.IOException e) {
+          // the stream was reset when its client went away
+        }
+      }
+    };
+    try (Upstream up = new Upstream(false, true, streamer);
+        ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+      List<Socket> stalled = new ArrayList<>();
+      try {
+        for (int i = 0; i < 8; i++) {
+          Socket s = new Socket();
+          stalled.add(s);
+          s.setReceiveBufferSize(16 * 1024);
+          s.setSoTimeout(10_000);
+          s.connect(new InetSocketAddress("127.0.0.1", proxy.port()));
+          s.getOutputStream().write(("GET /huge/" + i + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          byte[] head = new byte[512];
+          assertThat(s.getInputStream().read(head)).as("stalled client %d gets its response head", i).isPositive();
+          assertThat(new String(head, StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 200");
+        }
+        // eight clients read no more, each stream holding its window of unread bytes; the others still flow
+        for (int i = 0; i < 5; i++) {
+          assertThat(Backends.get(proxy.port(), "/other/" + i).body()).isEqualTo("small");
+        }
+      } finally {
+        for (Socket s : stalled) {
+          s.close();
+        }
+      }
+      assertThat(Backends.get(proxy.port(), "/after").body()).isEqualTo("small");
+      assertThat(finished.get()).as("no stalled response reached its end").isZero();
+      assertThat(up.connections).hasSize(1);
+    }
+  }
+
   @Test
   void expectContinueAndBodyTransformersWorkOverHttp2() throws Exception {
     dev.gatehouse.proxy.Filter shout = (ex, chain) -> {
