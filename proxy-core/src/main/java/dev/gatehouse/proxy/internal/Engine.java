@@ -387,12 +387,20 @@ public final class Engine implements ProxyServer {
     String query = hse.getQueryString();
     long contentLength;
     String cl = headers.getFirst(Headers.CONTENT_LENGTH);
+    boolean bodyToVerify = false;
     if (cl != null) {
       contentLength = RequestValidator.parseContentLength(cl);
+      if (rejection == null && contentLength >= 0 && !hse.isRequestComplete()
+          && hse.getProtocol().equals(Protocols.HTTP_2_0)) {
+        // an HTTP/2 body ends with its stream: hold it to the declared length (H2.CL smuggling)
+        DeclaredLengthConduit.install(hse, contentLength);
+        bodyToVerify = contentLength == 0;
+      }
     } else {
       contentLength = hse.isRequestComplete() ? 0 : -1;
     }
-    RequestImpl request = new RequestImpl(hse, scheme, authority, path, query == null ? "" : query, contentLength);
+    RequestImpl request = new RequestImpl(hse, scheme, authority, path, query == null ? "" : query, contentLength,
+        bodyToVerify);
     ExchangeImpl ex = new ExchangeImpl(this, hse, request, start);
     hse.addExchangeCompleteListener((x, next) -> {
       ex.finish();

@@ -81,22 +81,10 @@ public final class HeaderMapHeaders implements HttpHeaders {
   }
 
   static HttpString checkName(String name) {
-    Objects.requireNonNull(name, "name");
-    if (!Http.isToken(name)) {
-      throw new IllegalArgumentException("header name: \"" + name + "\" (expected: an RFC 9110 token)");
-    }
-    return HttpString.tryFromString(name);
+    return HttpString.tryFromString(Http.checkName(name));
   }
 
   static String checkValue(String name, String value) {
-    Objects.requireNonNull(value, "value");
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0 || c > 0xFF) {
-        throw new IllegalArgumentException("header " + name + ": value contains "
-            + (c > 0xFF ? "a non-Latin-1 character" : "CR, LF or NUL") + " (expected: visible characters, space and tab)");
-      }
-    }
-    return value.strip();
+    return Http.checkValue(name, value).strip();
   }
 }

@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.internal;
 
+import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
@@ -35,6 +36,57 @@ final class RequestHead {
       return false;
     }
     out.put(h.buf, 0, h.size);
+    return true;
+  }
+
+  /**
+   * Defence in depth, whatever produced the request (a client over HTTP/1.1 or HTTP/2, a filter, a
+   * route rewrite): what would be written upstream must not be able to end the head early or add a
+   * line. Returns why the request must not be sent, or null when it may be: a method or field name that
+   * is not a token, a field value with CR, LF or NUL, a request-target with white space or controls.
+   */
+  static String unsafeHead(RequestImpl request, String target, String[] extra) {
+    if (!Http.isToken(request.method())) {
+      return "method is not a token";
+    }
+    for (int i = 0, n = target.length(); i < n; i++) {
+      char c = target.charAt(i);
+      if (c <= ' ' || c == 0x7F || c > 0xFF) {
+        return "request-target contains white space, a control or a character above Latin-1";
+      }
+    }
+    HeaderMap map = request.headerMap().map();
+    for (long c = map.fastIterateNonEmpty(); c != -1L; c = map.fiNextNonEmpty(c)) {
+      HeaderValues values = map.fiCurrent(c);
+      HttpString name = values.getHeaderName();
+      if (!isTokenName(name)) {
+        return "field name \"" + name + "\" is not a token";
+      }
+      for (int i = 0, n = values.size(); i < n; i++) {
+        String v = values.get(i);
+        if (v == null || !Http.isValidValue(v)) {
+          return "field " + name + " has a value with CR, LF or NUL";
+        }
+      }
+    }
+    for (int i = 0; i + 1 < extra.length; i += 2) {
+      if (!Http.isToken(extra[i]) || !Http.isValidValue(extra[i + 1])) {
+        return "field " + extra[i] + " is malformed";
+      }
+    }
+    return null;
+  }
+
+  private static boolean isTokenName(HttpString name) {
+    int n = name.length();
+    if (n == 0) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      if (!Http.isTokenChar(name.byteAt(i) & 0xFF)) {
+        return false;
+      }
+    }
     return true;
   }
 

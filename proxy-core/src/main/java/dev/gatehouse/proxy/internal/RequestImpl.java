@@ -19,9 +19,15 @@ public final class RequestImpl implements ProxyRequest {
   private String path;
   private String query;
   private final long contentLength;
+  /**
+   * An HTTP/2 request that declares {@code content-length: 0} while its stream is still open: its body
+   * is read (it must turn out empty) and the upstream head is held back until the stream has ended.
+   */
+  private final boolean emptyBodyToVerify;
   private List<BodyTransformer> transformers;
 
-  RequestImpl(HttpServerExchange hse, String scheme, String authority, String path, String query, long contentLength) {
+  RequestImpl(HttpServerExchange hse, String scheme, String authority, String path, String query, long contentLength,
+      boolean emptyBodyToVerify) {
     this.hse = hse;
     this.headers = new HeaderMapHeaders(hse.getRequestHeaders());
     this.method = hse.getRequestMethod().toString();
@@ -30,6 +36,7 @@ public final class RequestImpl implements ProxyRequest {
     this.path = path;
     this.query = query;
     this.contentLength = contentLength;
+    this.emptyBodyToVerify = emptyBodyToVerify;
   }
 
   @Override
@@ -133,7 +140,7 @@ public final class RequestImpl implements ProxyRequest {
 
   /** Whether the client sends a body (declared length above 0, or chunked). */
   public boolean hasBody() {
-    return contentLength != 0;
+    return contentLength != 0 || emptyBodyToVerify;
   }
 
   @Override

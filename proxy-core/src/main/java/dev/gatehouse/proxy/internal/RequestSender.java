@@ -115,6 +115,16 @@ final class RequestSender {
       return;
     }
     boolean expect = HttpContinue.requiresContinueResponse(call.hse);
+    if (transformers == null && request.contentLength() == 0) {
+      // HTTP/2, content-length 0, stream still open: the head, a complete request by itself, waits until
+      // the stream has ended without data (see DeclaredLengthConduit)
+      if (expect) {
+        call.continueClient();
+      } else {
+        startBody();
+      }
+      return;
+    }
     if (transformers == null) {
       chunked = request.contentLength() < 0;
       pending.add(head(chunked ? -1 : request.contentLength(), expect, closeAfter));
@@ -224,6 +234,12 @@ final class RequestSender {
         inDone = true;
         call.ex.requestBodyDone(true);
         in.suspendReads();
+        String badTrailer = trailerProblem();
+        if (badTrailer != null) {
+          stop();
+          call.onClientBodyFailed(new IOException("malformed request trailer: " + badTrailer));
+          return;
+        }
         if (!endOfBody()) {
           return;
         }
@@ -264,8 +280,36 @@ final class RequestSender {
     }
   }
 
+  /**
+   * Trailers are not forwarded, but a request whose trailer section is malformed is malformed as a whole
+   * (RFC 9113 §8.1.1): it is refused before the upstream sees the end of it. Null when they are fine.
+   */
+  private String trailerProblem() {
+    io.undertow.util.HeaderMap trailers = call.hse.getAttachment(io.undertow.server.protocol.http.HttpAttachments.REQUEST_TRAILERS);
+    if (trailers == null) {
+      return null;
+    }
+    boolean h2Client = io.undertow.util.Protocols.HTTP_2_0.equals(call.hse.getProtocol());
+    for (io.undertow.util.HeaderValues values : trailers) {
+      String name = values.getHeaderName().toString();
+      for (String v : values) {
+        String problem = h2Client ? Http.http2FieldProblem(name, v)
+            : !Http.isToken(name) ? "invalid field name" : v == null || !Http.isValidValue(v) ? "CR, LF or NUL in a value" : null;
+        if (problem != null) {
+          return problem;
+        }
+      }
+    }
+    return null;
+  }
+
   /** Queues the end of the body; false if it failed. */
   private boolean endOfBody() {
+    if (transformers == null && !headSent) {
+      pending.add(head(0, false, call.pool.maxIdle() == 0));
+      headSent = true;
+      return true;
+    }
     if (transformers != null) {
       List<ByteBuffer> tail = finishTransformers();
       if (tail == null) {

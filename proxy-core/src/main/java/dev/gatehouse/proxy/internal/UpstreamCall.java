@@ -148,6 +148,16 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   }
 
   CompletionStage<ProxyResponse> start() {
+    String unsafe = RequestHead.unsafeHead(ex.requestImpl(),
+        requestTarget != null ? requestTarget : ex.requestImpl().pathAndQuery(), extraHeaders);
+    if (unsafe != null) {
+      // every path into here validates; this refuses what a future one might let through
+      IllegalStateException e = new IllegalStateException("refusing to send a malformed request head upstream: "
+          + unsafe);
+      ended(e);
+      result.completeExceptionally(e);
+      return result;
+    }
     if (ex.requestImpl().hasBody() && !ex.claimRequestBody()) {
       ended(new IllegalStateException("the request body was already sent to another upstream and was not "
           + "buffered for a retry; it can be sent once"));

@@ -436,6 +436,52 @@ class Http2UpstreamTest {
     }
   }
 
+  /**
+   * H2.CL towards an HTTP/2 upstream: the body is held to the client's content-length there too, so the
+   * upstream's stream is reset before it ends and no complete request reaches the upstream's handler.
+   */
+  @Test
+  void anHttp2ClientBodyLongerThanItsContentLengthNeverCompletesAnHttp2UpstreamRequest() throws Exception {
+    java.util.concurrent.BlockingQueue<String> upstreamSaw = new java.util.concurrent.LinkedBlockingQueue<>();
+    HttpHandler reader = new HttpHandler() {
+      @Override
+      public void handleRequest(HttpServerExchange ex) throws Exception {
+        if (ex.isInIoThread()) {
+          ex.dispatch(this);
+          return;
+        }
+        ex.startBlocking();
+        try {
+          byte[] body = ex.getInputStream().readAllBytes();
+          upstreamSaw.add("complete " + ex.getRequestPath() + " len=" + body.length);
+          ex.getResponseSender().send("ok");
+        } catch (java.io.IOException e) {
+          upstreamSaw.add("cut " + ex.getRequestPath());
+        }
+      }
+    };
+    try (Upstream up = new Upstream(false, true, reader);
+        ProxyServer proxy = ReverseProxy.builder().http2(true)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start();
+        dev.gatehouse.proxy.testing.RawH2 c = dev.gatehouse.proxy.testing.RawH2.connect(proxy.port())) {
+      c.headers(1, false, dev.gatehouse.proxy.testing.RawH2.request("POST", "/cl", "content-length", "5"));
+      c.data(1, false, "hello");
+      String saw = upstreamSaw.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+      assertThat(saw).as("the last declared byte is held back until the client's stream ends").isNull();
+      c.data(1, true, "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+      dev.gatehouse.proxy.testing.RawH2.Result r = c.await(1);
+      assertThat(r.refused()).as(r.toString()).isTrue();
+      assertThat(upstreamSaw.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("cut /cl");
+      // the same connection still carries a clean request, exactly once
+      c.headers(3, false, dev.gatehouse.proxy.testing.RawH2.request("POST", "/ok", "content-length", "5"));
+      c.data(3, true, "hello");
+      assertThat(c.await(3).status).isEqualTo(200);
+      assertThat(upstreamSaw.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("complete /ok len=5");
+      assertThat(upstreamSaw).isEmpty();
+    }
+  }
+
   @Test
   void expectContinueAndBodyTransformersWorkOverHttp2() throws Exception {
     dev.gatehouse.proxy.Filter shout = (ex, chain) -> {
