@@ -343,6 +343,23 @@ class Http2RequestValidationTest {
       c.headers(1, true, ":method", "GET", ":scheme", "http", "x-a", "1", ":path", "/", ":authority", "a");
       assertRefusedBeforeForwarding(c.await(1));
     }
+
+  }
+
+  /**
+   * A repeated :authority is the one RFC 9113 §8.3 violation the proxy cannot see: Undertow merges the
+   * pseudo-fields into Host (its first value) before any handler runs. Nothing ambiguous follows from it:
+   * routing, filters and the upstream all see that one value, once.
+   */
+  @Test
+  void aRepeatedAuthorityBecomesExactlyOneHostThatEveryoneAgreesOn() throws Exception {
+    try (RawH2 c = h2()) {
+      c.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "a.test", ":authority", "b.test",
+          ":path", "/", "host", "c.test");
+      RawH2.Result r = c.await(1);
+      assertThat(r.status).as(r.toString()).isEqualTo(200);
+      assertThat(theOneCleanRequest().headers("host")).containsExactly("a.test");
+    }
   }
 
   @Test
