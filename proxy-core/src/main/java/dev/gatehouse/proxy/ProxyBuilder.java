@@ -81,6 +81,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private long responseBufferMemoryLimit = DEFAULT_RESPONSE_BUFFER_MEMORY_LIMIT;
   private ServerTls tls;
   private boolean http2;
+  private java.time.InstantSource clock = java.time.InstantSource.system();
   private AccessLog accessLog;
 
   /** For subclasses. */
@@ -378,6 +379,18 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   public abstract ProxyServer build();
 
   /**
+   * The clock the proxy reads time from for what it schedules by the clock rather than by I/O events:
+   * health-check state, outlier ejection, retry budgets and other time-based policies. Tests pass a
+   * clock they move by hand, so time-dependent behaviour is checked without waiting.
+   *
+   * @implSpec Defaults to {@link java.time.InstantSource#system()}.
+   */
+  public B clock(java.time.InstantSource clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
+    return self();
+  }
+
+  /**
    * For subclasses: checks the shared settings and creates the server, with {@code terminal} as the last
    * step after the global filters. The terminal decides where a request goes.
    */
@@ -408,7 +421,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         errorHandler, forwardedHeaders, CidrSet.parseAll(trustedProxies, "trustedProxies"), via,
         upstreamMaxConnections, upstreamMaxIdleConnections, upstreamKeepAliveTimeout, upstreamMaxPending,
         responseBufferSize, responseBufferMemoryLimit, tls == null ? null : tls.contexts(),
-        tls == null ? Duration.ZERO : tls.reloadInterval(), http2);
+        tls == null ? Duration.ZERO : tls.reloadInterval(), http2, clock);
     Engine engine = new Engine(config, terminal);
     if (accessLog != null) {
       accessLog.attach(engine);

@@ -6,7 +6,11 @@ import dev.gatehouse.proxy.ForwardedHeaders;
 import java.time.Duration;
 import java.util.List;
 
-/** The immutable snapshot of the shared builder settings. */
+/**
+ * The immutable snapshot of the shared builder settings.
+ *
+ * @param clock the builder's clock; {@link #nanoTime()} reads it as a monotonic nanosecond count
+ */
 public record CoreConfig(
     String kind,
     String host,
@@ -36,4 +40,18 @@ public record CoreConfig(
     long responseBufferMemoryLimit,
     ServerTlsContexts tls,
     java.time.Duration tlsReloadInterval,
-    boolean http2) {}
+    boolean http2,
+    java.time.InstantSource clock) {
+
+  /**
+   * Now in nanoseconds, for comparing against deadlines: {@link System#nanoTime()} with the system clock,
+   * the clock's instant otherwise (a test clock moves only when the test moves it).
+   */
+  public long nanoTime() {
+    if (clock == java.time.InstantSource.system()) {
+      return System.nanoTime();
+    }
+    java.time.Instant i = clock.instant();
+    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+  }
+}
