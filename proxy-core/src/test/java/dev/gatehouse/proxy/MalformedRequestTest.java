@@ -210,4 +210,18 @@ class MalformedRequestTest {
       assertThat(c.isClosedByPeer()).isTrue();
     }
   }
+
+  /**
+   * Undertow reads every version in a request line other than HTTP/1.0 (and HTTP/2.0, which it refuses)
+   * as HTTP/1.1, framing included; the upstream gets the same message as HTTP/1.1, so both agree.
+   */
+  @Test
+  void otherHttpVersionsAreReadAndForwardedAsHttp11WithTheSameFraming() throws Exception {
+    RawHttp.Response r = send("POST /v HTTP/0.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+    assertThat(r.status).isEqualTo(200);
+    RawUpstream.Request q = upstream.nextRequest();
+    assertThat(q.requestLine).isEqualTo("POST /v HTTP/1.1");
+    assertThat(q.bodyText()).isEqualTo("hello");
+    assertRefused("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 400);
+  }
 }
