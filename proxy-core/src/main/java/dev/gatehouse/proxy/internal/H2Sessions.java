@@ -44,9 +44,9 @@ final class H2Sessions {
   private static final int CONNECTION_WINDOW_BOOST = 32 * STREAM_WINDOW;
   /**
    * Streams one connection carries before it is retired (new requests go to a fresh connection, the old
-   * one closes when its last stream ends). Undertow's client fails every stream in flight when the
-   * upstream sends GOAWAY, even those the upstream will still answer; nginx sends one after 1000
-   * requests by default ({@code keepalive_requests}). Retiring first means the upstream never has to.
+   * one closes when its last stream ends). nginx sends GOAWAY after 1000 requests by default ({@code
+   * keepalive_requests}); a GOAWAY is handled without losing streams (see {@link GoAwayConduit}), but
+   * retiring first spares the streams above its last stream id a second trip.
    */
   static final int MAX_STREAMS_PER_CONNECTION = 900;
   /**
@@ -71,6 +71,11 @@ final class H2Sessions {
       .set(io.undertow.UndertowOptions.MAX_HEADERS, ResponseHeadParser.MAX_FIELDS)
       .set(io.undertow.UndertowOptions.MAX_QUEUED_READ_BUFFERS, MAX_QUEUED_READ_BUFFERS)
       .getMap();
+
+  /** An open stream, told when the upstream's GOAWAY says it will not be processed. */
+  interface Stream {
+    void refusedByGoAway();
+  }
 
   /** Receives the session for one request, on the requesting I/O thread. */
   interface Receiver {
@@ -246,10 +251,16 @@ final class H2Sessions {
     private int started;
     private XnioExecutor.Key idleTimer;
     private boolean closed;
+    /** The upstream sent GOAWAY: no new streams; the ones it promised to answer finish. */
+    private boolean goneAway;
+    /** Open streams by id, for a GOAWAY to tell which ones the upstream will not answer. */
+    private final java.util.Map<Integer, Stream> streams = new java.util.HashMap<>();
 
     Session(StreamConnection sc, ByteBufferPool buffers, PerThread owner) {
       this.owner = owner;
       this.thread = sc.getIoThread();
+      sc.getSourceChannel().setConduit(new GoAwayConduit(sc.getSourceChannel().getConduit(),
+          (last, code) -> thread.execute(() -> onGoAway(last, code))));
       this.channel = new Http2Channel(sc, endpoint.isTls() ? "h2" : "h2c", buffers, null, true, false,
           CHANNEL_OPTIONS);
       this.connection = new Http2ClientConnection(channel, false, endpoint.authority(), null, endpoint.isTls());
@@ -265,7 +276,7 @@ final class H2Sessions {
 
     /** Whether the upstream allows another stream on this connection, and it is not retired. */
     boolean hasRoom() {
-      if (started >= MAX_STREAMS_PER_CONNECTION) {
+      if (goneAway || started >= MAX_STREAMS_PER_CONNECTION) {
         return false;
       }
       int max = channel.getSendMaxConcurrentStreams();
@@ -292,7 +303,7 @@ final class H2Sessions {
         return;
       }
       active = 0;
-      if (H2Sessions.this.closed || started >= MAX_STREAMS_PER_CONNECTION) {
+      if (H2Sessions.this.closed || goneAway || started >= MAX_STREAMS_PER_CONNECTION) {
         close();
         return;
       }
@@ -303,6 +314,43 @@ final class H2Sessions {
           close();
         }
       }, keepAlive, TimeUnit.MILLISECONDS);
+    }
+
+    /** A stream is open on this connection with {@code id}. */
+    void register(int id, Stream stream) {
+      streams.put(id, stream);
+    }
+
+    void unregister(int id) {
+      streams.remove(id);
+    }
+
+    /**
+     * RFC 9113 §6.8: streams up to {@code lastStreamId} will still be answered; the others were not
+     * processed and go elsewhere. The connection takes no new streams and closes after its last one.
+     */
+    private void onGoAway(int lastStreamId, int errorCode) {
+      if (closed) {
+        return;
+      }
+      boolean first = !goneAway;
+      goneAway = true;
+      java.util.List<Stream> refused = new ArrayList<>();
+      for (java.util.Map.Entry<Integer, Stream> e : streams.entrySet()) {
+        if (e.getKey() > lastStreamId) {
+          refused.add(e.getValue());
+        }
+      }
+      if (first) {
+        log.info("upstream {} sent GOAWAY (last stream {}, error {}): {} stream(s) finish there, {} go to a new "
+            + "connection", endpoint, lastStreamId, errorCode, streams.size() - refused.size(), refused.size());
+      }
+      for (Stream r : refused) {
+        r.refusedByGoAway();
+      }
+      if (active == 0) {
+        close();
+      }
     }
 
     void close() {

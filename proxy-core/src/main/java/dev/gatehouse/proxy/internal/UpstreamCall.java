@@ -31,7 +31,7 @@ import org.xnio.XnioIoThread;
  * <p>A pooled connection that turns out to be dead (the upstream closed it while idle) is replaced once,
  * as long as no byte of the request body has been consumed: the request never reached the upstream.
  */
-public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receiver {
+public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receiver, H2Sessions.Stream {
   private static final Logger log = LoggerFactory.getLogger(UpstreamCall.class);
   /** How long to wait for an upstream's 100 Continue before sending the body anyway (as curl does). */
   private static final long CONTINUE_WAIT_MS = 1000;
@@ -85,6 +85,10 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   private org.xnio.channels.StreamSourceChannel h2Source;
   private boolean h2Reset;
   private XnioExecutor.Key h2Timer;
+  /** Counts the HTTP/2 streams this call opened; callbacks of an earlier one are ignored. */
+  private int h2Attempt;
+  /** The id of this call's stream on its HTTP/2 connection, 0 when none is open. */
+  private int h2StreamId;
 
   private final ResponseHeadParser parser = new ResponseHeadParser();
   private PooledByteBuffer readBuffer;
@@ -841,7 +845,54 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     H2Sessions.Session s = h2Session;
     h2Session = null;
     if (s != null) {
+      if (h2StreamId > 0) {
+        s.unregister(h2StreamId);
+        h2StreamId = 0;
+      }
       s.end();
+    }
+  }
+
+  /**
+   * The upstream's GOAWAY says this stream was not processed (RFC 9113 §6.8): sent again on a new
+   * connection when nothing of the response arrived and the body can be sent again, whatever the method
+   * (the upstream did not act on it); otherwise a 502 that says so.
+   */
+  @Override
+  public void refusedByGoAway() {
+    if (aborted || finished || !h2Mode) {
+      return;
+    }
+    if (response == null && !bodyConsumed && !retried) {
+      log.debug("{}: upstream {} will not process stream {} (GOAWAY); sending it on a new connection", ex, endpoint,
+          h2StreamId);
+      retried = true;
+      h2Attempt++; // what the old stream still reports is ignored
+      if (sender != null) {
+        sender.stop();
+        sender = null;
+      }
+      org.xnio.IoUtils.safeClose(h2Sink); // resets our side of the stream
+      if (h2Source != null) {
+        h2Source.getReadSetter().set(null);
+        org.xnio.IoUtils.safeClose(h2Source);
+      }
+      h2Sink = null;
+      h2Source = null;
+      h2Reset = false;
+      requestBytesWritten = false;
+      requestSent = false;
+      endH2Stream();
+      pool.h2().acquire(thread, hse.getConnection().getByteBufferPool(), connectTimeoutMillis, this);
+      return;
+    }
+    h2Reset = true;
+    UpstreamResponseException e = new UpstreamResponseException("upstream " + endpoint
+        + " closed the HTTP/2 connection (GOAWAY) without processing the request");
+    if (streamer != null && streamer.started()) {
+      streamer.upstreamFailed(e);
+    } else {
+      fail(e);
     }
   }
 
@@ -881,15 +932,20 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     } else if (content) {
       cr.getRequestHeaders().put(Headers.TRANSFER_ENCODING, "chunked"); // removed by Undertow before sending
     }
+    int attempt = ++h2Attempt;
     session.connection.sendRequest(cr, new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
       @Override
       public void completed(io.undertow.client.ClientExchange exchange) {
-        onH2Exchange(exchange, content);
+        if (attempt != h2Attempt) {
+          org.xnio.IoUtils.safeClose(exchange.getRequestChannel());
+          return;
+        }
+        onH2Exchange(exchange, content, attempt);
       }
 
       @Override
       public void failed(IOException e) {
-        if (!aborted) {
+        if (!aborted && attempt == h2Attempt) {
           fail(new UpstreamResponseException("cannot open a stream to upstream " + endpoint + ": " + e.getMessage(), e));
         }
       }
@@ -906,22 +962,32 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     }, delayNanos, TimeUnit.NANOSECONDS);
   }
 
-  private void onH2Exchange(io.undertow.client.ClientExchange exchange, boolean content) {
+  private void onH2Exchange(io.undertow.client.ClientExchange exchange, boolean content, int attempt) {
     if (aborted) {
       org.xnio.IoUtils.safeClose(exchange.getRequestChannel());
       return;
     }
     requestBytesWritten = true; // the stream's head is on its way
     h2Sink = exchange.getRequestChannel();
+    if (h2Sink instanceof io.undertow.protocols.http2.Http2StreamSinkChannel) {
+      h2StreamId = ((io.undertow.protocols.http2.Http2StreamSinkChannel) h2Sink).getStreamId();
+      h2Session.register(h2StreamId, this);
+    }
     exchange.setResponseListener(new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
       @Override
       public void completed(io.undertow.client.ClientExchange x) {
-        onH2Response(x);
+        if (attempt == h2Attempt) {
+          onH2Response(x);
+        } else {
+          org.xnio.IoUtils.safeClose(x.getResponseChannel());
+        }
       }
 
       @Override
       public void failed(IOException e) {
-        onH2Failed(e);
+        if (attempt == h2Attempt) {
+          onH2Failed(e); // not about a stream given up for a new one
+        }
       }
     });
     if (aborted) {

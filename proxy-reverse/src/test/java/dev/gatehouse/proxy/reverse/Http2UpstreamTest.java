@@ -482,6 +482,67 @@ class Http2UpstreamTest {
     }
   }
 
+  /**
+   * RFC 9113 §6.8: a GOAWAY promises answers for the streams up to its last stream id; those above it
+   * were not processed. Undertow's client would fail them all; the proxy lets the promised ones finish on
+   * the old connection and sends the others again on a new one (safe for any method: they were never
+   * processed). Route retries are off, so this is the connection handling alone.
+   */
+  @Test
+  void aGoAwayLetsThePromisedStreamsFinishAndSendsTheOthersOnANewConnection() throws Exception {
+    try (dev.gatehouse.proxy.testing.RawH2Server up = new dev.gatehouse.proxy.testing.RawH2Server();
+        ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+      List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+      for (String path : new String[] {"/a", "/b", "/c"}) {
+        answers.add(Backends.CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      List<dev.gatehouse.proxy.testing.RawH2Server.Request> first = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        first.add(up.next());
+      }
+      first.sort(java.util.Comparator.comparingInt(dev.gatehouse.proxy.testing.RawH2Server.Request::stream));
+      assertThat(first).allSatisfy(r -> assertThat(r.conn().number).isEqualTo(1));
+      dev.gatehouse.proxy.testing.RawH2Server.Conn conn1 = first.get(0).conn();
+      conn1.goAway(first.get(1).stream(), 0);
+      conn1.respond(first.get(0).stream(), "conn1 " + first.get(0).path());
+      conn1.respond(first.get(1).stream(), "conn1 " + first.get(1).path());
+      dev.gatehouse.proxy.testing.RawH2Server.Request again = up.next();
+      assertThat(again.conn().number).as("sent again on a new connection").isEqualTo(2);
+      assertThat(again.path()).isEqualTo(first.get(2).path());
+      again.conn().respond(again.stream(), "conn2 " + again.path());
+      java.util.Set<String> bodies = new java.util.HashSet<>();
+      for (CompletableFuture<HttpResponse<String>> f : answers) {
+        HttpResponse<String> r = f.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.statusCode()).isEqualTo(200);
+        bodies.add(r.body());
+      }
+      assertThat(bodies).containsExactlyInAnyOrder("conn1 " + first.get(0).path(), "conn1 " + first.get(1).path(),
+          "conn2 " + first.get(2).path());
+      assertThat(up.requests).as("nothing else reached the upstream").isEmpty();
+    }
+  }
+
+  @Test
+  void aStreamAGoAwayRefusesWhoseBodyIsGoneGetsA502SayingSo() throws Exception {
+    try (dev.gatehouse.proxy.testing.RawH2Server up = new dev.gatehouse.proxy.testing.RawH2Server();
+        ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
+            .addRoute(Route.any().retry(RetryPolicy.none())
+                .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
+      CompletableFuture<HttpResponse<String>> answer = Backends.CLIENT.sendAsync(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/order"))
+              .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("buy")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      dev.gatehouse.proxy.testing.RawH2Server.Request r = up.next();
+      r.conn().goAway(0, 0);
+      HttpResponse<String> got = answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(got.statusCode()).isEqualTo(502);
+      assertThat(up.requests).isEmpty();
+    }
+  }
+
   @Test
   void expectContinueAndBodyTransformersWorkOverHttp2() throws Exception {
     dev.gatehouse.proxy.Filter shout = (ex, chain) -> {
