@@ -46,4 +46,14 @@ public interface ProxyExchange {
 
   /** Nanoseconds (per {@link System#nanoTime()}) when the request head was received. */
   long startNanos();
+
+  /**
+   * Runs {@code callback} once when the exchange ends: the response has been sent, or the exchange
+   * failed or was abandoned (client gone, proxy closing). Callbacks run on the exchange's I/O thread in
+   * registration order, after the last body chunk has passed the body transformers, so a filter can
+   * release what it holds for the exchange (a concurrency permit, a native compressor). A callback must
+   * not block; an exception it throws is logged and the other callbacks still run. Registered after the
+   * exchange ended, the callback runs at once.
+   */
+  void onComplete(Runnable callback);
 }
