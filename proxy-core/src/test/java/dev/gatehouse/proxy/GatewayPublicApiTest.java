@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 class GatewayPublicApiTest {
   static final List<Class<?>> ANCHORS = List.of(
       dev.gatehouse.proxy.compress.Compression.class,
-      dev.gatehouse.proxy.auth.JwtAuth.class);
+      dev.gatehouse.proxy.auth.JwtAuth.class,
+      dev.gatehouse.proxy.ratelimit.RateLimit.class);
 
   @Test
   void gatewayPackagesMentionNoEngineOrInternalTypes() throws Exception {
