@@ -18,7 +18,9 @@ class GatewayPublicApiTest {
   static final List<Class<?>> ANCHORS = List.of(
       dev.gatehouse.proxy.compress.Compression.class,
       dev.gatehouse.proxy.auth.JwtAuth.class,
-      dev.gatehouse.proxy.ratelimit.RateLimit.class);
+      dev.gatehouse.proxy.ratelimit.RateLimit.class,
+      dev.gatehouse.proxy.access.Cors.class,
+      dev.gatehouse.proxy.headers.HeaderRules.class);
 
   @Test
   void gatewayPackagesMentionNoEngineOrInternalTypes() throws Exception {
