@@ -476,7 +476,8 @@ public final class JwtAuth implements Filter {
     }
 
     /**
-     * Builds the filter, reading static key files now.
+     * Builds the filter, reading static key files now; a JWKS URL is fetched in the background from now
+     * on.
      *
      * @throws IllegalStateException if nimbus-jose-jwt (or, with the verified-token cache, Caffeine) is
      *     missing, or settings conflict

@@ -68,6 +68,33 @@ final class JwtEngine implements Filter {
       this.remote = null;
       this.staticKeys = staticKeys(s);
     }
+    warmUp();
+    if (remote != null) {
+      remote.refresh(); // fetch the keys now, in the background: the first request need not wait for them
+    }
+  }
+
+  /**
+   * Loads the classes the first request needs (JSON parsing, the verifiers, the cache) now, so that
+   * the first request does not hold its I/O thread for tens of milliseconds of class loading.
+   */
+  private void warmUp() {
+    try {
+      SignedJWT jwt = SignedJWT.parse("eyJhbGciOiJSUzI1NiIsImtpZCI6InciLCJ0eXAiOiJKV1QifQ"
+          + ".eyJzdWIiOiJ3IiwiYXVkIjpbImEiXSwiZXhwIjoxfQ.c2lnbmF0dXJl");
+      jwt.getJWTClaimsSet().toJSONObject();
+      if (staticKeys != null) {
+        for (JWSVerifier v : staticKeys.verifiersFor(null, JWSAlgorithm.RS256)) {
+          jwt.verify(v);
+        }
+      }
+      if (cache != null) {
+        cache.get(VerifiedTokenCache.keyOf("warm-up"));
+      }
+      fail(401, "invalid_token", "warm-up");
+    } catch (ParseException | JOSEException | RuntimeException e) {
+      log.debug("warm-up: {}", e.toString());
+    }
   }
 
   private static KeySet staticKeys(JwtAuth.Settings s) {

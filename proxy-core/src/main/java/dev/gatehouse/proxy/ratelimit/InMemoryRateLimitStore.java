@@ -55,6 +55,9 @@ final class InMemoryRateLimitStore implements RateLimitStore {
           }
         })
         .build();
+    // load the classes of the hot path now rather than on the first request's I/O thread
+    decide("\0warm-up", List.of(Limit.perSecond(1)), 0);
+    cache.invalidateAll();
   }
 
   @Override

@@ -114,6 +114,9 @@ public final class RateLimit implements Filter {
           .append(";qu=\"concurrent-requests\"");
     }
     this.policyField = p.toString();
+    // load the classes of the answer path now rather than on the first request's I/O thread
+    long[] one = new long[limits.size()];
+    tooMany(1, RateLimitDecision.denied(one, one, 1), 0);
   }
 
   /** A builder: key by client IP, no limits yet. */
