@@ -32,6 +32,13 @@ public interface ProxyExchange {
   /** Whether the client connection is TLS. */
   boolean isSecure();
 
+  /**
+   * The certificate chain the client presented, leaf first, as the TLS handshake verified it against
+   * the listener's trust anchors ({@link ServerTls.Builder#clientAuth}); empty when the connection is
+   * not TLS or the client presented none.
+   */
+  java.util.List<java.security.cert.X509Certificate> peerCertificates();
+
   /** The value stored under {@code key}, if any. */
   <T> Optional<T> attribute(AttributeKey<T> key);
 

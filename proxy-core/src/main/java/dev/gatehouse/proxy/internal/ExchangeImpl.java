@@ -85,6 +85,25 @@ public final class ExchangeImpl implements ProxyExchange {
   }
 
   @Override
+  public List<java.security.cert.X509Certificate> peerCertificates() {
+    javax.net.ssl.SSLSession session = hse.getConnection().getSslSession();
+    if (session == null) {
+      return List.of();
+    }
+    try {
+      List<java.security.cert.X509Certificate> out = new ArrayList<>(2);
+      for (java.security.cert.Certificate c : session.getPeerCertificates()) {
+        if (c instanceof java.security.cert.X509Certificate) {
+          out.add((java.security.cert.X509Certificate) c);
+        }
+      }
+      return java.util.Collections.unmodifiableList(out);
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+      return List.of();
+    }
+  }
+
+  @Override
   @SuppressWarnings("unchecked")
   public <T> Optional<T> attribute(AttributeKey<T> key) {
     Objects.requireNonNull(key, "key");
