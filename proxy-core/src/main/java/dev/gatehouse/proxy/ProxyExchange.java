@@ -32,6 +32,13 @@ public interface ProxyExchange {
   /** Whether the client connection is TLS. */
   boolean isSecure();
 
+  /**
+   * The certificate chain the client presented, leaf first, as the TLS handshake verified it against
+   * the listener's trust anchors ({@link ServerTls.Builder#clientAuth}); empty when the connection is
+   * not TLS or the client presented none.
+   */
+  java.util.List<java.security.cert.X509Certificate> peerCertificates();
+
   /** The value stored under {@code key}, if any. */
   <T> Optional<T> attribute(AttributeKey<T> key);
 
@@ -46,4 +53,14 @@ public interface ProxyExchange {
 
   /** Nanoseconds (per {@link System#nanoTime()}) when the request head was received. */
   long startNanos();
+
+  /**
+   * Runs {@code callback} once when the exchange ends: the response has been sent, or the exchange
+   * failed or was abandoned (client gone, proxy closing). Callbacks run on the exchange's I/O thread in
+   * registration order, after the last body chunk has passed the body transformers, so a filter can
+   * release what it holds for the exchange (a concurrency permit, a native compressor). A callback must
+   * not block; an exception it throws is logged and the other callbacks still run. Registered after the
+   * exchange ended, the callback runs at once.
+   */
+  void onComplete(Runnable callback);
 }

@@ -33,16 +33,38 @@ public final class ServerTls {
   /** How often the files are checked for changes by default. */
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofMinutes(1);
 
+  /** Whether clients present certificates (mutual TLS). */
+  public enum ClientAuth {
+    /** No client certificate is asked for. */
+    NONE,
+    /**
+     * A certificate is asked for; a client without one still connects (and a filter such as {@code
+     * ClientCertificateAuth} decides), one with a certificate the trust anchors do not verify fails the
+     * handshake.
+     */
+    OPTIONAL,
+    /** A certificate the trust anchors verify is required: without one the handshake fails. */
+    REQUIRED
+  }
+
   private final List<String> protocols;
   private final List<String> cipherSuites;
   private final Duration reloadInterval;
+  private final ClientAuth clientAuth;
   private final ServerTlsContexts contexts;
 
   private ServerTls(Builder b) {
     this.protocols = List.copyOf(b.protocols);
     this.cipherSuites = b.cipherSuites == null ? null : List.copyOf(b.cipherSuites);
     this.reloadInterval = b.reloadInterval;
-    this.contexts = new ServerTlsContexts(b.sources, this.protocols, this.cipherSuites);
+    this.clientAuth = b.clientAuth;
+    this.contexts = new ServerTlsContexts(b.sources, this.protocols, this.cipherSuites, b.clientAuth.name(),
+        b.clientTrustAnchors);
+  }
+
+  /** Whether clients present certificates. */
+  public ClientAuth clientAuth() {
+    return clientAuth;
   }
 
   /** A builder; add at least one certificate. */
@@ -87,8 +109,28 @@ public final class ServerTls {
     private List<String> protocols = DEFAULT_PROTOCOLS;
     private List<String> cipherSuites;
     private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
+    private ClientAuth clientAuth = ClientAuth.NONE;
+    private Path clientTrustAnchors;
 
     private Builder() {}
+
+    /**
+     * Asks clients for certificates (mutual TLS), verified against the CA certificates in the PEM file
+     * {@code trustAnchors} (re-read with the listener's certificates). {@link ProxyExchange#peerCertificates()}
+     * then gives the verified chain to filters. Revocation is not checked. @implSpec Defaults to {@link
+     * ClientAuth#NONE}.
+     */
+    public Builder clientAuth(ClientAuth mode, Path trustAnchors) {
+      Objects.requireNonNull(mode, "clientAuth");
+      if (mode == ClientAuth.NONE) {
+        this.clientAuth = mode;
+        this.clientTrustAnchors = null;
+        return this;
+      }
+      this.clientAuth = mode;
+      this.clientTrustAnchors = Objects.requireNonNull(trustAnchors, "trustAnchors");
+      return this;
+    }
 
     /**
      * Adds a certificate chain ({@code fullchain.pem}, leaf first) and its private key ({@code

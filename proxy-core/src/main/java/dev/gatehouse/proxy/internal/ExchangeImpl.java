@@ -36,6 +36,7 @@ public final class ExchangeImpl implements ProxyExchange {
   private String proxyAuthorization;
   private String upgrade;
   private boolean completionDeferred;
+  private List<Runnable> completionCallbacks;
   /** A response has been chosen and committed (or is being). */
   boolean responded;
   /** What the client finally got, for logs. */
@@ -84,6 +85,25 @@ public final class ExchangeImpl implements ProxyExchange {
   }
 
   @Override
+  public List<java.security.cert.X509Certificate> peerCertificates() {
+    javax.net.ssl.SSLSession session = hse.getConnection().getSslSession();
+    if (session == null) {
+      return List.of();
+    }
+    try {
+      List<java.security.cert.X509Certificate> out = new ArrayList<>(2);
+      for (java.security.cert.Certificate c : session.getPeerCertificates()) {
+        if (c instanceof java.security.cert.X509Certificate) {
+          out.add((java.security.cert.X509Certificate) c);
+        }
+      }
+      return java.util.Collections.unmodifiableList(out);
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+      return List.of();
+    }
+  }
+
+  @Override
   @SuppressWarnings("unchecked")
   public <T> Optional<T> attribute(AttributeKey<T> key) {
     Objects.requireNonNull(key, "key");
@@ -113,6 +133,27 @@ public final class ExchangeImpl implements ProxyExchange {
   @Override
   public long startNanos() {
     return startNanos;
+  }
+
+  @Override
+  public void onComplete(Runnable callback) {
+    Objects.requireNonNull(callback, "callback");
+    if (finished) {
+      runCallback(callback);
+      return;
+    }
+    if (completionCallbacks == null) {
+      completionCallbacks = new ArrayList<>(2);
+    }
+    completionCallbacks.add(callback);
+  }
+
+  private void runCallback(Runnable callback) {
+    try {
+      callback.run();
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(ExchangeImpl.class).warn("onComplete callback of {} failed", this, e);
+    }
   }
 
   public Engine engine() {
@@ -277,6 +318,13 @@ public final class ExchangeImpl implements ProxyExchange {
     if (calls != null) {
       for (UpstreamCall c : calls) {
         c.abort();
+      }
+    }
+    List<Runnable> callbacks = completionCallbacks;
+    completionCallbacks = null;
+    if (callbacks != null) {
+      for (Runnable r : callbacks) {
+        runCallback(r);
       }
     }
   }

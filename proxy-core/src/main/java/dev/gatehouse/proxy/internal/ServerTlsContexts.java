@@ -67,15 +67,29 @@ public final class ServerTlsContexts {
 
   private final String[] protocols;
   private final String[] cipherSuites;
+  /** NONE, OPTIONAL or REQUIRED (ServerTls.ClientAuth). */
+  private final String clientAuth;
+  private final Path clientTrustAnchors;
 
   /**
    * @param protocols the protocols to enable
    * @param cipherSuites the suites to enable, or null for the JDK's defaults
    */
   public ServerTlsContexts(List<Source> sources, List<String> protocols, List<String> cipherSuites) {
+    this(sources, protocols, cipherSuites, "NONE", null);
+  }
+
+  /**
+   * @param clientAuth {@code NONE}, {@code OPTIONAL} or {@code REQUIRED}: whether client certificates are
+   *     asked for, verified against the CA certificates of the PEM file {@code clientTrustAnchors}
+   */
+  public ServerTlsContexts(List<Source> sources, List<String> protocols, List<String> cipherSuites, String clientAuth,
+      Path clientTrustAnchors) {
     this.sources = List.copyOf(sources);
     this.protocols = protocols.toArray(new String[0]);
     this.cipherSuites = cipherSuites == null ? null : cipherSuites.toArray(new String[0]);
+    this.clientAuth = clientAuth;
+    this.clientTrustAnchors = clientTrustAnchors;
   }
 
   /** The context the listener uses: each new connection gets the certificates current at that moment. */
@@ -88,6 +102,11 @@ public final class ServerTlsContexts {
         engine.setEnabledProtocols(protocols);
         if (cipherSuites != null) {
           engine.setEnabledCipherSuites(cipherSuites);
+        }
+        if ("REQUIRED".equals(clientAuth)) {
+          engine.setNeedClientAuth(true);
+        } else if ("OPTIONAL".equals(clientAuth)) {
+          engine.setWantClientAuth(true);
         }
         return engine;
       });
@@ -148,7 +167,9 @@ public final class ServerTlsContexts {
     }
     javax.net.ssl.KeyManager[] kms = Pem.keyManagers(combined, new char[0]);
     SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries);
-    SSLContext next = Pem.context(new javax.net.ssl.KeyManager[] {km}, null);
+    javax.net.ssl.TrustManager[] clientTrust = clientTrustAnchors == null ? null
+        : Pem.trustManagers(Pem.trustStore(Pem.certificates("tls.clientAuth", clientTrustAnchors)));
+    SSLContext next = Pem.context(new javax.net.ssl.KeyManager[] {km}, clientTrust);
     boolean first = current.get() == null;
     current.set(next);
     stamps = newStamps;
@@ -171,14 +192,19 @@ public final class ServerTlsContexts {
   }
 
   private List<Stamp> stampsNow() {
-    List<Stamp> out = new ArrayList<>();
+    List<Path> files = new ArrayList<>();
     for (Source s : sources) {
-      for (Path f : s.files()) {
-        try {
-          out.add(new Stamp(f, Files.getLastModifiedTime(f), Files.size(f)));
-        } catch (IOException e) {
-          out.add(new Stamp(f, null, -1));
-        }
+      files.addAll(s.files());
+    }
+    if (clientTrustAnchors != null) {
+      files.add(clientTrustAnchors);
+    }
+    List<Stamp> out = new ArrayList<>();
+    for (Path f : files) {
+      try {
+        out.add(new Stamp(f, Files.getLastModifiedTime(f), Files.size(f)));
+      } catch (IOException e) {
+        out.add(new Stamp(f, null, -1));
       }
     }
     return out;

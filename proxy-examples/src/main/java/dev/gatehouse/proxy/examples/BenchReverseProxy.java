@@ -2,6 +2,13 @@ package dev.gatehouse.proxy.examples;
 
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ServerTls;
+import dev.gatehouse.proxy.access.Cors;
+import dev.gatehouse.proxy.auth.JwtAuth;
+import dev.gatehouse.proxy.headers.HeaderRules;
+import dev.gatehouse.proxy.headers.RequestId;
+import dev.gatehouse.proxy.ratelimit.Limit;
+import dev.gatehouse.proxy.ratelimit.RateLimit;
+import dev.gatehouse.proxy.ratelimit.RateLimitKey;
 import dev.gatehouse.proxy.reverse.ReverseProxy;
 import dev.gatehouse.proxy.reverse.ReverseProxyBuilder;
 import dev.gatehouse.proxy.reverse.Route;
@@ -22,6 +29,12 @@ import java.util.concurrent.CountDownLatch;
  * per-exchange read-ahead (default 64 KiB), and {@code UPSTREAM_H2=1} speaks HTTP/2 to the origin (h2c
  * with prior knowledge, or ALPN for an https origin), and {@code ACCESS_LOG=file} writes a JSON-lines
  * access log, for experiments.
+ *
+ * <p>With {@code GATEWAY=1} the gateway chain runs in front of the origin, as the harness's {@code
+ * --gateway} scenario expects: request id, CORS, a JWT required (keys from {@code JWT_JWKS_FILE}, issuer
+ * {@code JWT_ISSUER}, audience {@code JWT_AUDIENCE}), a generous rate limit per client address that
+ * still answers the {@code RateLimit} fields, and header rules; no compression (the bodies are random
+ * bytes). {@code JWT_CACHE=0} turns the verified-token cache off, to measure what it saves.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -34,9 +47,12 @@ public final class BenchReverseProxy {
     ReverseProxyBuilder builder = ReverseProxy.builder()
         .host(host)
         .port(port)
-        .addRoute(Route.any().to(UpstreamGroup.builder().add(origin)
+        .addRoute(Route.any().name("bench").to(UpstreamGroup.builder().add(origin)
             .http2("1".equals(System.getenv("UPSTREAM_H2"))).build()))
         .upstreamMaxIdleConnections(512); // h2 runs 500 requests at once: keep their connections
+    if ("1".equals(System.getenv("GATEWAY"))) {
+      addGatewayChain(builder);
+    }
     String ioThreads = System.getenv("IO_THREADS");
     if (ioThreads != null && !ioThreads.isEmpty()) {
       builder.ioThreads(Integer.parseInt(ioThreads));
@@ -63,6 +79,27 @@ public final class BenchReverseProxy {
       stop.countDown();
     }));
     stop.await();
+  }
+
+  /** The harness's gateway scenario: the chain an API gateway runs, compression off. */
+  private static void addGatewayChain(ReverseProxyBuilder builder) {
+    JwtAuth.Builder jwt = JwtAuth.builder()
+        .jwksFile(Path.of(required("JWT_JWKS_FILE")))
+        .issuer(required("JWT_ISSUER"))
+        .audience(required("JWT_AUDIENCE"))
+        .claimToHeader("sub", "X-Consumer-Id");
+    if ("0".equals(System.getenv("JWT_CACHE"))) {
+      jwt.verifiedTokenCacheSize(0);
+    }
+    builder
+        .addFilter(RequestId.defaults())
+        .addFilter(Cors.builder().allowOrigins("https://app.bench.test").exposeHeaders("X-Request-Id", "RateLimit").build())
+        .addFilter(jwt.build())
+        .addFilter(RateLimit.builder().key(RateLimitKey.clientIp()).limit(Limit.perSecond(1_000_000).name("bench")).build())
+        .addFilter(HeaderRules.builder()
+            .request(r -> r.set("X-Client-Ip", "${client_ip}").set("X-Consumer", "${principal}"))
+            .response(r -> r.remove("Server").add("X-Gateway", "gatehouse"))
+            .build());
   }
 
   private static String required(String name) {

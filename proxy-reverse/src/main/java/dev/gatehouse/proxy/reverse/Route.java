@@ -27,6 +27,7 @@ import java.util.Objects;
  */
 public final class Route {
   private final RouteMatcher matcher;
+  private final String name;
   private final String stripPrefix;
   private final String replacement;
   private final List<Filter> filters;
@@ -44,6 +45,7 @@ public final class Route {
     this.writeTimeout = b.writeTimeout;
     this.totalTimeout = b.totalTimeout;
     this.matcher = b.matcher();
+    this.name = b.name != null ? b.name : matcher.toString();
     this.stripPrefix = b.rewrite ? b.pathPrefix : null;
     this.replacement = b.replacement;
     this.filters = List.copyOf(b.filters);
@@ -72,6 +74,14 @@ public final class Route {
 
   RouteMatcher matcher() {
     return matcher;
+  }
+
+  /**
+   * The route's name: the one given to {@link Builder#name}, or its conditions such as {@code
+   * pathPrefix(/api)}. Requests that match it carry it as {@link dev.gatehouse.proxy.ProxyAttributes#ROUTE}.
+   */
+  public String name() {
+    return name;
   }
 
   /** The upstream group requests go to. */
@@ -115,7 +125,7 @@ public final class Route {
 
   @Override
   public String toString() {
-    return "Route(" + matcher + " -> " + group + ")";
+    return "Route(" + (name.equals(matcher.toString()) ? "" : name + ": ") + matcher + " -> " + group + ")";
   }
 
   /** Conditions, rewriting and filters of a route being built. All conditions must hold. */
@@ -128,6 +138,7 @@ public final class Route {
     private boolean rewrite;
     private String replacement = "";
     private final List<Filter> filters = new ArrayList<>();
+    private String name;
     private RetryPolicy retry = RetryPolicy.defaults();
     private Duration connectTimeout;
     private Duration readTimeout;
@@ -238,6 +249,21 @@ public final class Route {
       }
       this.rewrite = true;
       this.replacement = replacement.endsWith("/") ? replacement.substring(0, replacement.length() - 1) : replacement;
+      return this;
+    }
+
+    /**
+     * Names the route, for logs, rate-limit keys and header placeholders ({@link
+     * dev.gatehouse.proxy.ProxyAttributes#ROUTE}); a token such as {@code orders-api}.
+     *
+     * @implSpec Defaults to the route's conditions, e.g. {@code pathPrefix(/api)}.
+     */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (!name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+        throw new IllegalArgumentException("name: \"" + name + "\" (expected: a token such as orders-api)");
+      }
+      this.name = name;
       return this;
     }
 

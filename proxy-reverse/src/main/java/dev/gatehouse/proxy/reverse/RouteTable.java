@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import dev.gatehouse.proxy.Chain;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.MalformedRequestException;
+import dev.gatehouse.proxy.ProxyAttributes;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.UpstreamConnectException;
@@ -93,6 +94,7 @@ final class RouteTable implements Filter {
           }
         }
         ex.request().path(forwarded);
+        ex.attribute(ProxyAttributes.ROUTE, route.name());
         return FilterChain.run(ex, route.filters(), x -> forward(x, route));
       }
     }
