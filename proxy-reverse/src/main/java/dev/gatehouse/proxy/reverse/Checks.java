@@ -14,4 +14,12 @@ final class Checks {
     }
     return d;
   }
+
+  /** A server's weight, 1-1000. */
+  static int weight(int weight) {
+    if (weight < 1 || weight > 1000) {
+      throw new IllegalArgumentException("weight: " + weight + " (expected: 1-1000)");
+    }
+    return weight;
+  }
 }

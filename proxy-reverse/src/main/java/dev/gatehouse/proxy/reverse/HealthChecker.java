@@ -61,7 +61,7 @@ final class HealthChecker {
     if (worker == null) {
       return;
     }
-    group.status(); // returns servers whose ejection is over, with a log line, even without traffic
+    group.ejection().restoreDue(group.snapshot(), group.now()); // even without traffic
     for (LoadBalancing.Member m : group.snapshot().members()) {
       UpstreamServer s = m.server();
       try {
@@ -72,9 +72,9 @@ final class HealthChecker {
                 return;
               }
               if (error != null) {
-                group.onHealthCheck(s, false, error.getMessage());
+                group.transitions().onCheck(s, false, error.getMessage(), group.now());
               } else {
-                group.onHealthCheck(s, check.passes(status), "status " + status);
+                group.transitions().onCheck(s, check.passes(status), "status " + status, group.now());
               }
             });
       } catch (RuntimeException e) {

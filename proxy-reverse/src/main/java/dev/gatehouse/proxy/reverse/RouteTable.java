@@ -226,10 +226,10 @@ final class RouteTable implements Filter {
       @Override
       public void onResponseHead(int status) {
         head = true;
-        if (status >= 500 && group.counts5xx()) {
-          group.recordFailure(server, "status " + status);
+        if (status >= 500 && group.ejection().counts5xx()) {
+          group.ejection().recordFailure(server, "status " + status, group.now());
         } else {
-          group.recordSuccess(server);
+          group.ejection().recordSuccess(server);
         }
       }
 
@@ -239,11 +239,11 @@ final class RouteTable implements Filter {
           return;
         }
         ended = true;
-        group.release(server);
-        if (!head && error != null && group.outlierDetection()
+        group.chooser().release(server);
+        if (!head && error != null && group.ejection().enabled()
             && (error instanceof UpstreamConnectException || error instanceof UpstreamTimeoutException
                 || error instanceof UpstreamResponseException)) {
-          group.recordFailure(server, error.getMessage());
+          group.ejection().recordFailure(server, error.getMessage(), group.now());
         }
       }
     }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -19,7 +18,7 @@ class LoadBalancingTest {
   private static List<LoadBalancing.Member> members(int... weights) {
     List<LoadBalancing.Member> out = new ArrayList<>();
     for (int i = 0; i < weights.length; i++) {
-      out.add(new LoadBalancing.Member(new UpstreamServer(URI.create("http://10.0.0." + (i + 1) + ":8080")), weights[i]));
+      out.add(new LoadBalancing.Member(new UpstreamServer(ServerUri.parse("http://10.0.0." + (i + 1) + ":8080")), weights[i]));
     }
     return out;
   }
@@ -147,7 +146,7 @@ class LoadBalancingTest {
     LoadBalancing.Ring before = new LoadBalancing.Ring(ten, ex -> null);
     LoadBalancing.Ring removed = new LoadBalancing.Ring(ten.subList(0, 9), ex -> null);
     List<LoadBalancing.Member> eleven = new ArrayList<>(ten);
-    eleven.add(new LoadBalancing.Member(new UpstreamServer(URI.create("http://10.0.0.11:8080")), 1));
+    eleven.add(new LoadBalancing.Member(new UpstreamServer(ServerUri.parse("http://10.0.0.11:8080")), 1));
     LoadBalancing.Ring added = new LoadBalancing.Ring(eleven, ex -> null);
 
     int keys = 100_000;
