@@ -22,4 +22,17 @@ final class Checks {
     }
     return weight;
   }
+
+  /**
+   * A token (RFC 9110: a header name, method or cookie name).
+   *
+   * @param expected what the message says is expected, e.g. {@code a token such as X-User-Id}
+   */
+  static String token(String name, String value, String expected) {
+    Objects.requireNonNull(value, name);
+    if (!value.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+      throw new IllegalArgumentException(name + ": \"" + value + "\" (expected: " + expected + ")");
+    }
+    return value;
+  }
 }

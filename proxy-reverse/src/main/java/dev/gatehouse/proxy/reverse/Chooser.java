@@ -18,12 +18,18 @@ final class Chooser {
   private final OutlierEjection ejection;
   private final String stickyCookie;
   private final int maxConcurrent;
+  private final LoadBalancing balancing;
+  /** A built-in policy, whose picks need no check. */
+  private final boolean trusted;
 
   /**
    * @param stickyCookie the sticky-session cookie, or null
    * @param maxConcurrent the most requests in flight per server, 0 for no limit
    */
-  Chooser(String group, ServerList servers, OutlierEjection ejection, String stickyCookie, int maxConcurrent) {
+  Chooser(String group, LoadBalancing balancing, ServerList servers, OutlierEjection ejection, String stickyCookie,
+      int maxConcurrent) {
+    this.balancing = balancing;
+    this.trusted = balancing instanceof Balancers.Named;
     this.group = group;
     this.servers = servers;
     this.ejection = ejection;
@@ -51,12 +57,16 @@ final class Chooser {
     List<UpstreamServer> lost = null;
     for (int round = 0; round <= snap.members().size(); round++) {
       List<UpstreamServer> skip = lost;
-      Predicate<UpstreamServer> usable = s -> s.available(now) && (max <= 0 || s.inFlight() < max)
-          && (skip == null || !skip.contains(s));
-      UpstreamServer s = snap.selector().select(exchange,
-          tried == null || tried.isEmpty() ? usable : usable.and(x -> !tried.contains(x)));
-      if (s == null && tried != null && !tried.isEmpty()) {
-        s = snap.selector().select(exchange, usable);
+      Predicate<LoadBalancing.Server> usable = m -> {
+        UpstreamServer s = ((Member) m).server();
+        return s.available(now) && (max <= 0 || s.inFlight() < max) && (skip == null || !skip.contains(s));
+      };
+      UpstreamServer s = null;
+      if (tried != null && !tried.isEmpty()) {
+        s = select(snap, exchange, usable.and(m -> !tried.contains(((Member) m).server())));
+      }
+      if (s == null) {
+        s = select(snap, exchange, usable);
       }
       if (s == null) {
         break;
@@ -72,11 +82,28 @@ final class Chooser {
     throw unavailable(snap, now);
   }
 
+  /**
+   * The selector's pick, checked when the policy is not a built-in one.
+   *
+   * @throws IllegalStateException if a user-written policy picked a server that is not usable
+   */
+  private UpstreamServer select(ServerList.Snapshot snap, ProxyExchange exchange, Predicate<LoadBalancing.Server> usable) {
+    LoadBalancing.Server picked = snap.selector().select(exchange, usable);
+    if (picked == null) {
+      return null;
+    }
+    if (!trusted && (!(picked instanceof Member m) || !snap.contains(m) || !usable.test(m))) {
+      throw new IllegalStateException("loadBalancing " + balancing + " of upstream group " + group + " chose "
+          + picked + " (expected: one of the group's servers that usable accepts, or null)");
+    }
+    return ((Member) picked).server();
+  }
+
   private UpstreamUnavailableException unavailable(ServerList.Snapshot snap, long now) {
     int unhealthy = 0;
     int ejected = 0;
     int full = 0;
-    for (LoadBalancing.Member m : snap.members()) {
+    for (Member m : snap.members()) {
       ServerState st = m.server().state(now);
       if (st == ServerState.UNHEALTHY) {
         unhealthy++;

@@ -62,7 +62,7 @@ final class HealthChecker {
       return;
     }
     group.ejection().restoreDue(group.snapshot(), group.now()); // even without traffic
-    for (LoadBalancing.Member m : group.snapshot().members()) {
+    for (Member m : group.snapshot().members()) {
       UpstreamServer s = m.server();
       try {
         PoolSettings pool = group.poolSettings(engine.config());

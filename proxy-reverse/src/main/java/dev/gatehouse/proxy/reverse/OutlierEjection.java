@@ -52,7 +52,7 @@ final class OutlierEjection {
       }
       ServerList.Snapshot snap = servers.snapshot();
       int ejectedNow = 0;
-      for (LoadBalancing.Member m : snap.members()) {
+      for (Member m : snap.members()) {
         UpstreamServer o = m.server();
         if (o.ejected && now - o.ejectedUntilNanos < 0) {
           ejectedNow++;
@@ -91,7 +91,7 @@ final class OutlierEjection {
     if (settings == null) {
       return;
     }
-    for (LoadBalancing.Member m : snap.members()) {
+    for (Member m : snap.members()) {
       UpstreamServer s = m.server();
       if (s.ejected && now - s.ejectedUntilNanos >= 0) {
         boolean restored = false;

@@ -141,6 +141,10 @@ final class RouteTable implements Filter {
         log.debug("{}: {}", ex, e.getMessage());
         result.completeExceptionally(lastError != null ? lastError : e);
         return;
+      } catch (RuntimeException e) {
+        log.warn("{}: upstream group {} could not choose a server", ex, group.name(), e);
+        result.completeExceptionally(e); // a user-written LoadBalancing failed: 500
+        return;
       }
       tried.add(server);
       if (!preserveHost) {

@@ -27,29 +27,38 @@ final class ServerList {
   record Entry(ServerUri address, int weight) {}
 
   /** One immutable version of the server list, with the balancer's selector made for it. */
-  record Snapshot(List<LoadBalancing.Member> members, Map<String, UpstreamServer> byKey,
-      Map<String, UpstreamServer> byId, LoadBalancing.Selector selector) {}
+  record Snapshot(List<Member> members, Map<String, UpstreamServer> byKey,
+      Map<String, UpstreamServer> byId, LoadBalancing.Selector selector) {
+
+    /** Whether {@code m} is a server of this version of the list. */
+    boolean contains(Member m) {
+      return byKey.get(m.server().key()) == m.server();
+    }
+  }
 
   ServerList(List<Entry> initial, LoadBalancing balancing, HealthEvents events, Object lock) {
     this.balancing = balancing;
     this.events = events;
     this.lock = lock;
-    List<LoadBalancing.Member> members = new ArrayList<>();
+    List<Member> members = new ArrayList<>();
     for (Entry e : initial) {
-      members.add(new LoadBalancing.Member(new UpstreamServer(e.address()), e.weight()));
+      members.add(new Member(new UpstreamServer(e.address()), e.weight()));
     }
     this.snapshot = snapshotOf(members);
   }
 
-  private Snapshot snapshotOf(List<LoadBalancing.Member> members) {
-    List<LoadBalancing.Member> copy = List.copyOf(members);
+  private Snapshot snapshotOf(List<Member> members) {
+    List<Member> copy = List.copyOf(members);
     Map<String, UpstreamServer> byKey = new HashMap<>();
     Map<String, UpstreamServer> byId = new HashMap<>();
-    for (LoadBalancing.Member m : copy) {
+    for (Member m : copy) {
       byKey.put(m.server().key(), m.server());
       byId.put(m.server().id(), m.server());
     }
-    return new Snapshot(copy, Map.copyOf(byKey), Map.copyOf(byId), balancing.selector(copy));
+    List<LoadBalancing.Server> view = List.copyOf(copy);
+    LoadBalancing.Selector selector = Objects.requireNonNull(balancing.selector(view),
+        () -> "loadBalancing " + balancing + " made no selector for upstream group " + events.group());
+    return new Snapshot(copy, Map.copyOf(byKey), Map.copyOf(byId), selector);
   }
 
   Snapshot snapshot() {
@@ -74,8 +83,8 @@ final class ServerList {
         throw new IllegalStateException("server: " + address.uri() + " is already in upstream group "
             + events.group() + " (expected: a new server; use setWeight to change its weight)");
       }
-      List<LoadBalancing.Member> members = new ArrayList<>(snapshot.members());
-      members.add(new LoadBalancing.Member(new UpstreamServer(address), weight));
+      List<Member> members = new ArrayList<>(snapshot.members());
+      members.add(new Member(new UpstreamServer(address), weight));
       snapshot = snapshotOf(members);
     }
     HealthEvents.LOG.info("upstream group {}: added {} weight={}", events.group(), address.uri(), weight);
@@ -85,7 +94,7 @@ final class ServerList {
   boolean remove(ServerUri address) {
     UpstreamServer removed = null;
     synchronized (lock) {
-      List<LoadBalancing.Member> members = new ArrayList<>(snapshot.members());
+      List<Member> members = new ArrayList<>(snapshot.members());
       for (int i = 0; i < members.size(); i++) {
         if (members.get(i).server().key().equals(address.key())) {
           if (members.size() == 1) {
@@ -111,10 +120,10 @@ final class ServerList {
   /** Changes a server's weight; see {@link UpstreamGroup#setWeight}. */
   void setWeight(ServerUri address, int weight) {
     synchronized (lock) {
-      List<LoadBalancing.Member> members = new ArrayList<>(snapshot.members());
+      List<Member> members = new ArrayList<>(snapshot.members());
       for (int i = 0; i < members.size(); i++) {
         if (members.get(i).server().key().equals(address.key())) {
-          members.set(i, new LoadBalancing.Member(members.get(i).server(), weight));
+          members.set(i, new Member(members.get(i).server(), weight));
           snapshot = snapshotOf(members);
           HealthEvents.LOG.info("upstream group {}: {} weight={}", events.group(), address.uri(), weight);
           return;
@@ -133,10 +142,10 @@ final class ServerList {
     List<UpstreamServer> removed = new ArrayList<>();
     synchronized (lock) {
       Map<String, UpstreamServer> current = new LinkedHashMap<>(snapshot.byKey());
-      List<LoadBalancing.Member> members = new ArrayList<>();
+      List<Member> members = new ArrayList<>();
       for (Entry e : entries) {
         UpstreamServer s = current.remove(e.address().key());
-        members.add(new LoadBalancing.Member(s != null ? s : new UpstreamServer(e.address()), e.weight()));
+        members.add(new Member(s != null ? s : new UpstreamServer(e.address()), e.weight()));
       }
       for (UpstreamServer gone : current.values()) {
         gone.draining = true;
@@ -172,9 +181,9 @@ final class ServerList {
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("[");
-    List<LoadBalancing.Member> members = snapshot.members();
+    List<Member> members = snapshot.members();
     for (int i = 0; i < members.size(); i++) {
-      LoadBalancing.Member m = members.get(i);
+      Member m = members.get(i);
       sb.append(i == 0 ? "" : ", ").append(m.server().key());
       if (m.weight() != 1) {
         sb.append(" weight=").append(m.weight());

@@ -66,7 +66,7 @@ public final class UpstreamGroup {
     this.servers = new ServerList(b.servers, balancing, events, lock);
     this.ejection = new OutlierEjection(b.outlier, servers, events, lock);
     this.transitions = healthCheck == null ? null : new HealthTransitions(healthCheck, events, lock);
-    this.chooser = new Chooser(name, servers, ejection, stickyCookie, b.maxConcurrent);
+    this.chooser = new Chooser(name, balancing, servers, ejection, stickyCookie, b.maxConcurrent);
     this.lifecycle = healthCheck == null ? null : new HealthCheckLifecycle(this);
   }
 
@@ -93,18 +93,21 @@ public final class UpstreamGroup {
   /** The servers now in the group (not the draining ones), in the order added. */
   public List<String> servers() {
     List<String> out = new ArrayList<>();
-    for (LoadBalancing.Member m : servers.snapshot().members()) {
+    for (Member m : servers.snapshot().members()) {
       out.add(m.server().key());
     }
     return out;
   }
 
-  /** The state of each server, then of each server still draining after its removal. */
+  /**
+   * The state of each server, then of each server still draining after its removal. Reading it changes
+   * nothing: a server whose ejection time is over shows as available, and is taken back (with its log
+   * line and {@link HealthEvent}) by the next request or health-check round.
+   */
   public List<ServerStatus> status() {
     long now = now();
-    ejection.restoreDue(servers.snapshot(), now);
     List<ServerStatus> out = new ArrayList<>();
-    for (LoadBalancing.Member m : servers.snapshot().members()) {
+    for (Member m : servers.snapshot().members()) {
       out.add(statusOf(m.server(), m.weight(), now));
     }
     for (UpstreamServer s : servers.draining()) {
@@ -161,13 +164,13 @@ public final class UpstreamGroup {
    * Requests see either the old list or the new one.
    *
    * @param weights server URI to weight (1-1000), in the order wanted; iteration order is kept
-   * @throws IllegalArgumentException if a URI or weight is invalid, or two URIs name the same server
-   * @throws IllegalStateException if {@code weights} is empty
+   * @throws IllegalArgumentException if {@code weights} is empty, a URI or weight is invalid, or two URIs
+   *     name the same server
    */
   public void setServers(Map<String, Integer> weights) {
     Objects.requireNonNull(weights, "weights");
     if (weights.isEmpty()) {
-      throw new IllegalStateException("servers: {} (expected: at least one server; an upstream group is never empty)");
+      throw new IllegalArgumentException("servers: {} (expected: at least one server; an upstream group is never empty)");
     }
     servers.setAll(ServerList.entries(weights));
     HealthEvents.LOG.info("upstream group {}: servers set to {}", name, weights);
@@ -224,7 +227,7 @@ public final class UpstreamGroup {
 
   @Override
   public String toString() {
-    return (named ? name + " " : "") + balancing.name() + servers;
+    return (named ? name + " " : "") + balancing + servers;
   }
 
   /** Builds an {@link UpstreamGroup}. */
@@ -276,7 +279,11 @@ public final class UpstreamGroup {
       return this;
     }
 
-    /** How a server is chosen. @implSpec Defaults to {@link LoadBalancing#weightedRoundRobin()}. */
+    /**
+     * How a server is chosen: one of {@link LoadBalancing}'s policies or your own implementation.
+     *
+     * @implSpec Defaults to {@link LoadBalancing#weightedRoundRobin()}.
+     */
     public Builder loadBalancing(LoadBalancing balancing) {
       this.balancing = Objects.requireNonNull(balancing, "loadBalancing");
       return this;

@@ -213,7 +213,7 @@ class BalancingThroughProxyTest {
       }
     }
     assertThatThrownBy(() -> UpstreamGroup.of(backends.url(0)).setServers(Map.of()))
-        .isInstanceOf(IllegalStateException.class)
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("servers: {} (expected: at least one server; an upstream group is never empty)");
   }
 
