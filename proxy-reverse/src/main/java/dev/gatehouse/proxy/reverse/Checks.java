@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
+import dev.gatehouse.proxy.internal.Http;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -24,13 +25,13 @@ final class Checks {
   }
 
   /**
-   * A token (RFC 9110: a header name, method or cookie name).
+   * A token (RFC 9110: a header name, method or cookie name), checked by the project's one validator.
    *
    * @param expected what the message says is expected, e.g. {@code a token such as X-User-Id}
    */
   static String token(String name, String value, String expected) {
     Objects.requireNonNull(value, name);
-    if (!value.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+    if (!Http.isToken(value)) {
       throw new IllegalArgumentException(name + ": \"" + value + "\" (expected: " + expected + ")");
     }
     return value;

@@ -296,11 +296,7 @@ public final class UpstreamGroup {
      * cookie. @implSpec Defaults to none.
      */
     public Builder stickySessions(String cookieName) {
-      Objects.requireNonNull(cookieName, "stickySessions");
-      if (!cookieName.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-        throw new IllegalArgumentException("stickySessions: \"" + cookieName + "\" (expected: a cookie name token)");
-      }
-      this.stickyCookie = cookieName;
+      this.stickyCookie = Checks.token("stickySessions", cookieName, "a cookie name token");
       return this;
     }
 
