@@ -24,6 +24,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +38,8 @@ final class RouteTable implements Filter {
   private final List<Route> routes;
   private final boolean preserveHost;
   private final Map<Route, RouteRuntime> runtimes = new IdentityHashMap<>();
+  /** The proxy's clock ({@code ProxyBuilder.clock}) in nanoseconds: retry budgets and deadlines. */
+  private volatile LongSupplier clock = System::nanoTime;
 
   /** Per route: call options resolved against the proxy's settings, and the retry budget. */
   private static final class RouteRuntime {
@@ -56,6 +59,7 @@ final class RouteTable implements Filter {
 
   /** Resolves per-route settings against the built proxy and ties the groups' health checks to it. */
   void bind(Engine engine) {
+    clock = engine.config()::nanoTime;
     List<UpstreamGroup> groups = new ArrayList<>();
     for (Route r : routes) {
       UpstreamGroup g = r.group();
@@ -105,7 +109,7 @@ final class RouteTable implements Filter {
     if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {
       ex.enableRequestReplay(policy.bufferBodyUpTo());
     }
-    rt.budget.onRequest(System.nanoTime());
+    rt.budget.onRequest(clock.getAsLong());
     Forwarding f = new Forwarding(ex, route, rt);
     f.attempt();
     return f.result;
@@ -194,7 +198,7 @@ final class RouteTable implements Filter {
       if (retries >= policy.maxRetries() || ex.isFinished() || !ex.canResendRequest()) {
         return false;
       }
-      if (!rt.budget.tryRetry(System.nanoTime())) {
+      if (!rt.budget.tryRetry(clock.getAsLong())) {
         log.warn("{}: not retried: retry budget of route {} used up ({} of requests + {}/s)", ex, route,
             policy.budgetRatio(), policy.minRetriesPerSecond());
         return false;

@@ -9,6 +9,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -54,6 +55,8 @@ public final class UpstreamGroup {
   private final HealthTransitions transitions;
   private final Chooser chooser;
   private final HealthCheckLifecycle lifecycle;
+  /** The settings (and so the clock) of the proxy the group was built into; null before. */
+  private volatile CoreConfig timeSource;
 
   private UpstreamGroup(Builder b) {
     this.name = b.name != null ? b.name : "upstream-" + SEQUENCE.incrementAndGet();
@@ -203,9 +206,22 @@ public final class UpstreamGroup {
     return transitions;
   }
 
-  /** Now on the group's clock, in nanoseconds. */
+  /**
+   * Now on the group's clock, in nanoseconds: the clock of the proxy it was built into ({@code
+   * ProxyBuilder.clock}), {@link System#nanoTime()} before that.
+   */
   long now() {
-    return System.nanoTime();
+    CoreConfig c = timeSource;
+    return c == null ? System.nanoTime() : c.nanoTime();
+  }
+
+  /**
+   * Runs the health-check round that is due by the clock, if any; completes when it has reported. For
+   * tests that move the clock: completed at once without health checks or while no proxy runs.
+   */
+  CompletableFuture<Void> runDueHealthChecks() {
+    HealthChecker c = lifecycle == null ? null : lifecycle.checker();
+    return c == null ? CompletableFuture.completedFuture(null) : c.runDue();
   }
 
   /** See {@link Chooser#choose}; at the group's now. */
@@ -213,8 +229,21 @@ public final class UpstreamGroup {
     return chooser.choose(exchange, tried, now());
   }
 
-  /** Called when a proxy using this group is built: health checks follow its start and close. */
+  /**
+   * Called when a proxy using this group is built: the group takes its clock, and health checks follow
+   * its start and close.
+   *
+   * @throws IllegalStateException if another proxy using the group has another clock
+   */
   void attach(Engine engine) {
+    CoreConfig config = engine.config();
+    synchronized (lock) {
+      if (timeSource != null && timeSource.clock() != config.clock()) {
+        throw new IllegalStateException("clock: " + config.clock() + " (expected: the clock of the other proxy "
+            + "using upstream group " + name + ", " + timeSource.clock() + ")");
+      }
+      timeSource = config;
+    }
     if (lifecycle != null) {
       lifecycle.attach(engine);
     }

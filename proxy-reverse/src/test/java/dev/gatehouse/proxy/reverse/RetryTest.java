@@ -141,13 +141,35 @@ class RetryTest {
     resets(1);
     RetryPolicy policy = RetryPolicy.builder().maxRetries(1).budget(0.2, 0).build();
     int n = 50;
-    try (ProxyServer proxy = proxy(Route.any().retry(policy).to(UpstreamGroup.of(backends.url(0), backends.url(1))))) {
+    try (ProxyServer proxy = ReverseProxy.builder().clock(new TestClock())
+        .addRoute(Route.any().retry(policy).to(UpstreamGroup.of(backends.url(0), backends.url(1)))).build().start()) {
       for (int i = 0; i < n; i++) {
         assertThat(Backends.get(proxy.port(), "/b").statusCode()).isEqualTo(502);
       }
     }
     int upstreamRequests = backends.requests(0) + backends.requests(1);
-    assertThat(upstreamRequests - n).as("retries").isBetween(8, 10);
+    assertThat(upstreamRequests - n).as("retries: 20% of 50 requests in one window of the clock").isEqualTo(10);
+  }
+
+  @Test
+  void retryBudgetRefillsAsItsTenSecondWindowMovesOnTheProxyClock() throws Exception {
+    resets(0);
+    resets(1);
+    TestClock clock = new TestClock();
+    RetryPolicy policy = RetryPolicy.builder().maxRetries(1).budget(0, 1).build(); // 10 retries per window
+    try (ProxyServer proxy = ReverseProxy.builder().clock(clock)
+        .addRoute(Route.any().retry(policy).to(UpstreamGroup.of(backends.url(0), backends.url(1)))).build().start()) {
+      for (int i = 0; i < 12; i++) {
+        Backends.get(proxy.port(), "/b");
+      }
+      assertThat(backends.requests(0) + backends.requests(1)).as("12 requests, 10 retries").isEqualTo(22);
+      clock.advance(Duration.ofSeconds(9));
+      Backends.get(proxy.port(), "/b");
+      assertThat(backends.requests(0) + backends.requests(1)).as("the window still holds the 10").isEqualTo(23);
+      clock.advance(Duration.ofSeconds(1));
+      Backends.get(proxy.port(), "/b");
+      assertThat(backends.requests(0) + backends.requests(1)).as("the oldest second left the window").isEqualTo(25);
+    }
   }
 
   @Test
