@@ -39,11 +39,11 @@ final class Chooser {
 
   /**
    * Chooses a server and takes one of its request slots (give it back with {@link #release}). Servers in
-   * {@code tried} are avoided while others are usable.
+   * {@code tried} are left out, unless {@code mayRepeat} and no other server is usable.
    *
    * @throws UpstreamUnavailableException if no server can take the request now
    */
-  UpstreamServer choose(ProxyExchange exchange, List<UpstreamServer> tried, long now) {
+  UpstreamServer choose(ProxyExchange exchange, List<UpstreamServer> tried, boolean mayRepeat, long now) {
     ServerList.Snapshot snap = servers.snapshot();
     ejection.restoreDue(snap, now);
     int max = maxConcurrent;
@@ -61,12 +61,14 @@ final class Chooser {
         UpstreamServer s = ((Member) m).server();
         return s.available(now) && (max <= 0 || s.inFlight() < max) && (skip == null || !skip.contains(s));
       };
-      UpstreamServer s = null;
-      if (tried != null && !tried.isEmpty()) {
-        s = select(snap, exchange, usable.and(m -> !tried.contains(((Member) m).server())));
-      }
-      if (s == null) {
+      UpstreamServer s;
+      if (tried == null || tried.isEmpty()) {
         s = select(snap, exchange, usable);
+      } else {
+        s = select(snap, exchange, usable.and(m -> !tried.contains(((Member) m).server())));
+        if (s == null && mayRepeat) {
+          s = select(snap, exchange, usable);
+        }
       }
       if (s == null) {
         break;

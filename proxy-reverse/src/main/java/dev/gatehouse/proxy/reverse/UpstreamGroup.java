@@ -224,9 +224,9 @@ public final class UpstreamGroup {
     return c == null ? CompletableFuture.completedFuture(null) : c.runDue();
   }
 
-  /** See {@link Chooser#choose}; at the group's now. */
+  /** See {@link Chooser#choose}; at the group's now, avoiding {@code tried} while others are usable. */
   UpstreamServer choose(ProxyExchange exchange, List<UpstreamServer> tried) {
-    return chooser.choose(exchange, tried, now());
+    return chooser.choose(exchange, tried, true, now());
   }
 
   /**
