@@ -65,7 +65,8 @@ public final class RetryPolicy {
 
   /**
    * The default of every route: one retry, on failures before the response only (no status retried),
-   * budget 20 % plus 3 per second, bodies not kept.
+   * on another server, within the route's read timeout; budget 20 % plus 3 per second; bodies not kept.
+   * Tries that never reached their server are retried on servers not tried yet on top of that.
    */
   public static RetryPolicy defaults() {
     return DEFAULTS;
@@ -76,7 +77,10 @@ public final class RetryPolicy {
     return new Builder();
   }
 
-  /** Most retries per request. */
+  /**
+   * Most retries per request, not counting those after a try that never reached its server (those go
+   * to each server not tried yet, as long as this is not 0).
+   */
   public int maxRetries() {
     return maxRetries;
   }

@@ -1,6 +1,5 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.PoolSettings;
@@ -55,8 +54,7 @@ public final class UpstreamGroup {
   private final HealthTransitions transitions;
   private final Chooser chooser;
   private final HealthCheckLifecycle lifecycle;
-  /** The settings (and so the clock) of the proxy the group was built into; null before. */
-  private volatile CoreConfig timeSource;
+  private final GroupClock clock;
 
   private UpstreamGroup(Builder b) {
     this.name = b.name != null ? b.name : "upstream-" + SEQUENCE.incrementAndGet();
@@ -65,6 +63,7 @@ public final class UpstreamGroup {
     this.stickyCookie = b.stickyCookie;
     this.healthCheck = b.healthCheck;
     this.poolLimits = new PoolLimits(b.maxConnections, b.maxIdle, b.maxPending, b.tls, b.http2);
+    this.clock = new GroupClock(name);
     this.events = new HealthEvents(name, b.healthListener);
     this.servers = new ServerList(b.servers, balancing, events, lock);
     this.ejection = new OutlierEjection(b.outlier, servers, events, lock);
@@ -206,13 +205,9 @@ public final class UpstreamGroup {
     return transitions;
   }
 
-  /**
-   * Now on the group's clock, in nanoseconds: the clock of the proxy it was built into ({@code
-   * ProxyBuilder.clock}), {@link System#nanoTime()} before that.
-   */
+  /** Now on the group's clock ({@link GroupClock}), in nanoseconds. */
   long now() {
-    CoreConfig c = timeSource;
-    return c == null ? System.nanoTime() : c.nanoTime();
+    return clock.now();
   }
 
   /**
@@ -224,11 +219,6 @@ public final class UpstreamGroup {
     return c == null ? CompletableFuture.completedFuture(null) : c.runDue();
   }
 
-  /** See {@link Chooser#choose}; at the group's now, avoiding {@code tried} while others are usable. */
-  UpstreamServer choose(ProxyExchange exchange, List<UpstreamServer> tried) {
-    return chooser.choose(exchange, tried, true, now());
-  }
-
   /**
    * Called when a proxy using this group is built: the group takes its clock, and health checks follow
    * its start and close.
@@ -236,14 +226,7 @@ public final class UpstreamGroup {
    * @throws IllegalStateException if another proxy using the group has another clock
    */
   void attach(Engine engine) {
-    CoreConfig config = engine.config();
-    synchronized (lock) {
-      if (timeSource != null && timeSource.clock() != config.clock()) {
-        throw new IllegalStateException("clock: " + config.clock() + " (expected: the clock of the other proxy "
-            + "using upstream group " + name + ", " + timeSource.clock() + ")");
-      }
-      timeSource = config;
-    }
+    clock.bind(engine.config());
     if (lifecycle != null) {
       lifecycle.attach(engine);
     }
