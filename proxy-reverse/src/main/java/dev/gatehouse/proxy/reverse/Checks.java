@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
+import dev.gatehouse.proxy.internal.Http;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -13,5 +14,26 @@ final class Checks {
       throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
     }
     return d;
+  }
+
+  /** A server's weight, 1-1000. */
+  static int weight(int weight) {
+    if (weight < 1 || weight > 1000) {
+      throw new IllegalArgumentException("weight: " + weight + " (expected: 1-1000)");
+    }
+    return weight;
+  }
+
+  /**
+   * A token (RFC 9110: a header name, method or cookie name), checked by the project's one validator.
+   *
+   * @param expected what the message says is expected, e.g. {@code a token such as X-User-Id}
+   */
+  static String token(String name, String value, String expected) {
+    Objects.requireNonNull(value, name);
+    if (!Http.isToken(value)) {
+      throw new IllegalArgumentException(name + ": \"" + value + "\" (expected: " + expected + ")");
+    }
+    return value;
   }
 }

@@ -135,10 +135,7 @@ public final class HealthCheck {
     /** The method. @implSpec Defaults to {@code GET}. */
     public Builder method(String method) {
       Objects.requireNonNull(method, "method");
-      if (!method.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-        throw new IllegalArgumentException("healthCheck.method: \"" + method + "\" (expected: a method token such as GET)");
-      }
-      this.method = method;
+      this.method = Checks.token("healthCheck.method", method, "a method token such as GET");
       return this;
     }
 

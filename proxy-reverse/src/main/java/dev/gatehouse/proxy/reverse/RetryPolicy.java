@@ -20,9 +20,19 @@ import java.util.Objects;
  *       bytes are kept as they stream; a larger body is never retried once sent.
  *   <li>A retry budget caps retries at a share of the route's requests over the last 10 seconds (plus
  *       a few per second), so that retries cannot multiply the load of an outage.
+ *   <li>A retry goes to a server not tried yet for the request. With none left (a group of one server,
+ *       or the others unhealthy, ejected or busy) the failure is final, unless {@link
+ *       Builder#retrySameServer} allows trying the same server again.
+ *   <li>A try that never reached its server does not use up a retry or the budget when a server not
+ *       tried yet can take the request: a refused connection to a server that just went down costs the
+ *       request nothing while another server is available (at most one such try per server).
+ *   <li>A {@link Builder#deadline deadline} bounds all tries together: no retry starts after it, so a
+ *       client waits about the read timeout for a hung upstream, not a multiple of it.
  * </ul>
  *
- * Retries go to a server not yet tried for the request when there is one.
+ * <p>Each retry is logged (logger {@code dev.gatehouse.proxy.reverse.RouteTable}, level INFO) with the
+ * server it goes to and the one that failed: {@code retrying on app-2:8080 after app-1:8080 failed:
+ * ...}. Deadlines and budgets are measured on the proxy's clock ({@code ProxyBuilder.clock}).
  */
 public final class RetryPolicy {
   private static final RetryPolicy NONE = new Builder().maxRetries(0).build();
@@ -34,8 +44,12 @@ public final class RetryPolicy {
   private final double budgetRatio;
   private final int minRetriesPerSecond;
   private final int bufferBodyUpTo;
+  private final boolean retrySameServer;
+  private final Duration deadline;
 
   private RetryPolicy(Builder b) {
+    this.retrySameServer = b.retrySameServer;
+    this.deadline = b.deadline;
     this.maxRetries = b.maxRetries;
     this.retryOnStatus = b.retryOnStatus.clone();
     this.tryTimeout = b.tryTimeout;
@@ -51,7 +65,8 @@ public final class RetryPolicy {
 
   /**
    * The default of every route: one retry, on failures before the response only (no status retried),
-   * budget 20 % plus 3 per second, bodies not kept.
+   * on another server, within the route's read timeout; budget 20 % plus 3 per second; bodies not kept.
+   * Tries that never reached their server are retried on servers not tried yet on top of that.
    */
   public static RetryPolicy defaults() {
     return DEFAULTS;
@@ -62,7 +77,10 @@ public final class RetryPolicy {
     return new Builder();
   }
 
-  /** Most retries per request. */
+  /**
+   * Most retries per request, not counting those after a try that never reached its server (those go
+   * to each server not tried yet, as long as this is not 0).
+   */
   public int maxRetries() {
     return maxRetries;
   }
@@ -92,6 +110,19 @@ public final class RetryPolicy {
     return bufferBodyUpTo;
   }
 
+  /** Whether a retry may go to a server already tried for the request. */
+  public boolean retrySameServer() {
+    return retrySameServer;
+  }
+
+  /**
+   * Time from the first try's start after which no retry starts, or null for the route's read timeout
+   * (the default).
+   */
+  public Duration deadline() {
+    return deadline;
+  }
+
   boolean retriesStatus(int status) {
     for (int s : retryOnStatus) {
       if (s == status) {
@@ -105,7 +136,8 @@ public final class RetryPolicy {
   public String toString() {
     return "RetryPolicy(maxRetries " + maxRetries + ", status " + Arrays.toString(retryOnStatus) + ", budget "
         + budgetRatio + " + " + minRetriesPerSecond + "/s" + (tryTimeout != null ? ", tryTimeout " + tryTimeout : "")
-        + (bufferBodyUpTo > 0 ? ", body up to " + bufferBodyUpTo : "") + ")";
+        + (bufferBodyUpTo > 0 ? ", body up to " + bufferBodyUpTo : "")
+        + (deadline != null ? ", deadline " + deadline : "") + (retrySameServer ? ", same server allowed" : "") + ")";
   }
 
   /** Builds a {@link RetryPolicy}. */
@@ -116,6 +148,8 @@ public final class RetryPolicy {
     private double budgetRatio = 0.2;
     private int minRetriesPerSecond = 3;
     private int bufferBodyUpTo;
+    private boolean retrySameServer;
+    private Duration deadline;
 
     private Builder() {}
 
@@ -180,6 +214,31 @@ public final class RetryPolicy {
         throw new IllegalArgumentException("retry.bufferBodyUpTo: " + bytes + " (expected: 0-67108864)");
       }
       this.bufferBodyUpTo = bytes;
+      return this;
+    }
+
+    /**
+     * Whether a retry may go to a server already tried for the request, when no other server can take
+     * it: for a group of one server whose failures are known to be brief. Every retry still counts
+     * against {@link #maxRetries} and the budget, and the {@link #deadline} still bounds them.
+     * @implSpec Defaults to false: a retry goes to another server or does not happen.
+     */
+    public Builder retrySameServer(boolean allowed) {
+      this.retrySameServer = allowed;
+      return this;
+    }
+
+    /**
+     * Time from the first try's start within which retries may happen: no retry starts after it, and a
+     * retry waits for its response head only for what is left of it (a 504 then, or a retry within
+     * {@link #tryTimeout} if that is shorter). The first try is bounded by its own timeouts (connect,
+     * write, read, {@link #tryTimeout}), so the default keeps a client of a hung upstream waiting about
+     * the read timeout, never a multiple of it. The route's {@code totalTimeout}, if shorter, ends
+     * retries too.
+     * @implSpec Defaults to the route's read timeout (none when the read timeout is disabled).
+     */
+    public Builder deadline(Duration deadline) {
+      this.deadline = Checks.positive("retry.deadline", deadline);
       return this;
     }
 

@@ -216,10 +216,7 @@ public final class Route {
       Objects.requireNonNull(methods, "methods");
       for (String m : methods) {
         Objects.requireNonNull(m, "method");
-        if (!m.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-          throw new IllegalArgumentException("method: \"" + m + "\" (expected: a method token such as GET)");
-        }
-        this.methods.add(m);
+        this.methods.add(Checks.token("method", m, "a method token such as GET"));
       }
       return this;
     }
@@ -305,10 +302,7 @@ public final class Route {
 
     private static String checkHeaderName(String name) {
       Objects.requireNonNull(name, "name");
-      if (!name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-        throw new IllegalArgumentException("header: \"" + name + "\" (expected: a header name token)");
-      }
-      return name;
+      return Checks.token("header", name, "a header name token");
     }
   }
 }

@@ -30,9 +30,9 @@ final class UpstreamServer {
   int ejections;
   long lastEjectionEndNanos;
 
-  UpstreamServer(URI uri) {
-    this.uri = uri;
-    this.key = uri.getScheme().toLowerCase(java.util.Locale.ROOT) + "://" + uri.getRawAuthority();
+  UpstreamServer(ServerUri address) {
+    this.uri = address.uri();
+    this.key = address.key();
     this.endpoint = Endpoint.of(uri);
     this.id = idOf(key);
   }
@@ -91,6 +91,25 @@ final class UpstreamServer {
 
   void release() {
     inFlight.decrementAndGet();
+  }
+
+  /** {@code host:port} as added, for log lines. */
+  String authority() {
+    return uri.getRawAuthority();
+  }
+
+  /** The state at {@code now} (on the group's clock); reads only, changes nothing. */
+  ServerState state(long now) {
+    if (draining) {
+      return ServerState.DRAINING;
+    }
+    if (!activeHealthy) {
+      return ServerState.UNHEALTHY;
+    }
+    if (ejected && now - ejectedUntilNanos < 0) {
+      return ServerState.EJECTED;
+    }
+    return ServerState.AVAILABLE;
   }
 
   /** Whether the server takes new requests at {@code now} (ignoring concurrency limits). */

@@ -165,23 +165,28 @@ class UpstreamTlsTest {
   @Test
   void activeHealthChecksSpeakTlsToHttpsUpstreams() throws Exception {
     BlockingQueue<HealthEvent> events = new LinkedBlockingQueue<>();
+    TestClock clock = new TestClock();
+    Duration interval = Duration.ofSeconds(5);
     try (TlsUpstream up = new TlsUpstream(server, false)) {
       UpstreamGroup g = UpstreamGroup.builder().add("https://localhost:" + up.port())
           .tls(UpstreamTls.builder().trustPem(ca.chain()).build())
-          .healthCheck(HealthCheck.http("/health").interval(Duration.ofMillis(300)).timeout(Duration.ofMillis(290))
+          .healthCheck(HealthCheck.http("/health").interval(interval).timeout(Duration.ofSeconds(2))
               .unhealthyThreshold(3).build())
           .onHealthChange(events::add).build();
-      try (ProxyServer proxy = proxy(g)) {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (up.requests.get() < 3 && System.nanoTime() < deadline) {
-          Thread.onSpinWait();
+      try (ProxyServer proxy = ReverseProxy.builder().clock(clock).addRoute(Route.any().to(g)).build().start()) {
+        g.runDueHealthChecks().get(10, TimeUnit.SECONDS); // the round due at start
+        for (int round = 0; round < 2; round++) {
+          clock.advance(interval);
+          g.runDueHealthChecks().get(10, TimeUnit.SECONDS);
         }
-        assertThat(up.requests.get()).isGreaterThanOrEqualTo(3);
+        assertThat(up.requests.get()).as("the first round and two more, all passed over TLS").isEqualTo(3);
         assertThat(events).isEmpty();
         up.close();
-        HealthEvent e = events.poll(10, TimeUnit.SECONDS);
-        assertThat(e).isNotNull();
-        assertThat(e.to()).isEqualTo(ServerState.UNHEALTHY);
+        for (int round = 0; round < 3; round++) {
+          clock.advance(interval);
+          g.runDueHealthChecks().get(10, TimeUnit.SECONDS);
+        }
+        assertThat(events).singleElement().extracting(HealthEvent::to).isEqualTo(ServerState.UNHEALTHY);
       }
     }
   }

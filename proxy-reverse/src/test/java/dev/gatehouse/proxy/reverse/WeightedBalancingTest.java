@@ -56,7 +56,7 @@ class WeightedBalancingTest {
         .add("http://a:1", 5).add("http://b:1", 1).add("http://c:1", 1).build();
     StringBuilder seq = new StringBuilder();
     for (int i = 0; i < 7; i++) {
-      seq.append(g.choose(null, null).uri().getHost());
+      seq.append(g.chooser().choose(null, null, true, g.now()).uri().getHost());
     }
     assertThat(seq.toString()).isEqualTo("aabacaa");
   }
@@ -67,7 +67,7 @@ class WeightedBalancingTest {
         .add("http://a:1", 5).add("http://b:1", 1).build();
     StringBuilder seq = new StringBuilder();
     for (int i = 0; i < 4; i++) {
-      seq.append(g.choose(null, null).uri().getHost());
+      seq.append(g.chooser().choose(null, null, true, g.now()).uri().getHost());
     }
     assertThat(seq.toString()).isEqualTo("abab");
   }

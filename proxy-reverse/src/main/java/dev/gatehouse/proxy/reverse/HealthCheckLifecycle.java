@@ -1,0 +1,50 @@
+package dev.gatehouse.proxy.reverse;
+
+import dev.gatehouse.proxy.internal.Engine;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs a group's active health checks while a proxy using the group runs: one {@link HealthChecker} per
+ * group, on the first running proxy, moved to another running proxy when that one closes.
+ */
+final class HealthCheckLifecycle {
+  private final UpstreamGroup group;
+  private final List<Engine> running = new ArrayList<>();
+  private HealthChecker checker;
+
+  HealthCheckLifecycle(UpstreamGroup group) {
+    this.group = group;
+  }
+
+  /** Called when a proxy using the group is built: checks follow its start and close. */
+  void attach(Engine engine) {
+    engine.addStartHook(() -> started(engine));
+    engine.addCloseHook(() -> stopped(engine));
+  }
+
+  private synchronized void started(Engine engine) {
+    running.add(engine);
+    if (checker == null) {
+      checker = new HealthChecker(group, engine);
+      checker.start();
+    }
+  }
+
+  private synchronized void stopped(Engine engine) {
+    running.remove(engine);
+    if (checker != null && checker.engine() == engine) {
+      checker.stop();
+      checker = null;
+      if (!running.isEmpty()) {
+        checker = new HealthChecker(group, running.get(0));
+        checker.start();
+      }
+    }
+  }
+
+  /** The checker now running, or null. */
+  synchronized HealthChecker checker() {
+    return checker;
+  }
+}
