@@ -85,13 +85,18 @@ final class RequestValidator {
       if (exchange.getProtocol().equals(Protocols.HTTP_1_0)) {
         return new Rejection(400, "Bad Request: Transfer-Encoding in an HTTP/1.0 request");
       }
-      String[] codings = te.getFirst().split(",");
-      String last = codings[codings.length - 1].trim();
-      if (!last.equalsIgnoreCase("chunked")) {
+      // a list: empty elements are ignored (RFC 9110 §5.6.1.2), so "chunked," is chunked
+      java.util.List<String> codings = new java.util.ArrayList<>(2);
+      for (String c : te.getFirst().split(",")) {
+        if (!c.isBlank()) {
+          codings.add(c.trim());
+        }
+      }
+      if (codings.isEmpty() || !codings.get(codings.size() - 1).equalsIgnoreCase("chunked")) {
         return new Rejection(400, "Bad Request: chunked is not the final transfer coding");
       }
-      if (codings.length > 1) {
-        return new Rejection(501, "Not Implemented: transfer coding " + codings[0].trim());
+      if (codings.size() > 1) {
+        return new Rejection(501, "Not Implemented: transfer coding " + codings.get(0));
       }
     }
     if (cl != null) {
