@@ -1,0 +1,162 @@
+package dev.gatehouse.proxy.forward;
+
+import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Objects;
+
+/**
+ * TLS interception ("MITM", as Squid's SSL-Bump and mitmproxy do it) for {@link
+ * ForwardProxyBuilder#intercept}: inside a {@code CONNECT} tunnel the proxy completes the client's TLS
+ * handshake itself, with a certificate for the requested host minted on the fly and signed by a {@link
+ * CertificateAuthority} the clients trust, and opens its own verified TLS connection to the real server.
+ * The decrypted requests then go through the filters, the egress policy and the access log like plain
+ * HTTP requests, with scheme {@code https}.
+ *
+ * <pre>{@code
+ * ForwardProxy.builder()
+ *     .intercept(TlsInterception.builder(CertificateAuthority.fromPem(caPem, caKeyPem)).build())
+ *     .build();
+ * }</pre>
+ *
+ * <p>Needs {@code org.bouncycastle:bcpkix-jdk18on} and {@code com.github.ben-manes.caffeine:caffeine}
+ * on the class path ({@link Builder#build()} names a missing one).
+ *
+ * <p><b>Certificates.</b> One per host name (or IP address, for a tunnel to an IP literal), with that
+ * name as subject alternative name, ECDSA P-256 by default, valid for {@link #DEFAULT_LEAF_VALIDITY}
+ * (and never beyond the CA). All share one key pair, made when the proxy is built, so a new host costs
+ * one signature; certificates are cached for half their validity (bounded by {@link
+ * Builder#leafCacheSize}), so further connections to a host cost nothing but the handshake. Minting
+ * runs on the proxy's worker threads, never on an I/O thread; connections to a host that arrive while
+ * its certificate is being minted wait for that one certificate.
+ */
+public final class TlsInterception {
+  /** Default validity of a minted certificate. */
+  public static final Duration DEFAULT_LEAF_VALIDITY = Duration.ofDays(7);
+  /** Default most hosts whose certificates are cached. */
+  public static final int DEFAULT_LEAF_CACHE_SIZE = 10_000;
+
+  /** The key of the minted certificates. */
+  public enum LeafKey {
+    /** ECDSA on curve P-256: small, fast to sign with, accepted by every current client. */
+    ECDSA_P256("EC"),
+    /** RSA 2048 bits, for old clients without ECDSA. */
+    RSA_2048("RSA");
+
+    private final String algorithm;
+
+    LeafKey(String algorithm) {
+      this.algorithm = algorithm;
+    }
+
+    String algorithm() {
+      return algorithm;
+    }
+  }
+
+  private final CertificateAuthority authority;
+  private final Duration leafValidity;
+  private final int leafCacheSize;
+  private final LeafKey leafKey;
+  private final InstantSource clock;
+
+  private TlsInterception(Builder b) {
+    this.authority = b.authority;
+    this.leafValidity = b.leafValidity;
+    this.leafCacheSize = b.leafCacheSize;
+    this.leafKey = b.leafKey;
+    this.clock = b.clock;
+  }
+
+  /** A builder for interception with certificates signed by {@code authority}. */
+  public static Builder builder(CertificateAuthority authority) {
+    return new Builder(Objects.requireNonNull(authority, "authority"));
+  }
+
+  CertificateAuthority authority() {
+    return authority;
+  }
+
+  Duration leafValidity() {
+    return leafValidity;
+  }
+
+  int leafCacheSize() {
+    return leafCacheSize;
+  }
+
+  LeafKey leafKey() {
+    return leafKey;
+  }
+
+  InstantSource clock() {
+    return clock;
+  }
+
+  @Override
+  public String toString() {
+    return "TlsInterception(" + authority + ", leaf " + leafKey + " for " + leafValidity + ")";
+  }
+
+  /** Builds {@link TlsInterception}. Not thread-safe. */
+  public static final class Builder {
+    private final CertificateAuthority authority;
+    private Duration leafValidity = DEFAULT_LEAF_VALIDITY;
+    private int leafCacheSize = DEFAULT_LEAF_CACHE_SIZE;
+    private LeafKey leafKey = LeafKey.ECDSA_P256;
+    private InstantSource clock = InstantSource.system();
+
+    private Builder(CertificateAuthority authority) {
+      this.authority = authority;
+    }
+
+    /**
+     * How long a minted certificate is valid. Short is safer (a leaked certificate is useful briefly);
+     * each is re-minted after half of it. @implSpec Defaults to {@link #DEFAULT_LEAF_VALIDITY}.
+     */
+    public Builder leafValidity(Duration validity) {
+      Objects.requireNonNull(validity, "leafValidity");
+      if (validity.compareTo(Duration.ofMinutes(10)) < 0 || validity.compareTo(Duration.ofDays(397)) > 0) {
+        throw new IllegalArgumentException("leafValidity: " + validity + " (expected: 10 minutes to 397 days)");
+      }
+      this.leafValidity = validity;
+      return this;
+    }
+
+    /** Most hosts whose certificates are kept. @implSpec Defaults to {@link #DEFAULT_LEAF_CACHE_SIZE}. */
+    public Builder leafCacheSize(int hosts) {
+      if (hosts < 1) {
+        throw new IllegalArgumentException("leafCacheSize: " + hosts + " (expected: > 0)");
+      }
+      this.leafCacheSize = hosts;
+      return this;
+    }
+
+    /** The key type of minted certificates. @implSpec Defaults to {@link LeafKey#ECDSA_P256}. */
+    public Builder leafKey(LeafKey key) {
+      this.leafKey = Objects.requireNonNull(key, "leafKey");
+      return this;
+    }
+
+    /**
+     * Where the current time comes from (certificate validity and cache expiry); for tests.
+     *
+     * @implSpec Defaults to {@link InstantSource#system()}.
+     */
+    public Builder clock(InstantSource clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Builds the configuration.
+     *
+     * @throws IllegalStateException if BouncyCastle or Caffeine is not on the class path (the message
+     *     names the artifact)
+     */
+    public TlsInterception build() {
+      OptionalDependencies.requireInterception("intercept");
+      return new TlsInterception(this);
+    }
+  }
+}
