@@ -1,8 +1,13 @@
 package dev.gatehouse.proxy.forward;
 
+import dev.gatehouse.proxy.forward.internal.HostPattern;
 import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
+import dev.gatehouse.proxy.forward.internal.mitm.UpstreamTrust;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,6 +23,13 @@ import java.util.Objects;
  *     .intercept(TlsInterception.builder(CertificateAuthority.fromPem(caPem, caKeyPem)).build())
  *     .build();
  * }</pre>
+ *
+ * <p><b>The server side.</b> The proxy verifies each server strictly, as a browser would: its certificate
+ * must chain to a trusted root (the JDK's, or {@link Builder#upstreamTrustPem}) and name the host of the
+ * {@code CONNECT} request, which is also sent as SNI. When it does not, the client gets a {@code 502}
+ * saying why (not trusted, expired, wrong name), never an unverified connection, unless {@link
+ * Builder#dangerouslyTrustAnyUpstreamCertificate} names that host. Both legs negotiate {@code h2} or
+ * {@code http/1.1} by ALPN: the client chooses with the proxy, the server with the proxy.
  *
  * <p>Needs {@code org.bouncycastle:bcpkix-jdk18on} and {@code com.github.ben-manes.caffeine:caffeine}
  * on the class path ({@link Builder#build()} names a missing one).
@@ -59,13 +71,17 @@ public final class TlsInterception {
   private final int leafCacheSize;
   private final LeafKey leafKey;
   private final InstantSource clock;
+  private final UpstreamTrust upstreamTrust;
+  private final List<HostPattern> unverified;
 
-  private TlsInterception(Builder b) {
+  private TlsInterception(Builder b, UpstreamTrust upstreamTrust) {
     this.authority = b.authority;
     this.leafValidity = b.leafValidity;
     this.leafCacheSize = b.leafCacheSize;
     this.leafKey = b.leafKey;
     this.clock = b.clock;
+    this.upstreamTrust = upstreamTrust;
+    this.unverified = List.copyOf(b.unverified);
   }
 
   /** A builder for interception with certificates signed by {@code authority}. */
@@ -93,9 +109,18 @@ public final class TlsInterception {
     return clock;
   }
 
+  UpstreamTrust upstreamTrust() {
+    return upstreamTrust;
+  }
+
+  List<HostPattern> unverified() {
+    return unverified;
+  }
+
   @Override
   public String toString() {
-    return "TlsInterception(" + authority + ", leaf " + leafKey + " for " + leafValidity + ")";
+    return "TlsInterception(" + authority + ", leaf " + leafKey + " for " + leafValidity + ", upstream trust "
+        + upstreamTrust + (unverified.isEmpty() ? "" : ", UNVERIFIED upstreams " + unverified) + ")";
   }
 
   /** Builds {@link TlsInterception}. Not thread-safe. */
@@ -105,6 +130,11 @@ public final class TlsInterception {
     private int leafCacheSize = DEFAULT_LEAF_CACHE_SIZE;
     private LeafKey leafKey = LeafKey.ECDSA_P256;
     private InstantSource clock = InstantSource.system();
+    private Path trustPem;
+    private Path trustStore;
+    private String trustStorePassword;
+    private final List<Path> alsoTrusted = new ArrayList<>();
+    private final List<HostPattern> unverified = new ArrayList<>();
 
     private Builder(CertificateAuthority authority) {
       this.authority = authority;
@@ -149,14 +179,63 @@ public final class TlsInterception {
     }
 
     /**
-     * Builds the configuration.
+     * Verifies servers against the CA certificates in this PEM file instead of the JDK's trusted roots
+     * (a corporate network whose servers all chain to an internal CA).
+     */
+    public Builder upstreamTrustPem(Path caCertificates) {
+      this.trustPem = Objects.requireNonNull(caCertificates, "upstreamTrustPem");
+      return this;
+    }
+
+    /** Verifies servers against the certificates of this PKCS#12 or JKS trust store instead of the JDK's roots. */
+    public Builder upstreamTrustStore(Path file, String password) {
+      this.trustStore = Objects.requireNonNull(file, "upstreamTrustStore");
+      this.trustStorePassword = password;
+      return this;
+    }
+
+    /**
+     * Also trusts the CA certificates in this PEM file, besides the JDK's roots (or the store of {@link
+     * #upstreamTrustPem} / {@link #upstreamTrustStore}); adds to the list.
+     */
+    public Builder addUpstreamTrustPem(Path caCertificates) {
+      alsoTrusted.add(Objects.requireNonNull(caCertificates, "addUpstreamTrustPem"));
+      return this;
+    }
+
+    /**
+     * <b>Turns off the verification of the server's certificate</b> for these hosts ({@code
+     * staging.internal.example}, {@code *.dev.example}, an IP address; optionally with {@code :port}):
+     * any certificate is accepted, for any name, so anyone on the path to those hosts can read and change
+     * the traffic while the client believes it is protected. For test servers with throw-away
+     * certificates only; prefer {@link #addUpstreamTrustPem} with their CA. Logged as a warning at start
+     * and at the first connection to each such host. Adds to the list.
+     *
+     * @throws IllegalArgumentException naming a pattern that cannot be parsed
+     */
+    public Builder dangerouslyTrustAnyUpstreamCertificate(String... hostPatterns) {
+      Objects.requireNonNull(hostPatterns, "dangerouslyTrustAnyUpstreamCertificate");
+      for (String p : hostPatterns) {
+        unverified.add(HostPattern.host("dangerouslyTrustAnyUpstreamCertificate", p));
+      }
+      return this;
+    }
+
+    /**
+     * Builds the configuration and reads the trust files.
      *
      * @throws IllegalStateException if BouncyCastle or Caffeine is not on the class path (the message
-     *     names the artifact)
+     *     names the artifact), or both {@code upstreamTrustPem} and {@code upstreamTrustStore} are set
+     * @throws IllegalArgumentException if a trust file cannot be read (the message names it)
      */
     public TlsInterception build() {
       OptionalDependencies.requireInterception("intercept");
-      return new TlsInterception(this);
+      if (trustPem != null && trustStore != null) {
+        throw new IllegalStateException("upstreamTrustPem: " + trustPem + " conflicts with upstreamTrustStore: "
+            + trustStore + " (expected: one of them)");
+      }
+      UpstreamTrust trust = UpstreamTrust.load(trustPem, trustStore, trustStorePassword, alsoTrusted);
+      return new TlsInterception(this, trust);
     }
   }
 }

@@ -10,6 +10,7 @@ import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
+import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.Endpoint;
 import dev.gatehouse.proxy.internal.Engine;
@@ -39,11 +40,18 @@ public final class ForwardSteps {
 
   private final ForwardSettings settings;
   private final ConnectTunnels tunnels;
+  private final InterceptedTunnels intercepted;
   private final String challenge;
 
   public ForwardSteps(ForwardSettings settings) {
+    this(settings, null);
+  }
+
+  /** With TLS interception when {@code interception} is not null. */
+  public ForwardSteps(ForwardSettings settings, Interception interception) {
     this.settings = settings;
     this.tunnels = new ConnectTunnels(settings);
+    this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception);
     this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
   }
 
@@ -58,12 +66,20 @@ public final class ForwardSteps {
   /** Hooks into the built server: open tunnels are closed (and logged) when it closes. */
   public void attach(Engine engine) {
     engine.addCloseHook(tunnels::closeAll);
+    if (intercepted != null) {
+      intercepted.attach(engine);
+      engine.addCloseHook(intercepted::closeAll);
+    }
   }
 
   // ---------------------------------------------------------------- gate
 
   private CompletionStage<ProxyResponse> gate(ProxyExchange exchange, Chain chain) {
     ExchangeImpl ex = (ExchangeImpl) exchange;
+    InterceptedTunnel tunnel = intercepted == null ? null : InterceptedTunnels.of(ex);
+    if (tunnel != null) {
+      return intercepted.gate(ex, tunnel, chain); // decrypted from a tunnel the client authenticated for
+    }
     Target target;
     try {
       target = Target.of(ex, settings.transparent());
@@ -204,7 +220,7 @@ public final class ForwardSteps {
     }
   }
 
-  private static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision d, Chain chain) {
+  static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision d, Chain chain) {
     ex.attribute(ForwardProxy.EGRESS_DECISION, d);
     ex.attribute(AccessLog.POLICY_DECISION, d.allowed() ? "allow" : "deny");
     ex.attribute(AccessLog.POLICY_RULE, d.rule());
@@ -218,13 +234,20 @@ public final class ForwardSteps {
 
   private CompletionStage<ProxyResponse> terminal(ProxyExchange exchange, Chain unused) {
     ExchangeImpl ex = (ExchangeImpl) exchange;
-    Target t = ex.attribute(TARGET).orElseThrow();
     EgressDecision d = ex.attribute(ForwardProxy.EGRESS_DECISION).orElseThrow();
     if (!d.allowed()) {
       return done(ProxyResponse.of(403, "Forbidden by egress policy: " + d.rule() + "\n"));
     }
+    InterceptedTunnel tunnel = ex.attribute(InterceptedTunnels.TUNNEL).orElse(null);
+    if (tunnel != null) {
+      return intercepted.terminal(ex, tunnel, d);
+    }
+    Target t = ex.attribute(TARGET).orElseThrow();
     ParentProxy parent = settings.parentFor(t);
     if (t.connect()) {
+      if (intercepted != null && parent == null && intercepted.candidate(t)) {
+        return intercepted.open(ex, t, d);
+      }
       return tunnels.open(ex, t, d, parent);
     }
     if (t.absolute()) {
