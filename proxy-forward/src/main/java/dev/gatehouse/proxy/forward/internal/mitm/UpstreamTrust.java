@@ -14,6 +14,7 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Date;
 import java.util.List;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
@@ -114,23 +115,16 @@ public final class UpstreamTrust {
     X509Certificate leaf = chain != null && chain.length > 0 ? chain[0] : null;
     String about = REASON_PREFIX + host;
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof CertificateExpiredException) {
-        return about + " has expired" + (leaf != null ? " (not valid after " + leaf.getNotAfter().toInstant() + ")" : "");
+      CertPathValidatorException.Reason r = t instanceof CertPathValidatorException
+          ? ((CertPathValidatorException) t).getReason() : null;
+      if (t instanceof CertificateExpiredException || r == CertPathValidatorException.BasicReason.EXPIRED) {
+        return about + validity(chain, true);
       }
-      if (t instanceof CertificateNotYetValidException) {
-        return about + " is not valid yet" + (leaf != null ? " (not before " + leaf.getNotBefore().toInstant() + ")" : "");
+      if (t instanceof CertificateNotYetValidException || r == CertPathValidatorException.BasicReason.NOT_YET_VALID) {
+        return about + validity(chain, false);
       }
-      if (t instanceof CertPathValidatorException) {
-        CertPathValidatorException.Reason r = ((CertPathValidatorException) t).getReason();
-        if (r == CertPathValidatorException.BasicReason.EXPIRED) {
-          return about + " (or its issuer) has expired";
-        }
-        if (r == CertPathValidatorException.BasicReason.NOT_YET_VALID) {
-          return about + " (or its issuer) is not valid yet";
-        }
-        if (r == CertPathValidatorException.BasicReason.REVOKED) {
-          return about + " has been revoked";
-        }
+      if (r == CertPathValidatorException.BasicReason.REVOKED) {
+        return about + " has been revoked";
       }
     }
     String message = String.valueOf(e.getMessage());
@@ -142,6 +136,22 @@ public final class UpstreamTrust {
           + leaf.getIssuerX500Principal().getName() + ", which is not a trusted authority)" : "");
     }
     return about + " was refused: " + rootMessage(e);
+  }
+
+  /** Which certificate of the chain is out of its validity, and since or until when. */
+  private static String validity(X509Certificate[] chain, boolean expired) {
+    Date now = new Date();
+    for (int i = 0; chain != null && i < chain.length; i++) {
+      X509Certificate c = chain[i];
+      String who = i == 0 ? "" : " was issued by " + c.getSubjectX500Principal().getName() + ", which";
+      if (expired && c.getNotAfter().before(now)) {
+        return who + " has expired (not valid after " + c.getNotAfter().toInstant() + ")";
+      }
+      if (!expired && c.getNotBefore().after(now)) {
+        return who + " is not valid yet (not before " + c.getNotBefore().toInstant() + ")";
+      }
+    }
+    return expired ? " has expired" : " is not valid yet";
   }
 
   private static String names(X509Certificate cert) {
