@@ -293,7 +293,8 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
       CertificateAuthority ca = interception.authority();
       intercepting = new Interception(ca.certificate(), ca.privateKey(), interception.leafKey().algorithm(),
           interception.leafValidity(), interception.leafCacheSize(), interception.clock(),
-          interception.upstreamTrust(), interception.unverified());
+          interception.upstreamTrust(), interception.unverified(), interception.policy(),
+          interception.nonTls() == TlsInterception.NonTls.TUNNEL);
     }
     ForwardSettings settings = new ForwardSettings(egress, resolver, realm, authenticator, anonymous,
         List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout);

@@ -48,6 +48,14 @@ public final class TlsInterception {
   /** Default most hosts whose certificates are cached. */
   public static final int DEFAULT_LEAF_CACHE_SIZE = 10_000;
 
+  /** What to do with a client that speaks something other than TLS inside a tunnel chosen for interception. */
+  public enum NonTls {
+    /** Close the tunnel: only what can be inspected passes (the default). */
+    REFUSE,
+    /** Pass the bytes on as an opaque tunnel, as if the tunnel were not intercepted. */
+    TUNNEL
+  }
+
   /** The key of the minted certificates. */
   public enum LeafKey {
     /** ECDSA on curve P-256: small, fast to sign with, accepted by every current client. */
@@ -73,6 +81,8 @@ public final class TlsInterception {
   private final InstantSource clock;
   private final UpstreamTrust upstreamTrust;
   private final List<HostPattern> unverified;
+  private final InterceptionPolicy policy;
+  private final NonTls nonTls;
 
   private TlsInterception(Builder b, UpstreamTrust upstreamTrust) {
     this.authority = b.authority;
@@ -82,6 +92,8 @@ public final class TlsInterception {
     this.clock = b.clock;
     this.upstreamTrust = upstreamTrust;
     this.unverified = List.copyOf(b.unverified);
+    this.policy = b.policy;
+    this.nonTls = b.nonTls;
   }
 
   /** A builder for interception with certificates signed by {@code authority}. */
@@ -109,6 +121,15 @@ public final class TlsInterception {
     return clock;
   }
 
+  /** Which tunnels are intercepted. */
+  public InterceptionPolicy policy() {
+    return policy;
+  }
+
+  NonTls nonTls() {
+    return nonTls;
+  }
+
   UpstreamTrust upstreamTrust() {
     return upstreamTrust;
   }
@@ -119,7 +140,8 @@ public final class TlsInterception {
 
   @Override
   public String toString() {
-    return "TlsInterception(" + authority + ", leaf " + leafKey + " for " + leafValidity + ", upstream trust "
+    return "TlsInterception(" + authority + ", " + policy + ", non-TLS " + nonTls + ", leaf " + leafKey + " for "
+        + leafValidity + ", upstream trust "
         + upstreamTrust + (unverified.isEmpty() ? "" : ", UNVERIFIED upstreams " + unverified) + ")";
   }
 
@@ -135,9 +157,33 @@ public final class TlsInterception {
     private String trustStorePassword;
     private final List<Path> alsoTrusted = new ArrayList<>();
     private final List<HostPattern> unverified = new ArrayList<>();
+    private InterceptionPolicy policy = InterceptionPolicy.interceptAll();
+    private NonTls nonTls = NonTls.REFUSE;
 
     private Builder(CertificateAuthority authority) {
       this.authority = authority;
+    }
+
+    /**
+     * Which tunnels are intercepted (an intercept list and a bypass list). Each user can have a policy
+     * of their own (see {@link ForwardProxyBuilder#userPolicies}). @implSpec Defaults to {@link
+     * InterceptionPolicy#interceptAll()}.
+     */
+    public Builder policy(InterceptionPolicy policy) {
+      this.policy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * What happens when the first bytes of a tunnel chosen for interception are not a TLS ClientHello
+     * (or when the client sends nothing within the proxy's {@code requestHeaderTimeout}, as with
+     * protocols where the server speaks first): {@link NonTls#REFUSE} closes the tunnel, {@link
+     * NonTls#TUNNEL} passes the bytes on unread. A malformed ClientHello is always refused. The tunnel's
+     * access-log line says which. @implSpec Defaults to {@link NonTls#REFUSE}.
+     */
+    public Builder nonTls(NonTls action) {
+      this.nonTls = Objects.requireNonNull(action, "nonTls");
+      return this;
     }
 
     /**

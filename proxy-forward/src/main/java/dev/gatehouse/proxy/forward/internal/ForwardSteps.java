@@ -51,7 +51,7 @@ public final class ForwardSteps {
   public ForwardSteps(ForwardSettings settings, Interception interception) {
     this.settings = settings;
     this.tunnels = new ConnectTunnels(settings);
-    this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception);
+    this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception, tunnels);
     this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
   }
 
@@ -245,7 +245,7 @@ public final class ForwardSteps {
     Target t = ex.attribute(TARGET).orElseThrow();
     ParentProxy parent = settings.parentFor(t);
     if (t.connect()) {
-      if (intercepted != null && parent == null && intercepted.candidate(t)) {
+      if (intercepted != null && parent == null && intercepted.candidate(ex, t)) {
         return intercepted.open(ex, t, d);
       }
       return tunnels.open(ex, t, d, parent);

@@ -7,6 +7,8 @@ import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxyBuilder;
+import dev.gatehouse.proxy.forward.InterceptionDecision;
+import dev.gatehouse.proxy.forward.InterceptionPolicy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.forward.internal.mitm.Leaf;
 import dev.gatehouse.proxy.forward.internal.mitm.UpstreamTrust;
@@ -18,6 +20,8 @@ import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.handover.ClientHello;
 import dev.gatehouse.proxy.internal.handover.ClientHelloReader;
 import dev.gatehouse.proxy.internal.handover.TlsHandover;
+import io.undertow.conduits.BytesReceivedStreamSourceConduit;
+import io.undertow.conduits.BytesSentStreamSinkConduit;
 import io.undertow.server.HttpServerExchange;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -29,10 +33,16 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xnio.IoFuture;
 import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
 import org.xnio.StreamConnection;
+import org.xnio.XnioExecutor;
+import org.xnio.XnioIoThread;
 
 /**
  * {@code CONNECT} tunnels the proxy intercepts. The client gets its {@code 200} at once; then the proxy
@@ -47,14 +57,23 @@ final class InterceptedTunnels {
   /** The tunnel of a decrypted request, for the terminal. */
   static final AttributeKey<InterceptedTunnel> TUNNEL = AttributeKey.of("interceptedTunnel");
 
+  private static final OptionMap CONNECT_OPTIONS = OptionMap.builder()
+      .set(Options.TCP_NODELAY, true)
+      .set(Options.KEEP_ALIVE, true)
+      .getMap();
+
+  private static final long SHUTDOWN_WAIT_MS = 5000;
+
   private final ForwardSettings settings;
   private final Interception interception;
+  private final ConnectTunnels tunnels;
   private final Set<StreamConnection> open = ConcurrentHashMap.newKeySet();
   private volatile Engine engine;
 
-  InterceptedTunnels(ForwardSettings settings, Interception interception) {
+  InterceptedTunnels(ForwardSettings settings, Interception interception, ConnectTunnels tunnels) {
     this.settings = settings;
     this.interception = interception;
+    this.tunnels = tunnels;
   }
 
   void attach(Engine engine) {
@@ -62,58 +81,104 @@ final class InterceptedTunnels {
     interception.attach(engine);
   }
 
-  /** Whether a tunnel to {@code t} is a candidate for interception (decided finally on the client's SNI). */
-  boolean candidate(Target t) {
-    return true;
+  /** The interception policy for this exchange's user. */
+  private InterceptionPolicy policy(ExchangeImpl ex) {
+    return interception.policy();
+  }
+
+  /**
+   * Whether a tunnel to {@code t} may be intercepted: false when its target alone decides against it
+   * (it is then an opaque tunnel from the start, noted in the access log). A tunnel to an IP address
+   * that is not intercepted by its address waits for the SNI, which may name an intercepted host.
+   */
+  boolean candidate(ExchangeImpl ex, Target t) {
+    InterceptionDecision d = policy(ex).check(t.host(), t.port(), null);
+    if (d.intercept() || (!d.rule().startsWith("bypass ") && CidrSet.parseLiteral(t.host()) != null)) {
+      return true;
+    }
+    note(ex, "tls not intercepted (" + d.rule() + ")");
+    return false;
+  }
+
+  private static void note(ExchangeImpl ex, String what) {
+    ex.attribute(AccessLog.POLICY_RULE, ex.attribute(AccessLog.POLICY_RULE).map(r -> r + "; ").orElse("") + what);
   }
 
   // ---------------------------------------------------------------- the CONNECT
 
+  /** One tunnel from the {@code 200} on: the client connection, what it moved, and its end. */
+  private final class Connect {
+    final ExchangeImpl ex;
+    final Target target;
+    final EgressDecision decision;
+    StreamConnection client;
+    /** A raw tunnel took over: it records the bytes and completes the exchange itself. */
+    boolean raw;
+    boolean completed;
+    long bytesFromClient;
+    long bytesToClient;
+
+    Connect(ExchangeImpl ex, Target target, EgressDecision decision) {
+      this.ex = ex;
+      this.target = target;
+      this.decision = decision;
+    }
+
+    /** Writes the tunnel's access-log line, once, when it is over. */
+    void complete() {
+      if (completed) {
+        return;
+      }
+      completed = true;
+      if (!raw) {
+        ex.recordTunnelBytes(bytesFromClient, bytesToClient);
+      }
+      ex.engine().completeDeferred(ex);
+      if (client != null) {
+        synchronized (open) { // after the line is queued: a shutdown waiting for this can close the log
+          open.remove(client);
+          open.notifyAll();
+        }
+      }
+    }
+  }
+
   /** Answers the {@code CONNECT} with 200 and takes the client side over once the answer is out. */
   CompletionStage<ProxyResponse> open(ExchangeImpl ex, Target t, EgressDecision d) {
     HttpServerExchange hse = ex.hse();
-    boolean[] handedOver = {false};
-    boolean[] completed = {false};
-    StreamConnection[] client = {null};
-    Runnable completeOnce = () -> {
-      if (!completed[0]) {
-        completed[0] = true;
-        if (client[0] != null) {
-          open.remove(client[0]);
-        }
-        ex.engine().completeDeferred(ex);
+    Connect c = new Connect(ex, t, d);
+    hse.getConnection().addCloseListener(closed -> {
+      if (!c.raw) {
+        c.complete();
       }
-    };
-    hse.getConnection().addCloseListener(c -> completeOnce.run());
+    });
     hse.acceptConnectRequest((connection, exchange) -> {
       if (exchange.getStatusCode() / 100 != 2) {
         IoUtils.safeClose(connection); // a filter turned the 200 into something else: no tunnel
-        completeOnce.run();
+        c.complete();
         return;
       }
-      handedOver[0] = true;
-      client[0] = connection;
+      c.client = connection;
       open.add(connection);
-      String user = ex.attribute(AccessLog.USER).orElse(null);
       long timeout = Math.max(1, ex.engine().config().requestHeaderTimeout().toMillis());
       ClientHelloReader.read(connection, timeout, new ClientHelloReader.Callback() {
         @Override
         public void onHello(ClientHello hello, ByteBuffer bytes) {
           switch (hello.kind()) {
             case TLS:
-              intercept(ex, connection, bytes, new InterceptedTunnel(t, d, serverName(hello), user));
+              tls(c, hello, bytes);
               return;
             case NOT_TLS:
-              refuse(ex, connection, "not TLS");
+              notTls(c, bytes, "not TLS");
               return;
             default:
-              refuse(ex, connection, "malformed TLS: " + hello.problem());
+              refuse(c, "malformed TLS: " + hello.problem());
           }
         }
 
         @Override
         public void onSilence() {
-          refuse(ex, connection, "the client sent nothing");
+          notTls(c, ByteBuffer.allocate(0), "the client sent nothing within requestHeaderTimeout");
         }
 
         @Override
@@ -125,6 +190,27 @@ final class InterceptedTunnels {
     hse.setPersistent(true);
     ex.deferCompletion();
     return CompletableFuture.completedFuture(ProxyResponse.of(200));
+  }
+
+  /** A ClientHello: intercepted, or passed on unread when the policy says so for its SNI. */
+  private void tls(Connect c, ClientHello hello, ByteBuffer bytes) {
+    String sni = serverName(hello);
+    InterceptionDecision d = policy(c.ex).check(c.target.host(), c.target.port(), sni);
+    if (!d.intercept()) {
+      tunnelRaw(c, bytes, "tls not intercepted (" + d.rule() + ")");
+      return;
+    }
+    note(c.ex, "tls intercepted (" + d.rule() + ")");
+    String user = c.ex.attribute(AccessLog.USER).orElse(null);
+    intercept(c, bytes, new InterceptedTunnel(c.target, c.decision, sni, user));
+  }
+
+  private void notTls(Connect c, ByteBuffer bytes, String what) {
+    if (interception.tunnelNonTls()) {
+      tunnelRaw(c, bytes, what + ", tunnelled");
+    } else {
+      refuse(c, what + ", refused");
+    }
   }
 
   /** The SNI if it is a usable host name (lower case, no trailing dot), else null. */
@@ -140,48 +226,119 @@ final class InterceptedTunnels {
     return HostPattern.isHostName(n) && CidrSet.parseLiteral(n) == null ? n : null;
   }
 
-  private void refuse(ExchangeImpl ex, StreamConnection client, String why) {
-    log.debug("{}: closing the intercepted tunnel: {}", ex, why);
-    ex.attribute(AccessLog.POLICY_RULE, ex.attribute(AccessLog.POLICY_RULE).orElse("") + "; refused: " + why);
-    IoUtils.safeClose(client);
+  private void refuse(Connect c, String why) {
+    log.debug("{}: closing the tunnel: {}", c.ex, why);
+    note(c.ex, why);
+    c.bytesFromClient = 0;
+    IoUtils.safeClose(c.client);
+  }
+
+  /**
+   * Connects to the checked address and pipes bytes both ways, starting with what the client already
+   * sent; as an opaque tunnel would have from the start.
+   */
+  private void tunnelRaw(Connect c, ByteBuffer bytes, String why) {
+    note(c.ex, why);
+    StreamConnection client = c.client;
+    XnioIoThread thread = client.getIoThread();
+    InetSocketAddress address = new InetSocketAddress(c.decision.address().orElseThrow(), c.target.port());
+    IoFuture<StreamConnection> future;
+    try {
+      future = thread.openStreamConnection(address, null, CONNECT_OPTIONS);
+    } catch (RuntimeException e) {
+      log.debug("{}: cannot connect to {}: {}", c.ex, c.target.authority(), e.toString());
+      IoUtils.safeClose(client);
+      return;
+    }
+    long timeout = c.ex.engine().config().connectTimeout().toMillis();
+    XnioExecutor.Key timer = thread.executeAfter(future::cancel, timeout, TimeUnit.MILLISECONDS);
+    future.addNotifier((f, unused) -> thread.execute(() -> {
+      timer.remove();
+      StreamConnection dest = null;
+      if (f.getStatus() == IoFuture.Status.DONE) {
+        try {
+          dest = f.get();
+        } catch (java.io.IOException e) {
+          dest = null;
+        }
+      }
+      if (dest == null || !client.isOpen()) {
+        log.debug("{}: cannot connect to {}: {}", c.ex, c.target.authority(),
+            f.getStatus() == IoFuture.Status.FAILED ? f.getException().getMessage() : f.getStatus());
+        note(c.ex, "connect failed");
+        IoUtils.safeClose(dest);
+        IoUtils.safeClose(client);
+        return;
+      }
+      c.raw = true;
+      tunnels.pipe(c.ex, client, dest, bytes.hasRemaining() ? bytes : null, null, c::complete);
+    }), null);
   }
 
   /** Gets the certificate (minted off the I/O thread if needed), then hands the connection to the engine. */
-  private void intercept(ExchangeImpl ex, StreamConnection client, ByteBuffer hello, InterceptedTunnel tunnel) {
+  private void intercept(Connect c, ByteBuffer hello, InterceptedTunnel tunnel) {
     String name = tunnel.certificateName();
-    ex.attribute(AccessLog.POLICY_RULE, ex.attribute(AccessLog.POLICY_RULE).orElse("") + "; tls intercepted");
     CompletableFuture<Leaf> leaf = interception.leaf(name);
     if (leaf.isDone() && !leaf.isCompletedExceptionally()) {
-      serve(ex, client, hello, tunnel, leaf.join());
+      serve(c, hello, tunnel, leaf.join());
       return;
     }
-    leaf.whenComplete((l, error) -> client.getIoThread().execute(() -> {
+    leaf.whenComplete((l, error) -> c.client.getIoThread().execute(() -> {
       if (error != null) {
-        log.warn("{}: cannot make a certificate for {}: {}", ex, name, error.toString());
-        IoUtils.safeClose(client);
-      } else if (client.isOpen()) {
-        serve(ex, client, hello, tunnel, l);
+        log.warn("{}: cannot make a certificate for {}: {}", c.ex, name, error.toString());
+        IoUtils.safeClose(c.client);
+      } else if (c.client.isOpen()) {
+        serve(c, hello, tunnel, l);
       }
     }));
   }
 
-  private void serve(ExchangeImpl ex, StreamConnection client, ByteBuffer hello, InterceptedTunnel tunnel, Leaf leaf) {
-    Engine e = engine;
+  private void serve(Connect c, ByteBuffer hello, InterceptedTunnel tunnel, Leaf leaf) {
+    StreamConnection client = c.client;
     String peer = String.valueOf(client.getPeerAddress());
+    // count what the tunnel carries (TLS bytes, as for an opaque tunnel) for the CONNECT's log line
+    c.bytesFromClient = hello.remaining();
+    client.getSourceChannel().setConduit(new BytesReceivedStreamSourceConduit(client.getSourceChannel().getConduit(),
+        n -> c.bytesFromClient += n));
+    client.getSinkChannel().setConduit(new BytesSentStreamSinkConduit(client.getSinkChannel().getConduit(),
+        n -> c.bytesToClient += n));
     try {
-      TlsHandover.serve(e, client, hello, leaf.context(), true,
+      TlsHandover.serve(engine, client, hello, leaf.context(), true,
           exchange -> exchange.putAttachment(InterceptedTunnel.KEY, tunnel),
           failure -> interception.clientHandshakeFailed(tunnel.certificateName(), peer, failure));
     } catch (RuntimeException failure) {
-      log.warn("{}: cannot serve the intercepted tunnel", ex, failure);
+      log.warn("{}: cannot serve the intercepted tunnel", c.ex, failure);
       IoUtils.safeClose(client);
     }
   }
 
-  /** Closes every intercepted connection (at shutdown, after in-flight requests had their grace period). */
+  /**
+   * Closes every intercepted connection, each on its I/O thread (at shutdown, after in-flight requests
+   * had their grace period), and waits a little for their access-log lines.
+   */
   void closeAll() {
     for (StreamConnection c : new ArrayList<>(open)) {
-      IoUtils.safeClose(c);
+      try {
+        c.getIoThread().execute(() -> IoUtils.safeClose(c));
+      } catch (RuntimeException e) {
+        IoUtils.safeClose(c); // the I/O thread is gone already
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_WAIT_MS);
+    synchronized (open) {
+      while (!open.isEmpty()) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0) {
+          log.warn("{} intercepted connections still open after {} ms", open.size(), SHUTDOWN_WAIT_MS);
+          return;
+        }
+        try {
+          open.wait(left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
+import dev.gatehouse.proxy.forward.InterceptionPolicy;
 import dev.gatehouse.proxy.forward.internal.HostPattern;
 import dev.gatehouse.proxy.internal.ClientTls;
 import dev.gatehouse.proxy.internal.CoreConfig;
@@ -29,6 +30,8 @@ public final class Interception {
   /** Hosts remembered for once-per-host warnings; past this the set starts over. */
   private static final int MAX_WARNED_HOSTS = 10_000;
 
+  private final InterceptionPolicy policy;
+  private final boolean tunnelNonTls;
   private final LeafCache leaves;
   private final X509Certificate authority;
   private final ClientTls verified;
@@ -43,8 +46,11 @@ public final class Interception {
 
   /** Makes the key pair of the minted certificates; nothing runs until {@link #attach}. */
   public Interception(X509Certificate ca, PrivateKey caKey, String leafKeyAlgorithm, Duration leafValidity,
-      int leafCacheSize, InstantSource clock, UpstreamTrust trust, List<HostPattern> unverifiedHosts) {
+      int leafCacheSize, InstantSource clock, UpstreamTrust trust, List<HostPattern> unverifiedHosts,
+      InterceptionPolicy policy, boolean tunnelNonTls) {
     Executor mintExecutor = this::onWorker;
+    this.policy = policy;
+    this.tunnelNonTls = tunnelNonTls;
     KeyPair leafKeys = Certificates.keyPair(leafKeyAlgorithm);
     this.authority = ca;
     this.leaves = new LeafCache(new LeafMinter(ca, caKey, leafKeys, leafValidity, clock), leafCacheSize, leafValidity,
@@ -78,6 +84,16 @@ public final class Interception {
       unverifiedPool = new PoolSettings(config.upstreamMaxConnections(), config.upstreamMaxIdleConnections(),
           config.upstreamMaxPending(), config.upstreamKeepAliveTimeout(), unverified, true);
     }
+  }
+
+  /** Which tunnels are intercepted, unless a user's own policy says otherwise. */
+  public InterceptionPolicy policy() {
+    return policy;
+  }
+
+  /** Whether bytes that are not TLS pass as an opaque tunnel (else the tunnel is closed). */
+  public boolean tunnelNonTls() {
+    return tunnelNonTls;
   }
 
   /** The certificate for {@code host}, minted off the caller's thread when not cached. */

@@ -19,7 +19,8 @@ class InterceptionTest {
 
   private static Interception interception() {
     return new Interception(CA, CA_KEYS.getPrivate(), "EC", Duration.ofDays(7), 100, InstantSource.system(),
-        UpstreamTrust.load(null, null, null, List.of()), List.of());
+        UpstreamTrust.load(null, null, null, List.of()), List.of(),
+        dev.gatehouse.proxy.forward.InterceptionPolicy.interceptAll(), false);
   }
 
   @Test
