@@ -193,4 +193,20 @@ class InterceptTest {
     assertThat(lines.get(2)).contains("\"method\":\"CONNECT\"", "\"user\":\"alice\"", "\"status\":200",
         "tls intercepted");
   }
+
+  @Test
+  void aLargeBodyCrossesTheInterceptedTunnelBothWays() throws Exception {
+    try (TestOrigin origin = new TestOrigin(originCa, "origin.test", false);
+         ProxyServer proxy = proxy(origin, interception()).build().start()) {
+      byte[] body = new byte[3 * 1024 * 1024 + 17];
+      new java.util.Random(7).nextBytes(body);
+      HttpResponse<byte[]> r = client(proxy, HttpClient.Version.HTTP_1_1).send(
+          Fwd.get("https://origin.test:" + origin.port() + "/echo")
+              .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+          HttpResponse.BodyHandlers.ofByteArray());
+
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo(body);
+    }
+  }
 }

@@ -117,6 +117,7 @@ final class TestOrigin implements AutoCloseable {
         .setIoThreads(1)
         .setWorkerThreads(2)
         .setServerOption(UndertowOptions.ENABLE_HTTP2, http2)
+        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
         .setSocketOption(Options.REUSE_ADDRESSES, true)
         .addHttpsListener(0, "127.0.0.1", ctx)
         .setHandler(this::handle)

@@ -17,7 +17,10 @@ class TlsInterceptionTest {
     assertThat(t.leafValidity()).isEqualTo(Duration.ofDays(7));
     assertThat(t.leafCacheSize()).isEqualTo(10_000);
     assertThat(t.leafKey()).isEqualTo(TlsInterception.LeafKey.ECDSA_P256);
-    assertThat(t.toString()).isEqualTo("TlsInterception(" + CA + ", leaf ECDSA_P256 for PT168H, upstream trust the JDK's roots)");
+    assertThat(t.policy()).isSameAs(InterceptionPolicy.interceptAll());
+    assertThat(t.nonTls()).isEqualTo(TlsInterception.NonTls.REFUSE);
+    assertThat(t.toString()).isEqualTo("TlsInterception(" + CA + ", InterceptionPolicy(interceptAll, intercept [], "
+        + "bypass []), non-TLS REFUSE, leaf ECDSA_P256 for PT168H, upstream trust the JDK's roots)");
   }
 
   @Test

@@ -74,7 +74,9 @@ public final class TlsHandover {
     }
     SSLContext observed = new DelegatingSslContext(() -> context,
         e -> new ObservedSslEngine(e, observer::handshakeFailed));
-    UndertowXnioSsl ssl = new UndertowXnioSsl(client.getWorker().getXnio(), OptionMap.EMPTY, pool, observed);
+    // Undertow's own TLS buffers (17 KiB): a whole TLS record must fit, and the engine's 16 KiB buffers
+    // are a record's payload without its header and tag
+    UndertowXnioSsl ssl = new UndertowXnioSsl(client.getWorker().getXnio(), OptionMap.EMPTY, observed);
     SslConnection connection = ssl.wrapExistingConnection(client, OptionMap.EMPTY, false);
 
     HttpOpenListener http1 = new HttpOpenListener(pool, options);
