@@ -54,6 +54,8 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   private boolean forwardedSet;
   private ForwardedHeaders forwardedValue;
   private TlsInterception interception;
+  private boolean egressSet;
+  private UserPolicies userPolicies;
 
   ForwardProxyBuilder() {}
 
@@ -65,6 +67,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   public ForwardProxyBuilder egress(EgressPolicy policy) {
     Objects.requireNonNull(policy, "egress");
     this.egress = constant(policy);
+    this.egressSet = true;
     return this;
   }
 
@@ -83,6 +86,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
    */
   public ForwardProxyBuilder egress(Supplier<EgressPolicy> current) {
     this.egress = Objects.requireNonNull(current, "egress");
+    this.egressSet = true;
     return this;
   }
 
@@ -220,6 +224,20 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     return this;
   }
 
+  /**
+   * Decides each request by the rules of the user who sent it, instead of one {@link #egress} policy
+   * for everyone: contractors may reach an allow-list, engineers everything public. Needs {@link
+   * #proxyAuthentication}; {@code policies} is asked after each successful authentication (it may look
+   * the user's group up asynchronously). The rules' name is put before every decision's rule, so a
+   * denial names both the user (access-log field {@code user}) and the rule ({@code contractors: default
+   * deny (...)}); the policy is under {@link ForwardProxy#USER_POLICY} for the filters. With {@link
+   * #intercept}, a {@link UserPolicy} may also choose which of the user's tunnels are decrypted.
+   */
+  public ForwardProxyBuilder userPolicies(UserPolicies policies) {
+    this.userPolicies = Objects.requireNonNull(policies, "userPolicies");
+    return this;
+  }
+
   @Override
   public ForwardProxyBuilder via(String pseudonym) {
     super.via(pseudonym);
@@ -241,7 +259,8 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
    *
    * @throws IllegalStateException when settings conflict: {@code anonymous()} with a {@code via}
    *     pseudonym or with forwarded headers, {@code parentProxy} with {@code parentProxyFromEnvironment},
-   *     a bypass list without a parent proxy, {@code intercept} with a parent proxy for tunnels; when an
+   *     a bypass list without a parent proxy, {@code intercept} with a parent proxy for tunnels, {@code
+   *     userPolicies} without {@code proxyAuthentication} or with {@code egress}; when an
    *     environment variable cannot be parsed; or when interception is configured and a library it needs
    *     is missing (the message names the artifact)
    */
@@ -283,6 +302,16 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
       throw new IllegalStateException("parentProxyBypass: \"" + bypassText + "\" without a parent proxy "
           + "(expected: parentProxy(...) or parentProxyFromEnvironment() as well)");
     }
+    if (userPolicies != null) {
+      if (authenticator == null) {
+        throw new IllegalStateException("userPolicies: set without proxyAuthentication (expected: "
+            + "proxyAuthentication(...) as well, so that requests have a user)");
+      }
+      if (egressSet) {
+        throw new IllegalStateException("userPolicies conflicts with egress(...) (expected: one of them; every "
+            + "request is decided by its user's UserPolicy)");
+      }
+    }
     Interception intercepting = null;
     if (interception != null) {
       if (connect != null) {
@@ -297,7 +326,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
           interception.nonTls() == TlsInterception.NonTls.TUNNEL);
     }
     ForwardSettings settings = new ForwardSettings(egress, resolver, realm, authenticator, anonymous,
-        List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout);
+        List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout, userPolicies);
     ForwardSteps steps = new ForwardSteps(settings, intercepting);
     ProxyServer server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
     steps.attach((Engine) server);

@@ -241,6 +241,58 @@ class InterceptPolicyTest {
     }
   }
 
+  @Test
+  void theEgressPolicyDecidesEachDecryptedRequestAgain() throws Exception {
+    try (TestOrigin origin = new TestOrigin(InterceptTest.originCa, "origin.test", false)) {
+      EgressPolicy open = EgressPolicy.allowPublic().allowAddresses("127.0.0.1").allowConnectPorts(origin.port());
+      java.util.concurrent.atomic.AtomicReference<EgressPolicy> rules = new java.util.concurrent.atomic.AtomicReference<>(open);
+      try (ProxyServer proxy = Fwd.builder()
+               .resolver(host -> List.of(java.net.InetAddress.getLoopbackAddress()))
+               .egress(rules::get)
+               .intercept(InterceptTest.interception().build()).build().start();
+           SSLSocket tls = tunnel(proxy, "origin.test:" + origin.port(), "origin.test", ours())) {
+        String head = "GET /%s HTTP/1.1\r\nHost: origin.test:" + origin.port() + "\r\n\r\n";
+        tls.getOutputStream().write(String.format(head, "first").getBytes(StandardCharsets.US_ASCII));
+        RawHttp.Response first = readResponse(tls);
+        assertThat(first.status).isEqualTo(200);
+
+        rules.set(EgressPolicy.denyAll()); // takes effect with the next request, in the same tunnel
+        tls.getOutputStream().write(String.format(head, "second").getBytes(StandardCharsets.US_ASCII));
+        RawHttp.Response second = readResponse(tls);
+
+        assertThat(second.status).isEqualTo(403);
+        assertThat(new String(second.body, StandardCharsets.UTF_8)).isEqualTo("Forbidden by egress policy: default deny "
+            + "loopback 127.0.0.0/8\n");
+        assertThat(origin.next().path()).isEqualTo("/first");
+        assertThat(origin.received).isEmpty();
+      }
+    }
+  }
+
+  /** One response with a Content-Length from a TLS socket. */
+  static RawHttp.Response readResponse(SSLSocket tls) throws Exception {
+    java.io.InputStream in = tls.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new java.io.EOFException("closed after " + head);
+      }
+      head.append((char) b);
+    }
+    RawHttp.Response r = new RawHttp.Response();
+    r.statusLine = head.substring(0, head.indexOf("\r\n"));
+    r.status = Integer.parseInt(r.statusLine.substring(9, 12));
+    int length = 0;
+    for (String line : head.toString().split("\r\n")) {
+      if (line.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    r.body = in.readNBytes(length);
+    return r;
+  }
+
   /** A client context trusting the interception CA. */
   static SSLContext ours() throws Exception {
     return TestOrigin.trusting(InterceptTest.CA.certificate());

@@ -10,6 +10,7 @@ import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
+import dev.gatehouse.proxy.forward.UserPolicy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.Endpoint;
@@ -147,10 +148,28 @@ public final class ForwardSteps {
         ex.request().headers().remove(h);
       }
     }
+    if (settings.userPolicies() != null) {
+      String user = ex.attribute(AccessLog.USER).orElseThrow(); // build() requires authentication
+      CompletionStage<UserPolicy> lookup = settings.userPolicies().lookup(user, ex);
+      if (lookup == null) {
+        return CompletableFuture.failedFuture(new IllegalStateException("userPolicies returned null for " + user));
+      }
+      return lookup.thenCompose(p -> {
+        if (p == null) {
+          return CompletableFuture.failedFuture(new IllegalStateException("userPolicies found no policy for " + user));
+        }
+        ex.attribute(ForwardProxy.USER_POLICY, p);
+        return decide(ex, target, chain, p.egress());
+      });
+    }
     EgressPolicy policy = settings.egress().get();
     if (policy == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("egress policy supplier returned null"));
     }
+    return decide(ex, target, chain, policy);
+  }
+
+  private CompletionStage<ProxyResponse> decide(ExchangeImpl ex, Target target, Chain chain, EgressPolicy policy) {
     InetSocketAddress local = ex.localAddress();
     if (settings.parentFor(target) != null) {
       // The parent resolves the name: check names, ports and IP literals here.
@@ -220,12 +239,15 @@ public final class ForwardSteps {
     }
   }
 
-  static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision d, Chain chain) {
+  static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision decision, Chain chain) {
+    UserPolicy user = ex.attribute(ForwardProxy.USER_POLICY).orElse(null);
+    EgressDecision d = user == null ? decision : EgressDecision.of(decision.allowed(), user.name() + ": "
+        + decision.rule(), decision.host(), decision.port(), decision.address().orElse(null));
     ex.attribute(ForwardProxy.EGRESS_DECISION, d);
     ex.attribute(AccessLog.POLICY_DECISION, d.allowed() ? "allow" : "deny");
     ex.attribute(AccessLog.POLICY_RULE, d.rule());
     if (!d.allowed()) {
-      log.debug("{}: {}", ex, d);
+      log.debug("{}{}: {}", ex, ex.attribute(AccessLog.USER).map(u -> " of user " + u).orElse(""), d);
     }
     return chain.proceed();
   }

@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.forward.internal;
 
 import dev.gatehouse.proxy.forward.EgressDecision;
+import dev.gatehouse.proxy.forward.UserPolicy;
 import io.undertow.util.AttachmentKey;
 
 /**
@@ -12,8 +13,10 @@ import io.undertow.util.AttachmentKey;
  * @param decision the egress decision for it (its address is where requests go)
  * @param serverName the client's SNI, lower case, or null when it sent none
  * @param user the authenticated proxy user, or null
+ * @param userPolicy the user's rules when the tunnel was opened, or null without user policies
  */
-record InterceptedTunnel(Target target, EgressDecision decision, String serverName, String user) {
+record InterceptedTunnel(Target target, EgressDecision decision, String serverName, String user,
+    UserPolicy userPolicy) {
   /** Where the tunnel is found on each decrypted request. */
   static final AttachmentKey<InterceptedTunnel> KEY = AttachmentKey.create(InterceptedTunnel.class);
 

@@ -6,9 +6,11 @@ import dev.gatehouse.proxy.Chain;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
+import dev.gatehouse.proxy.forward.ForwardProxy;
 import dev.gatehouse.proxy.forward.ForwardProxyBuilder;
 import dev.gatehouse.proxy.forward.InterceptionDecision;
 import dev.gatehouse.proxy.forward.InterceptionPolicy;
+import dev.gatehouse.proxy.forward.UserPolicy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.forward.internal.mitm.Leaf;
 import dev.gatehouse.proxy.forward.internal.mitm.UpstreamTrust;
@@ -83,7 +85,7 @@ final class InterceptedTunnels {
 
   /** The interception policy for this exchange's user. */
   private InterceptionPolicy policy(ExchangeImpl ex) {
-    return interception.policy();
+    return ex.attribute(ForwardProxy.USER_POLICY).flatMap(UserPolicy::interception).orElse(interception.policy());
   }
 
   /**
@@ -202,7 +204,8 @@ final class InterceptedTunnels {
     }
     note(c.ex, "tls intercepted (" + d.rule() + ")");
     String user = c.ex.attribute(AccessLog.USER).orElse(null);
-    intercept(c, bytes, new InterceptedTunnel(c.target, c.decision, sni, user));
+    UserPolicy userPolicy = c.ex.attribute(ForwardProxy.USER_POLICY).orElse(null);
+    intercept(c, bytes, new InterceptedTunnel(c.target, c.decision, sni, user, userPolicy));
   }
 
   private void notTls(Connect c, ByteBuffer bytes, String what) {
@@ -386,9 +389,15 @@ final class InterceptedTunnels {
         ex.request().headers().remove(h);
       }
     }
-    EgressPolicy policy = settings.egress().get();
-    if (policy == null) {
-      return CompletableFuture.failedFuture(new IllegalStateException("egress policy supplier returned null"));
+    EgressPolicy policy;
+    if (tunnel.userPolicy() != null) {
+      ex.attribute(ForwardProxy.USER_POLICY, tunnel.userPolicy());
+      policy = tunnel.userPolicy().egress();
+    } else {
+      policy = settings.egress().get();
+      if (policy == null) {
+        return CompletableFuture.failedFuture(new IllegalStateException("egress policy supplier returned null"));
+      }
     }
     InetAddress address = tunnel.decision().address().orElse(null);
     return ForwardSteps.proceed(ex, policy.check(t.host(), t.port(), address, true), chain);
