@@ -209,4 +209,28 @@ class InterceptTest {
       assertThat(r.body()).isEqualTo(body);
     }
   }
+
+  @Test
+  void aWebSocketWorksInsideAnInterceptedTunnel() throws Exception {
+    try (TestOrigin origin = new TestOrigin(originCa, "origin.test", false);
+         ProxyServer proxy = proxy(origin, interception()).build().start()) {
+      BlockingQueue<String> received = new LinkedBlockingQueue<>();
+      java.net.http.WebSocket ws = client(proxy, HttpClient.Version.HTTP_1_1).newWebSocketBuilder()
+          .buildAsync(java.net.URI.create("wss://origin.test:" + origin.port() + "/ws"),
+              new java.net.http.WebSocket.Listener() {
+                @Override
+                public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data,
+                    boolean last) {
+                  received.add(data.toString());
+                  w.request(1);
+                  return null;
+                }
+              }).get(10, TimeUnit.SECONDS);
+
+      ws.sendText("ping", true).get(10, TimeUnit.SECONDS);
+
+      assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("echo ping");
+      ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done").get(10, TimeUnit.SECONDS);
+    }
+  }
 }

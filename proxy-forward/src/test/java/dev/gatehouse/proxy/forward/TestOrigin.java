@@ -126,9 +126,31 @@ final class TestOrigin implements AutoCloseable {
     port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
   }
 
-  private void handle(HttpServerExchange exchange) {
+  private final io.undertow.server.HttpHandler websocket = io.undertow.Handlers.websocket((exchange, channel) -> {
+    channel.getReceiveSetter().set(new io.undertow.websockets.core.AbstractReceiveListener() {
+      @Override
+      protected void onFullTextMessage(io.undertow.websockets.core.WebSocketChannel ch,
+          io.undertow.websockets.core.BufferedTextMessage message) {
+        io.undertow.websockets.core.WebSockets.sendText("echo " + message.getData(), ch, null);
+      }
+    });
+    channel.resumeReceives();
+  });
+
+  private void handle(HttpServerExchange exchange) throws Exception {
+    if (exchange.getRequestPath().equals("/ws")) {
+      websocket.handleRequest(exchange);
+      return;
+    }
     if (exchange.isInIoThread()) {
-      exchange.dispatch(this::handle);
+      exchange.dispatch(() -> {
+        try {
+          handle(exchange);
+        } catch (Exception e) {
+          exchange.setStatusCode(500);
+          exchange.endExchange();
+        }
+      });
       return;
     }
     exchange.startBlocking();
