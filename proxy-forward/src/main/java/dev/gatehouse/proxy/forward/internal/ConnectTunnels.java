@@ -96,12 +96,12 @@ final class ConnectTunnels {
     }
   }
 
-  interface Connected {
+  private interface Connected {
     void accept(StreamConnection c);
   }
 
   /** Connects within {@code connectTimeout}: 504 when it takes longer, 502 when refused. */
-  static void connect(ExchangeImpl ex, XnioIoThread thread, InetSocketAddress address, CoreConfig config,
+  private static void connect(ExchangeImpl ex, XnioIoThread thread, InetSocketAddress address, CoreConfig config,
       String what, CompletableFuture<ProxyResponse> result, Connected then) {
     IoFuture<StreamConnection> future;
     try {
