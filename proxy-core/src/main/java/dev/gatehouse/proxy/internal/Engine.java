@@ -34,6 +34,7 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.IoUtils;
+import org.xnio.OptionMap;
 import org.xnio.Options;
 import org.xnio.XnioWorker;
 import org.xnio.channels.StreamSinkChannel;
@@ -64,6 +65,7 @@ public final class Engine implements ProxyServer {
   private Undertow undertow;
   private DefaultByteBufferPool bufferPool;
   private GracefulShutdownHandler graceful;
+  private OptionMap listenerOptions = OptionMap.EMPTY;
   private volatile XnioWorker worker;
   private volatile InetSocketAddress address;
 
@@ -200,22 +202,27 @@ public final class Engine implements ProxyServer {
     } else {
       b.addHttpListener(config.port(), config.host());
     }
+    listenerOptions = OptionMap.builder()
+        .set(UndertowOptions.MAX_HEADER_SIZE, RequestValidator.parserLimit(config))
+        .set(UndertowOptions.MAX_HEADERS, Math.max(config.maxHeaderCount() * 2, config.maxHeaderCount() + 100))
+        .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
+        .set(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
+        .set(UndertowOptions.DECODE_URL, false)
+        // bodies stream; the proxy enforces maxRequestBodySize itself (Undertow's default cuts at 2 MiB)
+        .set(UndertowOptions.MAX_ENTITY_SIZE, -1L)
+        // Undertow holds responses to pipelined requests back in a buffer that a CONNECT never flushes: a
+        // client sending its first tunnel bytes with the CONNECT head would never see the 200.
+        .set(UndertowOptions.BUFFER_PIPELINED_DATA, false)
+        .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+        .set(UndertowOptions.ENABLE_HTTP2, config.http2())
+        .set(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
+        .getMap();
+    for (org.xnio.Option<?> o : listenerOptions) {
+      serverOption(b, o);
+    }
     b
         .setIoThreads(config.ioThreads())
         .setWorkerThreads(config.workerThreads())
-        .setServerOption(UndertowOptions.MAX_HEADER_SIZE, RequestValidator.parserLimit(config))
-        .setServerOption(UndertowOptions.MAX_HEADERS, Math.max(config.maxHeaderCount() * 2, config.maxHeaderCount() + 100))
-        .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(config.requestHeaderTimeout()))
-        .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, millis(config.idleTimeout()))
-        .setServerOption(UndertowOptions.DECODE_URL, false)
-        // bodies stream; the proxy enforces maxRequestBodySize itself (Undertow's default cuts at 2 MiB)
-        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
-        // Undertow holds responses to pipelined requests back in a buffer that a CONNECT never flushes: a
-        // client sending its first tunnel bytes with the CONNECT head would never see the 200.
-        .setServerOption(UndertowOptions.BUFFER_PIPELINED_DATA, false)
-        .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-        .setServerOption(UndertowOptions.ENABLE_HTTP2, config.http2())
-        .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, 5000)
         .setSocketOption(Options.TCP_NODELAY, true)
         .setHandler(graceful);
     undertow = b.build();
@@ -252,6 +259,29 @@ public final class Engine implements ProxyServer {
   }
 
   private volatile org.xnio.XnioExecutor.Key tlsTimer;
+
+  private <T> void serverOption(Undertow.Builder b, org.xnio.Option<T> option) {
+    b.setServerOption(option, listenerOptions.get(option));
+  }
+
+  /**
+   * The handler every request of the listener goes through (graceful shutdown, then the proxy), for
+   * connections served outside the listener: an intercepted tunnel's decrypted connection. Set by
+   * {@link #start()}.
+   */
+  public HttpHandler rootHandler() {
+    return graceful;
+  }
+
+  /** The listener's I/O buffers; set by {@link #start()}. */
+  public io.undertow.connector.ByteBufferPool bufferPool() {
+    return bufferPool;
+  }
+
+  /** The listener's Undertow options (limits, timeouts), for connections served outside it. */
+  public OptionMap listenerOptions() {
+    return listenerOptions;
+  }
 
   /** Checks the certificate files for changes on the worker (file I/O), then schedules the next check. */
   private void scheduleTlsCheck() {

@@ -1,8 +1,12 @@
 package dev.gatehouse.proxy.examples;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.forward.CertificateAuthority;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
+import dev.gatehouse.proxy.forward.InterceptionPolicy;
+import dev.gatehouse.proxy.forward.TlsInterception;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -10,6 +14,10 @@ import java.util.concurrent.CountDownLatch;
  * listens on {@code PROXY_HOST}:{@code PROXY_PORT}; its egress policy is the production default
  * (public destinations only) plus exactly the loopback origin {@code ORIGIN_HOST}:{@code ORIGIN_PORT},
  * for plain requests and {@code CONNECT}. No access log, no debug logging: production settings.
+ *
+ * <p>TLS interception: with {@code MITM_CA_CERT_FILE} and {@code MITM_CA_KEY_FILE} (PEM), tunnels to
+ * {@code ORIGIN_HOST}:{@code ORIGIN_PORT} are intercepted with that CA (other tunnels stay opaque);
+ * {@code UPSTREAM_CA_FILE} (PEM), when set, is trusted for the server leg besides the JDK's roots.
  */
 public final class BenchForwardProxy {
   private BenchForwardProxy() {}
@@ -27,6 +35,18 @@ public final class BenchForwardProxy {
     String ioThreads = System.getenv("IO_THREADS"); // for experiments; default: the available processors
     if (ioThreads != null && !ioThreads.isEmpty()) {
       builder.ioThreads(Integer.parseInt(ioThreads));
+    }
+    String caCert = System.getenv("MITM_CA_CERT_FILE");
+    String caKey = System.getenv("MITM_CA_KEY_FILE");
+    if (caCert != null && !caCert.isEmpty() && caKey != null && !caKey.isEmpty()) {
+      TlsInterception.Builder interception = TlsInterception.builder(
+              CertificateAuthority.fromPem(Path.of(caCert), Path.of(caKey)))
+          .policy(InterceptionPolicy.interceptNone().intercept(originHost + ":" + originPort));
+      String upstreamCa = System.getenv("UPSTREAM_CA_FILE");
+      if (upstreamCa != null && !upstreamCa.isEmpty()) {
+        interception.addUpstreamTrustPem(Path.of(upstreamCa));
+      }
+      builder.intercept(interception.build());
     }
     ProxyServer proxy = builder.build().start();
 

@@ -39,6 +39,12 @@ public final class ForwardProxy {
   /** The egress decision for the exchange, set before the filters run. */
   public static final AttributeKey<EgressDecision> EGRESS_DECISION = AttributeKey.of("egressDecision");
 
+  /**
+   * The authenticated user's rules, set before the filters run when the proxy has {@link
+   * ForwardProxyBuilder#userPolicies} (a filter can apply its own per-group rules, e.g. to paths).
+   */
+  public static final AttributeKey<UserPolicy> USER_POLICY = AttributeKey.of("userPolicy");
+
   private ForwardProxy() {}
 
   /** A new builder with the defaults described on {@link ForwardProxyBuilder}. */

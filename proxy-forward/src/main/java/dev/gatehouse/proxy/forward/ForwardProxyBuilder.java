@@ -7,6 +7,8 @@ import dev.gatehouse.proxy.forward.internal.ForwardSettings;
 import dev.gatehouse.proxy.forward.internal.ForwardSteps;
 import dev.gatehouse.proxy.forward.internal.NoProxy;
 import dev.gatehouse.proxy.forward.internal.ParentProxy;
+import dev.gatehouse.proxy.forward.internal.mitm.Interception;
+import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
 import dev.gatehouse.proxy.internal.Engine;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,6 +53,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   private String viaValue;
   private boolean forwardedSet;
   private ForwardedHeaders forwardedValue;
+  private TlsInterception interception;
+  private boolean egressSet;
+  private UserPolicies userPolicies;
 
   ForwardProxyBuilder() {}
 
@@ -62,6 +67,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   public ForwardProxyBuilder egress(EgressPolicy policy) {
     Objects.requireNonNull(policy, "egress");
     this.egress = constant(policy);
+    this.egressSet = true;
     return this;
   }
 
@@ -80,6 +86,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
    */
   public ForwardProxyBuilder egress(Supplier<EgressPolicy> current) {
     this.egress = Objects.requireNonNull(current, "egress");
+    this.egressSet = true;
     return this;
   }
 
@@ -205,6 +212,32 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     return this;
   }
 
+  /**
+   * Intercepts TLS inside {@code CONNECT} tunnels (see {@link TlsInterception}): the proxy answers the
+   * client's handshake with a certificate from {@code interception}'s CA and sends the decrypted
+   * requests through the filters, the egress policy and the access log, to the real server over
+   * verified TLS. Tunnels that go through a parent proxy cannot be intercepted ({@code build()} refuses
+   * the combination).
+   */
+  public ForwardProxyBuilder intercept(TlsInterception interception) {
+    this.interception = Objects.requireNonNull(interception, "intercept");
+    return this;
+  }
+
+  /**
+   * Decides each request by the rules of the user who sent it, instead of one {@link #egress} policy
+   * for everyone: contractors may reach an allow-list, engineers everything public. Needs {@link
+   * #proxyAuthentication}; {@code policies} is asked after each successful authentication (it may look
+   * the user's group up asynchronously). The rules' name is put before every decision's rule, so a
+   * denial names both the user (access-log field {@code user}) and the rule ({@code contractors: default
+   * deny (...)}); the policy is under {@link ForwardProxy#USER_POLICY} for the filters. With {@link
+   * #intercept}, a {@link UserPolicy} may also choose which of the user's tunnels are decrypted.
+   */
+  public ForwardProxyBuilder userPolicies(UserPolicies policies) {
+    this.userPolicies = Objects.requireNonNull(policies, "userPolicies");
+    return this;
+  }
+
   @Override
   public ForwardProxyBuilder via(String pseudonym) {
     super.via(pseudonym);
@@ -226,7 +259,10 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
    *
    * @throws IllegalStateException when settings conflict: {@code anonymous()} with a {@code via}
    *     pseudonym or with forwarded headers, {@code parentProxy} with {@code parentProxyFromEnvironment},
-   *     a bypass list without a parent proxy; or when an environment variable cannot be parsed
+   *     a bypass list without a parent proxy, {@code intercept} with a parent proxy for tunnels, {@code
+   *     userPolicies} without {@code proxyAuthentication} or with {@code egress}; when an
+   *     environment variable cannot be parsed; or when interception is configured and a library it needs
+   *     is missing (the message names the artifact)
    */
   @Override
   public ProxyServer build() {
@@ -266,9 +302,32 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
       throw new IllegalStateException("parentProxyBypass: \"" + bypassText + "\" without a parent proxy "
           + "(expected: parentProxy(...) or parentProxyFromEnvironment() as well)");
     }
+    if (userPolicies != null) {
+      if (authenticator == null) {
+        throw new IllegalStateException("userPolicies: set without proxyAuthentication (expected: "
+            + "proxyAuthentication(...) as well, so that requests have a user)");
+      }
+      if (egressSet) {
+        throw new IllegalStateException("userPolicies conflicts with egress(...) (expected: one of them; every "
+            + "request is decided by its user's UserPolicy)");
+      }
+    }
+    Interception intercepting = null;
+    if (interception != null) {
+      if (connect != null) {
+        throw new IllegalStateException("intercept: " + interception + " conflicts with the parent proxy " + connect
+            + " (expected: one of them; intercepted tunnels connect to the servers directly)");
+      }
+      OptionalDependencies.requireInterception("intercept");
+      CertificateAuthority ca = interception.authority();
+      intercepting = new Interception(ca.certificate(), ca.privateKey(), interception.leafKey().algorithm(),
+          interception.leafValidity(), interception.leafCacheSize(), interception.clock(),
+          interception.upstreamTrust(), interception.unverified(), interception.policy(),
+          interception.nonTls() == TlsInterception.NonTls.TUNNEL);
+    }
     ForwardSettings settings = new ForwardSettings(egress, resolver, realm, authenticator, anonymous,
-        List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout);
-    ForwardSteps steps = new ForwardSteps(settings);
+        List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout, userPolicies);
+    ForwardSteps steps = new ForwardSteps(settings, intercepting);
     ProxyServer server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
     steps.attach((Engine) server);
     return server;

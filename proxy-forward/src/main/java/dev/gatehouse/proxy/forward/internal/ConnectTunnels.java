@@ -182,31 +182,41 @@ final class ConnectTunnels {
         return;
       }
       started[0] = true;
-      long idle = settings.tunnelIdleTimeout().toMillis();
-      try {
-        Tunnel tunnel = Tunnel.start(client, dest, hse.getConnection().getByteBufferPool(), null, pendingToClient,
-            idle, (tn, up, down, reason) -> {
-              log.debug("tunnel {} ended ({}): {} bytes up, {} bytes down", ex.request().authority(), reason, up, down);
-              ex.recordTunnelBytes(up, down);
-              completeOnce.run();
-              synchronized (lock) {
-                open.remove(tn);
-                lock.notifyAll();
-              }
-            });
-        if (!tunnel.isEnded()) {
-          open.add(tunnel);
-        }
-      } catch (RuntimeException e) {
-        log.warn("cannot start tunnel to {}", ex.request().authority(), e);
-        IoUtils.safeClose(dest);
-        IoUtils.safeClose(client);
-        completeOnce.run();
-      }
+      pipe(ex, client, dest, null, pendingToClient, completeOnce);
     });
     hse.setPersistent(true); // an HTTP/1.0 CONNECT too: the connection becomes the tunnel
     ex.deferCompletion();
     result.complete(ProxyResponse.of(200));
+  }
+
+  /**
+   * Pipes bytes between the client and the destination until both are done; {@code completeOnce} runs
+   * when the tunnel ends, after its byte counts are recorded on the exchange. On the connections' I/O
+   * thread.
+   */
+  void pipe(ExchangeImpl ex, StreamConnection client, StreamConnection dest, ByteBuffer pendingToDest,
+      ByteBuffer pendingToClient, Runnable completeOnce) {
+    long idle = settings.tunnelIdleTimeout().toMillis();
+    try {
+      Tunnel tunnel = Tunnel.start(client, dest, ex.hse().getConnection().getByteBufferPool(), pendingToDest,
+          pendingToClient, idle, (tn, up, down, reason) -> {
+            log.debug("tunnel {} ended ({}): {} bytes up, {} bytes down", ex.request().authority(), reason, up, down);
+            ex.recordTunnelBytes(up, down);
+            completeOnce.run();
+            synchronized (lock) {
+              open.remove(tn);
+              lock.notifyAll();
+            }
+          });
+      if (!tunnel.isEnded()) {
+        open.add(tunnel);
+      }
+    } catch (RuntimeException e) {
+      log.warn("cannot start tunnel to {}", ex.request().authority(), e);
+      IoUtils.safeClose(dest);
+      IoUtils.safeClose(client);
+      completeOnce.run();
+    }
   }
 
   /** Closes every open tunnel (logging each) and waits a little for them to end. */

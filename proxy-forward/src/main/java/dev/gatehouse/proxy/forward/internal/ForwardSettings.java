@@ -3,11 +3,12 @@ package dev.gatehouse.proxy.forward.internal;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.HostResolver;
 import dev.gatehouse.proxy.forward.ProxyAuthenticator;
+import dev.gatehouse.proxy.forward.UserPolicies;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
 
-/** The forward proxy's own settings, fixed at {@code build()}. */
+/** The forward proxy's own settings, fixed at {@code build()}; {@code userPolicies} may be null. */
 public record ForwardSettings(
     Supplier<EgressPolicy> egress,
     HostResolver resolver,
@@ -19,7 +20,8 @@ public record ForwardSettings(
     ParentProxy parentHttp,
     ParentProxy parentConnect,
     NoProxy bypass,
-    Duration tunnelIdleTimeout) {
+    Duration tunnelIdleTimeout,
+    UserPolicies userPolicies) {
 
   /** The parent proxy for this target, or null to go direct. */
   ParentProxy parentFor(Target t) {

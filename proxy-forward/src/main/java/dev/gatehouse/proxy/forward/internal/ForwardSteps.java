@@ -10,6 +10,8 @@ import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
+import dev.gatehouse.proxy.forward.UserPolicy;
+import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.Endpoint;
 import dev.gatehouse.proxy.internal.Engine;
@@ -39,11 +41,18 @@ public final class ForwardSteps {
 
   private final ForwardSettings settings;
   private final ConnectTunnels tunnels;
+  private final InterceptedTunnels intercepted;
   private final String challenge;
 
   public ForwardSteps(ForwardSettings settings) {
+    this(settings, null);
+  }
+
+  /** With TLS interception when {@code interception} is not null. */
+  public ForwardSteps(ForwardSettings settings, Interception interception) {
     this.settings = settings;
     this.tunnels = new ConnectTunnels(settings);
+    this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception, tunnels);
     this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
   }
 
@@ -58,12 +67,20 @@ public final class ForwardSteps {
   /** Hooks into the built server: open tunnels are closed (and logged) when it closes. */
   public void attach(Engine engine) {
     engine.addCloseHook(tunnels::closeAll);
+    if (intercepted != null) {
+      intercepted.attach(engine);
+      engine.addCloseHook(intercepted::closeAll);
+    }
   }
 
   // ---------------------------------------------------------------- gate
 
   private CompletionStage<ProxyResponse> gate(ProxyExchange exchange, Chain chain) {
     ExchangeImpl ex = (ExchangeImpl) exchange;
+    InterceptedTunnel tunnel = intercepted == null ? null : InterceptedTunnels.of(ex);
+    if (tunnel != null) {
+      return intercepted.gate(ex, tunnel, chain); // decrypted from a tunnel the client authenticated for
+    }
     Target target;
     try {
       target = Target.of(ex, settings.transparent());
@@ -131,10 +148,28 @@ public final class ForwardSteps {
         ex.request().headers().remove(h);
       }
     }
+    if (settings.userPolicies() != null) {
+      String user = ex.attribute(AccessLog.USER).orElseThrow(); // build() requires authentication
+      CompletionStage<UserPolicy> lookup = settings.userPolicies().lookup(user, ex);
+      if (lookup == null) {
+        return CompletableFuture.failedFuture(new IllegalStateException("userPolicies returned null for " + user));
+      }
+      return lookup.thenCompose(p -> {
+        if (p == null) {
+          return CompletableFuture.failedFuture(new IllegalStateException("userPolicies found no policy for " + user));
+        }
+        ex.attribute(ForwardProxy.USER_POLICY, p);
+        return decide(ex, target, chain, p.egress());
+      });
+    }
     EgressPolicy policy = settings.egress().get();
     if (policy == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("egress policy supplier returned null"));
     }
+    return decide(ex, target, chain, policy);
+  }
+
+  private CompletionStage<ProxyResponse> decide(ExchangeImpl ex, Target target, Chain chain, EgressPolicy policy) {
     InetSocketAddress local = ex.localAddress();
     if (settings.parentFor(target) != null) {
       // The parent resolves the name: check names, ports and IP literals here.
@@ -204,12 +239,15 @@ public final class ForwardSteps {
     }
   }
 
-  private static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision d, Chain chain) {
+  static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision decision, Chain chain) {
+    UserPolicy user = ex.attribute(ForwardProxy.USER_POLICY).orElse(null);
+    EgressDecision d = user == null ? decision : EgressDecision.of(decision.allowed(), user.name() + ": "
+        + decision.rule(), decision.host(), decision.port(), decision.address().orElse(null));
     ex.attribute(ForwardProxy.EGRESS_DECISION, d);
     ex.attribute(AccessLog.POLICY_DECISION, d.allowed() ? "allow" : "deny");
     ex.attribute(AccessLog.POLICY_RULE, d.rule());
     if (!d.allowed()) {
-      log.debug("{}: {}", ex, d);
+      log.debug("{}{}: {}", ex, ex.attribute(AccessLog.USER).map(u -> " of user " + u).orElse(""), d);
     }
     return chain.proceed();
   }
@@ -218,13 +256,20 @@ public final class ForwardSteps {
 
   private CompletionStage<ProxyResponse> terminal(ProxyExchange exchange, Chain unused) {
     ExchangeImpl ex = (ExchangeImpl) exchange;
-    Target t = ex.attribute(TARGET).orElseThrow();
     EgressDecision d = ex.attribute(ForwardProxy.EGRESS_DECISION).orElseThrow();
     if (!d.allowed()) {
       return done(ProxyResponse.of(403, "Forbidden by egress policy: " + d.rule() + "\n"));
     }
+    InterceptedTunnel tunnel = ex.attribute(InterceptedTunnels.TUNNEL).orElse(null);
+    if (tunnel != null) {
+      return intercepted.terminal(ex, tunnel, d);
+    }
+    Target t = ex.attribute(TARGET).orElseThrow();
     ParentProxy parent = settings.parentFor(t);
     if (t.connect()) {
+      if (intercepted != null && parent == null && intercepted.candidate(ex, t)) {
+        return intercepted.open(ex, t, d);
+      }
       return tunnels.open(ex, t, d, parent);
     }
     if (t.absolute()) {
