@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy;
 
+import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
@@ -83,6 +84,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private boolean http2;
   private java.time.InstantSource clock = java.time.InstantSource.system();
   private AccessLog accessLog;
+  private final List<ProxyListener> listeners = new ArrayList<>();
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -372,6 +374,16 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Adds a listener for the proxy's life-cycle events: exchanges, upstream attempts, tunnels,
+   * connections, TLS handshakes, policy decisions (see {@link ProxyListener}). Listeners are called in
+   * the order added. @implSpec Defaults to none; with none, the proxy does no work for events.
+   */
+  public B addListener(ProxyListener listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
+    return self();
+  }
+
+  /**
    * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
    *
    * @throws IllegalStateException if settings conflict
@@ -423,6 +435,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         responseBufferSize, responseBufferMemoryLimit, tls == null ? null : tls.contexts(),
         tls == null ? Duration.ZERO : tls.reloadInterval(), http2, clock);
     Engine engine = new Engine(config, terminal);
+    for (ProxyListener l : listeners) {
+      engine.telemetry().addListener(l);
+    }
     if (accessLog != null) {
       accessLog.attach(engine);
     }

@@ -31,6 +31,13 @@ public interface ProxyServer extends AutoCloseable {
   boolean isRunning();
 
   /**
+   * A snapshot of the proxy's state: readiness, uptime, exchanges and connections in flight, routes,
+   * upstream groups with the health of each server, connection pools. The admin listener's {@code
+   * /status} shows the same as JSON. Never blocks; may be called in any state.
+   */
+  ProxyStatus status();
+
+  /**
    * Stops accepting connections, lets in-flight exchanges finish within the builder's {@code
    * shutdownGracePeriod}, then closes every connection and stops every thread the proxy started.
    * Idempotent.

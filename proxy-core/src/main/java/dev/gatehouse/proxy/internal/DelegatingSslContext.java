@@ -19,9 +19,9 @@ import javax.net.ssl.TrustManager;
  * in; handshakes already running keep their engine) and for client engines that must verify the host
  * name.
  */
-final class DelegatingSslContext extends SSLContext {
+public final class DelegatingSslContext extends SSLContext {
 
-  DelegatingSslContext(Supplier<SSLContext> current, UnaryOperator<SSLEngine> configure) {
+  public DelegatingSslContext(Supplier<SSLContext> current, UnaryOperator<SSLEngine> configure) {
     super(new Spi(current, configure), current.get().getProvider(), current.get().getProtocol());
   }
 

@@ -6,6 +6,7 @@ import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ProxyStartException;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
@@ -56,7 +57,7 @@ public final class Engine implements ProxyServer {
   private final PoolSettings defaultPoolSettings;
   private final BufferBudget bufferBudget;
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
-  private final List<Consumer<ExchangeImpl>> completionListeners = new CopyOnWriteArrayList<>();
+  private final Telemetry telemetry = new Telemetry(this);
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
   private State state = State.NEW;
   /** I/O buffer size: Undertow's default for heaps over 128 MiB, and the TLS record size. */
@@ -100,9 +101,23 @@ public final class Engine implements ProxyServer {
     return config;
   }
 
-  /** Called with every exchange when it completes (for access logs, metrics). */
-  public void addCompletionListener(Consumer<ExchangeImpl> listener) {
-    completionListeners.add(listener);
+  /** Events, readiness and status of this proxy (access logs, metrics, tracing, admin). */
+  public Telemetry telemetry() {
+    return telemetry;
+  }
+
+  @Override
+  public dev.gatehouse.proxy.ProxyStatus status() {
+    return telemetry.status();
+  }
+
+  /** The upstream connection pools, for {@link #status()}. */
+  public List<dev.gatehouse.proxy.ProxyStatus.Pool> poolStatus() {
+    List<dev.gatehouse.proxy.ProxyStatus.Pool> out = new java.util.ArrayList<>();
+    for (HostPool p : pools.values()) {
+      out.add(p.status());
+    }
+    return out;
   }
 
   /**
@@ -123,13 +138,7 @@ public final class Engine implements ProxyServer {
   }
 
   private void notifyCompletion(ExchangeImpl ex) {
-    for (Consumer<ExchangeImpl> l : completionListeners) {
-      try {
-        l.accept(ex);
-      } catch (RuntimeException e) {
-        log.warn("completion listener failed", e);
-      }
-    }
+    telemetry.exchangeEnded(ex);
   }
 
   Executor blockingExecutor() {
@@ -196,7 +205,7 @@ public final class Engine implements ProxyServer {
         (int) Math.max(256, Math.min(65_536, config.responseBufferMemoryLimit() / BUFFER_SIZE)), 16);
     Undertow.Builder b = Undertow.builder().setByteBufferPool(bufferPool);
     if (config.tls() != null) {
-      b.addHttpsListener(config.port(), config.host(), config.tls().sslContext());
+      b.addHttpsListener(config.port(), config.host(), telemetry.observeTls(config.tls().sslContext()));
     } else {
       b.addHttpListener(config.port(), config.host());
     }
@@ -235,6 +244,7 @@ public final class Engine implements ProxyServer {
     worker = undertow.getWorker();
     address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
     state = State.STARTED;
+    telemetry.started(address);
     schedulePoolSweep();
     log.info("{} proxy listening on {}://{}:{}{}", config.kind(), config.tls() != null ? "https" : "http",
         address.getHostString(), address.getPort(), config.http2() ? (config.tls() != null ? " (h2, http/1.1)" : " (h2c, http/1.1)") : "");
@@ -309,8 +319,10 @@ public final class Engine implements ProxyServer {
   public synchronized void close() {
     if (state != State.STARTED) {
       state = State.CLOSED;
+      telemetry.closed();
       return;
     }
+    telemetry.closing();
     stopAccepting();
     graceful.shutdown();
     try {
@@ -339,6 +351,7 @@ public final class Engine implements ProxyServer {
     bufferPool.close();
     worker = null;
     state = State.CLOSED;
+    telemetry.closed();
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
   }
 
@@ -448,6 +461,7 @@ public final class Engine implements ProxyServer {
   }
 
   private void runChain(ExchangeImpl ex) {
+    Telemetry.chainStarted(ex);
     CompletionStage<ProxyResponse> stage = FilterChain.run(ex, config.filters(), this::terminal);
     stage.whenComplete((response, error) -> {
       if (ex.inIoThread()) {
@@ -596,6 +610,7 @@ public final class Engine implements ProxyServer {
 
   private ProxyResponse errorResponse(ExchangeImpl ex, Throwable error, boolean duringResponse) {
     int status = DefaultErrorHandler.statusFor(error, duringResponse);
+    Telemetry.failed(ex, error);
     if (status == 500) {
       log.error("{} failed", ex, error);
     } else {
@@ -642,6 +657,7 @@ public final class Engine implements ProxyServer {
     }
     hse.setStatusCode(r.status());
     ex.responseStatus = r.status();
+    Telemetry.committed(ex, r.call() != null);
     if (r.call() != null) {
       HttpDuties.addVia(out, r.protocol(), config.via());
       if (r.call().upgraded()) {

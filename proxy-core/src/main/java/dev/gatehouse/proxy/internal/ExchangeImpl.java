@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.AttributeKey;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyRequest;
 import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.internal.observe.ObservedExchange;
 import io.undertow.server.HttpServerExchange;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -42,12 +43,19 @@ public final class ExchangeImpl implements ProxyExchange {
   int responseStatus;
   long responseBodyBytes;
   long requestBodyBytes;
+  private final ObservedExchange observed;
 
   ExchangeImpl(Engine engine, HttpServerExchange hse, RequestImpl request, long startNanos) {
     this.engine = engine;
     this.hse = hse;
     this.request = request;
     this.startNanos = startNanos;
+    this.observed = engine.telemetry().exchangeStarted(this);
+  }
+
+  /** The listeners' view of this exchange, or null when no listener is registered. */
+  public ObservedExchange observed() {
+    return observed;
   }
 
   @Override

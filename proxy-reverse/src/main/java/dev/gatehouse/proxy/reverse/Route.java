@@ -26,6 +26,7 @@ import java.util.Objects;
  * /api} and {@code /api/x}, not {@code /apix}.
  */
 public final class Route {
+  private final String name;
   private final RouteMatcher matcher;
   private final String stripPrefix;
   private final String replacement;
@@ -44,6 +45,7 @@ public final class Route {
     this.writeTimeout = b.writeTimeout;
     this.totalTimeout = b.totalTimeout;
     this.matcher = b.matcher();
+    this.name = b.name != null ? b.name : matcher.toString();
     this.stripPrefix = b.rewrite ? b.pathPrefix : null;
     this.replacement = b.replacement;
     this.filters = List.copyOf(b.filters);
@@ -72,6 +74,14 @@ public final class Route {
 
   RouteMatcher matcher() {
     return matcher;
+  }
+
+  /**
+   * The route's name: in metrics (tag {@code route}), traces, the status and logs. Defaults to its
+   * conditions, e.g. {@code pathPrefix(/api)}.
+   */
+  public String name() {
+    return name;
   }
 
   /** The upstream group requests go to. */
@@ -115,7 +125,7 @@ public final class Route {
 
   @Override
   public String toString() {
-    return "Route(" + matcher + " -> " + group + ")";
+    return "Route(" + (name.equals(matcher.toString()) ? "" : name + ": ") + matcher + " -> " + group + ")";
   }
 
   /** Conditions, rewriting and filters of a route being built. All conditions must hold. */
@@ -133,8 +143,24 @@ public final class Route {
     private Duration readTimeout;
     private Duration writeTimeout;
     private Duration totalTimeout;
+    private String name;
 
     private Builder() {}
+
+    /**
+     * A short name for metrics (the {@code route} tag), traces, the status and logs, e.g. {@code api}.
+     * Keep names few and stable: each is a time series. @implSpec Defaults to the route's conditions,
+     * e.g. {@code pathPrefix(/api)}.
+     */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (name.isBlank() || name.length() > 100 || name.chars().anyMatch(c -> c < 0x20 || c == 0x7F)) {
+        throw new IllegalArgumentException("name: \"" + name
+            + "\" (expected: 1-100 characters, not blank, without control characters)");
+      }
+      this.name = name;
+      return this;
+    }
 
     /** When failed requests are tried on another server. @implSpec Defaults to {@link RetryPolicy#defaults()}. */
     public Builder retry(RetryPolicy policy) {

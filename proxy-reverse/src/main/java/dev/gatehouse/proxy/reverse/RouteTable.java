@@ -9,6 +9,8 @@ import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.UpstreamUnavailableException;
+import dev.gatehouse.proxy.events.Decisions;
+import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.internal.CallListener;
 import dev.gatehouse.proxy.internal.CallOptions;
 import dev.gatehouse.proxy.internal.Engine;
@@ -16,6 +18,7 @@ import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.FilterChain;
 import dev.gatehouse.proxy.internal.ResponseImpl;
 import dev.gatehouse.proxy.internal.UpstreamCall;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -69,6 +72,8 @@ final class RouteTable implements Filter {
     }
     for (UpstreamGroup g : groups) {
       g.attach(engine);
+      g.observe(e -> engine.telemetry().serverStateChanged(new ServerStateChange(e.group(), e.server(),
+          e.from().name(), e.to().name(), e.reason())));
     }
   }
 
@@ -93,6 +98,7 @@ final class RouteTable implements Filter {
           }
         }
         ex.request().path(forwarded);
+        Telemetry.routeChosen(ex, route.name());
         return FilterChain.run(ex, route.filters(), x -> forward(x, route));
       }
     }
@@ -139,10 +145,12 @@ final class RouteTable implements Filter {
         server = group.choose(ex, tried);
       } catch (UpstreamUnavailableException e) {
         log.debug("{}: {}", ex, e.getMessage());
+        Telemetry.decision(ex, Decisions.UPSTREAM, group.circuitOpen() ? "circuit-open" : "no-server", group.name());
         result.completeExceptionally(lastError != null ? lastError : e);
         return;
       }
       tried.add(server);
+      Telemetry.upstream(ex, group.name(), server.key());
       if (!preserveHost) {
         ex.request().headers().set("Host", server.endpoint().authority());
       }

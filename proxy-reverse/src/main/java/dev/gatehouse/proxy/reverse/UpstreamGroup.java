@@ -67,6 +67,7 @@ public final class UpstreamGroup {
   private final Object lock = new Object();
   private final List<UpstreamServer> draining = new CopyOnWriteArrayList<>();
   private final List<Engine> runningEngines = new ArrayList<>();
+  private final List<Consumer<HealthEvent>> observers = new CopyOnWriteArrayList<>();
   private volatile Snapshot snapshot;
   private HealthChecker checker;
 
@@ -535,14 +536,57 @@ public final class UpstreamGroup {
   }
 
   private void fire(UpstreamServer s, ServerState from, ServerState to, String reason) {
-    if (healthListener == null) {
+    if (healthListener == null && observers.isEmpty()) {
       return;
     }
+    HealthEvent event = new HealthEvent(name, s.key(), from, to, reason);
     try {
-      healthListener.accept(new HealthEvent(name, s.key(), from, to, reason));
+      if (healthListener != null) {
+        healthListener.accept(event);
+      }
     } catch (RuntimeException e) {
       log.warn("upstream group {}: onHealthChange listener failed", name, e);
     }
+    for (Consumer<HealthEvent> o : observers) {
+      o.accept(event);
+    }
+  }
+
+  // ---------------------------------------------------------------- for the proxies using the group
+
+  /** Also tells {@code observer} of every state change (a proxy's event listeners). */
+  void observe(Consumer<HealthEvent> observer) {
+    observers.add(observer);
+  }
+
+  /** Stops telling {@code observer}. */
+  void unobserve(Consumer<HealthEvent> observer) {
+    observers.remove(observer);
+  }
+
+  /** The load-balancing policy's name, e.g. {@code weighted-round-robin}. */
+  String loadBalancingName() {
+    return balancing.name();
+  }
+
+  /** The concurrency limit per server, 0 for none. */
+  int maxConcurrentRequestsPerServer() {
+    return maxConcurrentRequestsPerServer;
+  }
+
+  /** Whether a server that would take requests is at its concurrency limit (its circuit is open). */
+  boolean circuitOpen() {
+    int max = maxConcurrentRequestsPerServer;
+    if (max <= 0) {
+      return false;
+    }
+    long now = System.nanoTime();
+    for (LoadBalancing.Member m : snapshot.members()) {
+      if (m.server().available(now) && m.server().inFlight() >= max) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // ---------------------------------------------------------------- lifecycle with a proxy
