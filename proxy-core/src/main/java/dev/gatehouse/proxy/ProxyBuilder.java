@@ -4,6 +4,8 @@ import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.observe.Features;
+import dev.gatehouse.proxy.metrics.MetricsOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,6 +87,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private java.time.InstantSource clock = java.time.InstantSource.system();
   private AccessLog accessLog;
   private final List<ProxyListener> listeners = new ArrayList<>();
+  /** A Micrometer MeterRegistry, kept as Object so that Micrometer loads only when metrics are used. */
+  private Object meterRegistry;
+  private MetricsOptions metricsOptions = MetricsOptions.defaults();
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -376,10 +381,31 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Adds a listener for the proxy's life-cycle events: exchanges, upstream attempts, tunnels,
    * connections, TLS handshakes, policy decisions (see {@link ProxyListener}). Listeners are called in
-   * the order added. @implSpec Defaults to none; with none, the proxy does no work for events.
+   * the order added, after the proxy's own (access log, metrics, tracing). @implSpec Defaults to none;
+   * with none, the proxy does no work for events.
    */
   public B addListener(ProxyListener listener) {
     listeners.add(Objects.requireNonNull(listener, "listener"));
+    return self();
+  }
+
+  /**
+   * Publishes the proxy's metrics to a Micrometer registry: requests by route, method, status class
+   * and outcome; upstream attempts, retries, rejections and ejections by group and server; server
+   * health, pools, client connections, TLS handshakes, tunnels, egress and filter decisions. Names start
+   * with {@code gatehouse.} ({@code gatehouse_} in Prometheus); {@link MetricsOptions} lists them. With
+   * a {@code PrometheusMeterRegistry} the admin listener serves them at {@code /metrics}. Needs {@code
+   * io.micrometer:micrometer-core} (and {@code io.micrometer:micrometer-registry-prometheus} for
+   * Prometheus). @implSpec Defaults to none.
+   */
+  public B metrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    return metrics(registry, MetricsOptions.defaults());
+  }
+
+  /** Like {@link #metrics(io.micrometer.core.instrument.MeterRegistry)}, with histograms or extra tags. */
+  public B metrics(io.micrometer.core.instrument.MeterRegistry registry, MetricsOptions options) {
+    this.meterRegistry = Objects.requireNonNull(registry, "registry");
+    this.metricsOptions = Objects.requireNonNull(options, "options");
     return self();
   }
 
@@ -435,11 +461,14 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         responseBufferSize, responseBufferMemoryLimit, tls == null ? null : tls.contexts(),
         tls == null ? Duration.ZERO : tls.reloadInterval(), http2, clock);
     Engine engine = new Engine(config, terminal);
-    for (ProxyListener l : listeners) {
-      engine.telemetry().addListener(l);
-    }
     if (accessLog != null) {
       accessLog.attach(engine);
+    }
+    if (meterRegistry != null) {
+      Features.metrics(engine, meterRegistry, metricsOptions);
+    }
+    for (ProxyListener l : listeners) {
+      engine.telemetry().addListener(l);
     }
     return engine;
   }

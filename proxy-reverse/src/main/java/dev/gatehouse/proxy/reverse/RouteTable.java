@@ -75,6 +75,7 @@ final class RouteTable implements Filter {
       g.observe(e -> engine.telemetry().serverStateChanged(new ServerStateChange(e.group(), e.server(),
           e.from().name(), e.to().name(), e.reason())));
     }
+    engine.telemetry().addStatusContributor(new RouteStatus(routes, groups));
   }
 
   @Override

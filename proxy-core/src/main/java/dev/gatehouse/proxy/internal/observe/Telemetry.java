@@ -48,6 +48,9 @@ public final class Telemetry {
   private volatile ProxyStatus.State state = ProxyStatus.State.NEW;
   private volatile Instant startedAt;
   private volatile InetSocketAddress address;
+  /** The Micrometer registry bound with builder.metrics (an Object: Micrometer is optional), or null. */
+  private volatile Object meterRegistry;
+  private volatile Runnable metricsRefresh;
 
   public Telemetry(Engine engine) {
     this.engine = engine;
@@ -96,6 +99,35 @@ public final class Telemetry {
 
   public Engine engine() {
     return engine;
+  }
+
+  /** Exchanges in flight. */
+  public long activeExchanges() {
+    return Math.max(0, activeExchanges.sum());
+  }
+
+  /** Client connections open (counted while a listener is registered). */
+  public long activeConnections() {
+    return Math.max(0, activeConnections.sum());
+  }
+
+  /** Records the registry the metrics were bound to, and how to refresh its gauges before a scrape. */
+  public void meterRegistry(Object registry, Runnable refresh) {
+    this.meterRegistry = registry;
+    this.metricsRefresh = refresh;
+  }
+
+  /** The registry bound with {@code builder.metrics}, or null. */
+  public Object meterRegistry() {
+    return meterRegistry;
+  }
+
+  /** Brings the gauges over servers and pools up to date (before a scrape). */
+  public void refreshMetrics() {
+    Runnable r = metricsRefresh;
+    if (r != null) {
+      r.run();
+    }
   }
 
   // ---------------------------------------------------------------- life cycle and readiness
