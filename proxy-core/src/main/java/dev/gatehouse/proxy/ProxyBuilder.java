@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.observe.AdminServer;
 import dev.gatehouse.proxy.internal.observe.Features;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
 import java.time.Duration;
@@ -90,6 +91,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /** A Micrometer MeterRegistry, kept as Object so that Micrometer loads only when metrics are used. */
   private Object meterRegistry;
   private MetricsOptions metricsOptions = MetricsOptions.defaults();
+  private int adminPort = -1;
+  private String adminHost = DEFAULT_HOST;
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -410,6 +413,42 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Opens an admin listener on {@code port} (0 picks a free one, see {@link ProxyServer#adminAddress()}),
+   * never the proxy's own port:
+   *
+   * <ul>
+   *   <li>{@code /healthz}: 200 while the proxy's I/O threads answer (liveness);
+   *   <li>{@code /readyz}: 200 from {@code start()} on, 503 from the moment {@code close()} begins
+   *       draining, so that a Kubernetes readiness probe or a load balancer stops sending traffic
+   *       before connections are refused;
+   *   <li>{@code /status}: {@link ProxyServer#status()} as JSON (routes, groups, servers with health
+   *       and ejection state, pools, uptime, version);
+   *   <li>{@code /metrics}: the metrics in Prometheus text format, when {@link
+   *       #metrics(io.micrometer.core.instrument.MeterRegistry)} was given a {@code
+   *       PrometheusMeterRegistry} ({@code io.micrometer:micrometer-registry-prometheus}).
+   * </ul>
+   *
+   * It shows upstream addresses: keep it on loopback or a private network. @implSpec Defaults to none.
+   */
+  public B adminPort(int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("adminPort: " + port + " (expected: 0-65535)");
+    }
+    this.adminPort = port;
+    return self();
+  }
+
+  /** The address the admin listener binds. @implSpec Defaults to {@code 127.0.0.1}. */
+  public B adminHost(String host) {
+    Objects.requireNonNull(host, "adminHost");
+    if (host.isBlank()) {
+      throw new IllegalArgumentException("adminHost: \"" + host + "\" (expected: a host name or IP address)");
+    }
+    this.adminHost = host;
+    return self();
+  }
+
+  /**
    * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
    *
    * @throws IllegalStateException if settings conflict
@@ -449,6 +488,10 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
       throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
           + " (expected: <= upstreamMaxConnections " + upstreamMaxConnections + ")");
     }
+    if (adminPort > 0 && adminPort == port) {
+      throw new IllegalStateException("adminPort: " + adminPort + " (expected: a port other than the proxy's port "
+          + port + ")");
+    }
     if (!readTimeout.isZero() && readTimeout.compareTo(Duration.ofMillis(1)) < 0) {
       throw new IllegalStateException("readTimeout: " + readTimeout + " (expected: 0 or >= 1 ms)");
     }
@@ -469,6 +512,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     }
     for (ProxyListener l : listeners) {
       engine.telemetry().addListener(l);
+    }
+    if (adminPort >= 0) {
+      AdminServer.attach(engine, adminHost, adminPort);
     }
     return engine;
   }

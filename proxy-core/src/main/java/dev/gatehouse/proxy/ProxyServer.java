@@ -38,6 +38,12 @@ public interface ProxyServer extends AutoCloseable {
   ProxyStatus status();
 
   /**
+   * The admin listener's bound address (useful with {@code adminPort(0)}); empty when the proxy has
+   * none or is not running.
+   */
+  java.util.Optional<InetSocketAddress> adminAddress();
+
+  /**
    * Stops accepting connections, lets in-flight exchanges finish within the builder's {@code
    * shutdownGracePeriod}, then closes every connection and stops every thread the proxy started.
    * Idempotent.

@@ -111,6 +111,11 @@ public final class Engine implements ProxyServer {
     return telemetry.status();
   }
 
+  @Override
+  public java.util.Optional<InetSocketAddress> adminAddress() {
+    return java.util.Optional.ofNullable(telemetry.adminAddress());
+  }
+
   /** The upstream connection pools, for {@link #status()}. */
   public List<dev.gatehouse.proxy.ProxyStatus.Pool> poolStatus() {
     List<dev.gatehouse.proxy.ProxyStatus.Pool> out = new java.util.ArrayList<>();
@@ -254,6 +259,9 @@ public final class Engine implements ProxyServer {
     for (Runnable hook : startHooks) {
       try {
         hook.run();
+      } catch (ProxyStartException e) {
+        close(); // a part that could not start (the admin listener's port is taken): nothing half-started
+        throw e;
       } catch (RuntimeException e) {
         log.warn("start hook failed", e);
       }

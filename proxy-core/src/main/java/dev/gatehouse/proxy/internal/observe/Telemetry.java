@@ -51,6 +51,7 @@ public final class Telemetry {
   /** The Micrometer registry bound with builder.metrics (an Object: Micrometer is optional), or null. */
   private volatile Object meterRegistry;
   private volatile Runnable metricsRefresh;
+  private volatile AdminServer admin;
 
   public Telemetry(Engine engine) {
     this.engine = engine;
@@ -99,6 +100,17 @@ public final class Telemetry {
 
   public Engine engine() {
     return engine;
+  }
+
+  /** Records the proxy's admin listener. */
+  void admin(AdminServer admin) {
+    this.admin = admin;
+  }
+
+  /** The admin listener's bound address, or null when there is none or it is not running. */
+  public InetSocketAddress adminAddress() {
+    AdminServer a = admin;
+    return a == null ? null : a.address();
   }
 
   /** Exchanges in flight. */
