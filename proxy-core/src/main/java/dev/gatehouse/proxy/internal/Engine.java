@@ -116,6 +116,19 @@ public final class Engine implements ProxyServer {
     return java.util.Optional.ofNullable(telemetry.adminAddress());
   }
 
+  /**
+   * Closes and forgets the pool for {@code endpoint} with {@code settings} (the routes that used it were
+   * replaced). Exchanges still using its connections finish; the connections then close instead of
+   * going back. A later request for the same upstream gets a new pool. Returns whether there was one.
+   */
+  public boolean retirePool(Endpoint endpoint, PoolSettings settings) {
+    HostPool p = pools.remove(new PoolKey(endpoint.key(), settings));
+    if (p != null) {
+      p.close();
+    }
+    return p != null;
+  }
+
   /** The upstream connection pools, for {@link #status()}. */
   public List<dev.gatehouse.proxy.ProxyStatus.Pool> poolStatus() {
     List<dev.gatehouse.proxy.ProxyStatus.Pool> out = new java.util.ArrayList<>();

@@ -10,9 +10,7 @@ import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.UpstreamUnavailableException;
 import dev.gatehouse.proxy.events.Decisions;
-import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.internal.CallListener;
-import dev.gatehouse.proxy.internal.CallOptions;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.FilterChain;
@@ -20,9 +18,7 @@ import dev.gatehouse.proxy.internal.ResponseImpl;
 import dev.gatehouse.proxy.internal.UpstreamCall;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -37,45 +33,35 @@ import org.slf4j.LoggerFactory;
 final class RouteTable implements Filter {
   private static final Logger log = LoggerFactory.getLogger(RouteTable.class);
 
-  private final List<Route> routes;
   private final boolean preserveHost;
-  private final Map<Route, RouteRuntime> runtimes = new IdentityHashMap<>();
+  /** The routes in use; replaced as a whole, read once per exchange. */
+  private volatile RouteSet current;
+  private RouteSwitch routeSwitch;
 
-  /** Per route: call options resolved against the proxy's settings, and the retry budget. */
-  private static final class RouteRuntime {
-    final CallOptions options;
-    final RetryBudget budget;
-
-    RouteRuntime(CallOptions options, RetryBudget budget) {
-      this.options = options;
-      this.budget = budget;
-    }
-  }
-
-  RouteTable(List<Route> routes, boolean preserveHost) {
-    this.routes = routes;
+  RouteTable(boolean preserveHost) {
     this.preserveHost = preserveHost;
   }
 
-  /** Resolves per-route settings against the built proxy and ties the groups' health checks to it. */
-  void bind(Engine engine) {
-    List<UpstreamGroup> groups = new ArrayList<>();
-    for (Route r : routes) {
-      UpstreamGroup g = r.group();
-      RetryPolicy p = r.retryPolicy();
-      CallOptions o = new CallOptions(r.connectTimeout(), r.readTimeout(), r.writeTimeout(), p.tryTimeout(), 0,
-          g.poolSettings(engine.config()), null, true);
-      runtimes.put(r, new RouteRuntime(o, new RetryBudget(p.budgetRatio(), p.minRetriesPerSecond())));
-      if (groups.stream().noneMatch(x -> x == g)) {
-        groups.add(g);
-      }
-    }
-    for (UpstreamGroup g : groups) {
-      g.attach(engine);
-      g.observe(e -> engine.telemetry().serverStateChanged(new ServerStateChange(e.group(), e.server(),
-          e.from().name(), e.to().name(), e.reason())));
-    }
-    engine.telemetry().addStatusContributor(new RouteStatus(routes, groups));
+  /** Resolves the routes against the built proxy and ties their groups' health checks to it. */
+  void bind(Engine engine, List<Route> routes) {
+    routeSwitch = new RouteSwitch(engine, this, RouteSet.of(routes, engine.config(), null));
+  }
+
+  RouteSet current() {
+    return current;
+  }
+
+  void current(RouteSet routes) {
+    this.current = routes;
+  }
+
+  List<Route> routes() {
+    return current.routes;
+  }
+
+  /** Replaces the routes as a whole; see {@link ReverseProxyServer#routes(List)}. */
+  void replace(List<Route> routes) {
+    routeSwitch.replace(routes);
   }
 
   @Override
@@ -86,7 +72,8 @@ final class RouteTable implements Filter {
       return CompletableFuture.completedFuture(ProxyResponse.of(400, "Bad Request: path climbs above the root\n"));
     }
     String host = RouteMatcher.hostOf(ex.request().authority());
-    for (Route route : routes) {
+    RouteSet table = current;
+    for (Route route : table.routes) {
       if (route.matcher().matches(ex.request(), path, host)) {
         String forwarded = path;
         if (route.strippedPrefix() != null) {
@@ -100,14 +87,14 @@ final class RouteTable implements Filter {
         }
         ex.request().path(forwarded);
         Telemetry.routeChosen(ex, route.name());
-        return FilterChain.run(ex, route.filters(), x -> forward(x, route));
+        RouteSet.Runtime rt = table.runtime(route);
+        return FilterChain.run(ex, route.filters(), x -> forward(x, route, rt));
       }
     }
     return CompletableFuture.completedFuture(ProxyResponse.of(404, "Not Found\n"));
   }
 
-  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route) {
-    RouteRuntime rt = runtimes.get(route);
+  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route, RouteSet.Runtime rt) {
     RetryPolicy policy = route.retryPolicy();
     if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {
       ex.enableRequestReplay(policy.bufferBodyUpTo());
@@ -123,7 +110,7 @@ final class RouteTable implements Filter {
     final ExchangeImpl ex;
     final Route route;
     final UpstreamGroup group;
-    final RouteRuntime rt;
+    final RouteSet.Runtime rt;
     final RetryPolicy policy;
     final CompletableFuture<ProxyResponse> result = new CompletableFuture<>();
     final List<UpstreamServer> tried = new ArrayList<>(2);
@@ -131,7 +118,7 @@ final class RouteTable implements Filter {
     int retries;
     Throwable lastError;
 
-    Forwarding(ExchangeImpl ex, Route route, RouteRuntime rt) {
+    Forwarding(ExchangeImpl ex, Route route, RouteSet.Runtime rt) {
       this.ex = ex;
       this.route = route;
       this.group = route.group();

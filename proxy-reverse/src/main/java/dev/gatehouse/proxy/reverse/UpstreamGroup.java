@@ -597,7 +597,7 @@ public final class UpstreamGroup {
     engine.addCloseHook(() -> engineStopped(engine));
   }
 
-  private void engineStarted(Engine engine) {
+  void engineStarted(Engine engine) {
     synchronized (lock) {
       runningEngines.add(engine);
       if (healthCheck != null && checker == null) {
@@ -607,7 +607,7 @@ public final class UpstreamGroup {
     }
   }
 
-  private void engineStopped(Engine engine) {
+  void engineStopped(Engine engine) {
     synchronized (lock) {
       runningEngines.remove(engine);
       if (checker != null && checker.engine() == engine) {

@@ -175,7 +175,7 @@ class HealthTest {
         .healthCheck(HealthCheck.http("/health").interval(Duration.ofMillis(50)).timeout(Duration.ofMillis(40)).build())
         .build();
     ProxyServer proxy = ReverseProxy.builder().addRoute(Route.any().to(g)).build().start();
-    String worker = ((dev.gatehouse.proxy.internal.Engine) proxy).worker().getName();
+    String worker = ((ReverseServer) proxy).engine().worker().getName();
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (backends.get(0).findAll(com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor(urlEqualTo("/health"))).size() < 3) {
       assertThat(System.nanoTime()).isLessThan(deadline);

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.http.Fault;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.testing.RecordingListener;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -37,7 +36,7 @@ class ReverseMetricsTest {
   }
 
   private String scrape(ProxyServer proxy) {
-    ((Engine) proxy).telemetry().refreshMetrics(); // as the admin listener does before each scrape
+    ((ReverseServer) proxy).engine().telemetry().refreshMetrics(); // as the admin listener does before each scrape
     return registry.scrape();
   }
 
