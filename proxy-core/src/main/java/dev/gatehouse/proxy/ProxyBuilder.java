@@ -92,6 +92,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private Object meterRegistry;
   private MetricsOptions metricsOptions = MetricsOptions.defaults();
   private int adminPort = -1;
+  /** An OpenTelemetry instance, kept as Object so that OpenTelemetry loads only when tracing is used. */
+  private Object openTelemetry;
   private String adminHost = DEFAULT_HOST;
 
   /** For subclasses. */
@@ -413,6 +415,30 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Traces exchanges with OpenTelemetry ({@code io.opentelemetry:opentelemetry-api}).
+   *
+   * <p><b>Propagation.</b> W3C {@code traceparent} and {@code tracestate} (and whatever else {@code
+   * openTelemetry}'s propagators carry, such as baggage) are read from the client's request and sent to
+   * the upstream: an incoming trace is continued with its sampling decision, a request without one
+   * starts a new trace, and every upstream attempt is a new hop with a span id of its own. This works
+   * with a no-op {@code OpenTelemetry} too: the proxy then makes the ids itself and records nothing.
+   *
+   * <p><b>Spans</b>, with an SDK configured by the application: a {@code SERVER} span per exchange
+   * (from the request head to the end of the response, or of the tunnel) and a {@code CLIENT} span per
+   * upstream attempt, so that retries show as separate spans, named and attributed after the stable
+   * HTTP semantic conventions ({@code http.request.method}, {@code http.response.status_code}, {@code
+   * server.address}, {@code url.full}, {@code http.request.resend_count}, {@code error.type}, ...). A
+   * failed attempt records its exception and an {@code error.type} of {@code timeout}, {@code
+   * connect-error}, {@code reset}, {@code protocol-error}, {@code rejected} or {@code cancelled}.
+   *
+   * @implSpec Defaults to none: trace headers pass through untouched, as any other header.
+   */
+  public B tracing(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+    this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+    return self();
+  }
+
+  /**
    * Opens an admin listener on {@code port} (0 picks a free one, see {@link ProxyServer#adminAddress()}),
    * never the proxy's own port:
    *
@@ -509,6 +535,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     }
     if (meterRegistry != null) {
       Features.metrics(engine, meterRegistry, metricsOptions);
+    }
+    if (openTelemetry != null) {
+      Features.tracing(engine, openTelemetry);
     }
     for (ProxyListener l : listeners) {
       engine.telemetry().addListener(l);

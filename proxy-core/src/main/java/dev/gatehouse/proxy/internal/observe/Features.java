@@ -11,6 +11,11 @@ import dev.gatehouse.proxy.metrics.MetricsOptions;
 public final class Features {
   private Features() {}
 
+  /** Binds OpenTelemetry tracing ({@code openTelemetry} is an {@code OpenTelemetry}). */
+  public static void tracing(Engine engine, Object openTelemetry) {
+    OtelTracing.bind(engine, (io.opentelemetry.api.OpenTelemetry) openTelemetry);
+  }
+
   /** Binds the Micrometer meters ({@code registry} is a {@code MeterRegistry}). */
   public static void metrics(Engine engine, Object registry, MetricsOptions options) {
     MicrometerBinder.bind(engine, (io.micrometer.core.instrument.MeterRegistry) registry, options);
