@@ -16,6 +16,11 @@ class ObservabilityPublicApiTest {
   }
 
   @Test
+  void theTestKitMentionsNoEngineOrInternalTypes() throws Exception {
+    assertThat(PublicApi.violations(dev.gatehouse.proxy.testing.FilterHarness.class)).isEmpty();
+  }
+
+  @Test
   void theMetricsPackageMentionsNoEngineOrInternalTypes() throws Exception {
     assertThat(PublicApi.violations(MetricsOptions.class)).isEmpty();
   }

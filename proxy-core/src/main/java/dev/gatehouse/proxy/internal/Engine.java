@@ -25,13 +25,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutionException;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.IoUtils;
@@ -637,23 +634,11 @@ public final class Engine implements ProxyServer {
     } else {
       log.warn("{} -> {}: {}", ex, status, error.getMessage());
     }
-    try {
-      ProxyResponse r = config.errorHandler().handle(ex, error, duringResponse);
-      if (r != null) {
-        return r;
-      }
-      log.error("errorHandler returned null for {}", error.toString());
-    } catch (RuntimeException e) {
-      log.error("errorHandler threw while handling {}", error.toString(), e);
-    }
-    return DefaultErrorHandler.INSTANCE.handle(ex, error, duringResponse);
+    return ResponseRules.errorResponse(config.errorHandler(), ex, error, duringResponse);
   }
 
   static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return ResponseRules.unwrap(t);
   }
 
   private void commit(ExchangeImpl ex, ResponseImpl r) {
@@ -720,17 +705,7 @@ public final class Engine implements ProxyServer {
   }
 
   private static byte[] transformLocal(byte[] body, List<BodyTransformer> transformers) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    Consumer<ByteBuffer> sink = b -> {
-      byte[] a = new byte[b.remaining()];
-      b.get(a);
-      out.write(a, 0, a.length);
-    };
-    if (body != null && body.length > 0) {
-      Transformers.apply(transformers, ByteBuffer.wrap(body), sink);
-    }
-    Transformers.finish(transformers, sink);
-    return out.toByteArray();
+    return ResponseRules.transform(body, transformers);
   }
 
   /** Ends a client response abnormally: the connection for HTTP/1.x, only the stream for HTTP/2. */

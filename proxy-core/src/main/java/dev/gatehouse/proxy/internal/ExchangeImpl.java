@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.internal;
 
 import dev.gatehouse.proxy.AttributeKey;
-import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyRequest;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.observe.ObservedExchange;
@@ -18,7 +17,7 @@ import java.util.concurrent.Executor;
 import org.xnio.XnioIoThread;
 
 /** One exchange: the Undertow exchange, the request as filters change it, attributes, upstream calls. */
-public final class ExchangeImpl implements ProxyExchange {
+public final class ExchangeImpl implements ChainContext {
   private final Engine engine;
   private final HttpServerExchange hse;
   private final RequestImpl request;
@@ -135,6 +134,7 @@ public final class ExchangeImpl implements ProxyExchange {
     return hse.getIoThread();
   }
 
+  @Override
   public boolean inIoThread() {
     return hse.getIoThread() == Thread.currentThread();
   }
@@ -264,8 +264,19 @@ public final class ExchangeImpl implements ProxyExchange {
     return requestBodyClaimed;
   }
 
+  @Override
+  public void executeOnIoThread(Runnable task) {
+    hse.getIoThread().execute(task);
+  }
+
+  @Override
+  public long slowFilterThresholdNanos() {
+    return engine.config().slowFilterThreshold().toNanos();
+  }
+
   /** Records a filter misuse; the client gets a 500 instead of whatever the chain returns. */
-  void misuse(Throwable t) {
+  @Override
+  public void misuse(Throwable t) {
     if (misuse == null) {
       misuse = t;
     }
@@ -275,6 +286,7 @@ public final class ExchangeImpl implements ProxyExchange {
     return misuse;
   }
 
+  @Override
   public boolean isFinished() {
     return finished;
   }
