@@ -81,7 +81,7 @@ public record ProxyStatus(String kind, String version, State state, Optional<Ins
    * An upstream group.
    *
    * @param name the group's name
-   * @param loadBalancing the policy's name, e.g. {@code weighted-round-robin}
+   * @param loadBalancing the policy's name, e.g. {@code weightedRoundRobin}
    * @param servers its servers, then the ones still draining after removal
    */
   public record Group(String name, String loadBalancing, List<Server> servers) {

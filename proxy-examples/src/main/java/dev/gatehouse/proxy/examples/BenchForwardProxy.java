@@ -10,6 +10,8 @@ import java.util.concurrent.CountDownLatch;
  * listens on {@code PROXY_HOST}:{@code PROXY_PORT}; its egress policy is the production default
  * (public destinations only) plus exactly the loopback origin {@code ORIGIN_HOST}:{@code ORIGIN_PORT},
  * for plain requests and {@code CONNECT}. No access log, no debug logging: production settings.
+ * {@code ADMIN_PORT} opens the admin listener on that loopback port; with {@code METRICS=1} the proxy
+ * binds a Prometheus registry and the admin listener answers {@code /metrics}.
  */
 public final class BenchForwardProxy {
   private BenchForwardProxy() {}
@@ -28,6 +30,7 @@ public final class BenchForwardProxy {
     if (ioThreads != null && !ioThreads.isEmpty()) {
       builder.ioThreads(Integer.parseInt(ioThreads));
     }
+    BenchAdmin.apply(builder);
     ProxyServer proxy = builder.build().start();
 
     CountDownLatch stop = new CountDownLatch(1);

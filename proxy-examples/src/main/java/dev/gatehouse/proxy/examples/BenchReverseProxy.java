@@ -21,7 +21,9 @@ import java.util.concurrent.CountDownLatch;
  * number of I/O threads (default: the available processors) and {@code RESPONSE_BUFFER_SIZE} the
  * per-exchange read-ahead (default 64 KiB), and {@code UPSTREAM_H2=1} speaks HTTP/2 to the origin (h2c
  * with prior knowledge, or ALPN for an https origin), and {@code ACCESS_LOG=file} writes a JSON-lines
- * access log, for experiments.
+ * access log, for experiments. {@code ADMIN_PORT} opens the admin listener on that loopback port
+ * ({@code /healthz}, {@code /readyz}, {@code /status}); with {@code METRICS=1} the proxy binds a
+ * Prometheus registry and the admin listener answers {@code /metrics}.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -49,6 +51,7 @@ public final class BenchReverseProxy {
     if (accessLog != null && !accessLog.isEmpty()) {
       builder.accessLog(dev.gatehouse.proxy.AccessLog.file(Path.of(accessLog), dev.gatehouse.proxy.AccessLog.Format.JSON_LINES));
     }
+    BenchAdmin.apply(builder);
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
           .pem(Path.of(required("TLS_CERT_FILE")), Path.of(required("TLS_KEY_FILE")))

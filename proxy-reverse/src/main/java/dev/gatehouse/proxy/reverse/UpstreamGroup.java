@@ -564,7 +564,7 @@ public final class UpstreamGroup {
     observers.remove(observer);
   }
 
-  /** The load-balancing policy's name, e.g. {@code weighted-round-robin}. */
+  /** The load-balancing policy's name, e.g. {@code weightedRoundRobin}. */
   String loadBalancingName() {
     return balancing.name();
   }
