@@ -64,6 +64,9 @@ class ForwardEventsTest {
           "tunnelClosed in=4 out=9",
           "exchangeEnded tunnel 200 in=4 out=9 attempts=0");
       assertThat(events.ended.get(0).outcome()).isEqualTo(ExchangeOutcome.TUNNEL);
+      events.await("connectionClosed");
+      assertThat(proxy.status().activeConnections()).hasValue(0);
+      assertThat(proxy.status().activeExchanges()).isZero();
     }
   }
 }

@@ -591,12 +591,10 @@ public final class UpstreamGroup {
 
   // ---------------------------------------------------------------- lifecycle with a proxy
 
-  /** Called when a proxy using this group is built: health checks follow its start and close. */
-  void attach(Engine engine) {
-    engine.addStartHook(() -> engineStarted(engine));
-    engine.addCloseHook(() -> engineStopped(engine));
-  }
-
+  /**
+   * A proxy whose routes use this group started (or took it into its routes while running): health
+   * checks run while at least one such proxy does.
+   */
   void engineStarted(Engine engine) {
     synchronized (lock) {
       runningEngines.add(engine);
@@ -607,6 +605,7 @@ public final class UpstreamGroup {
     }
   }
 
+  /** A proxy closed, or no longer routes to this group. */
   void engineStopped(Engine engine) {
     synchronized (lock) {
       runningEngines.remove(engine);
