@@ -195,7 +195,8 @@ class RouteReplacementTest {
   void aRejectedListLeavesTheRoutesAsTheyWere() throws Exception {
     try (Backends backends = Backends.start(1)) {
       Route only = Route.any().to(backends.url(0));
-      try (ReverseProxyServer proxy = ReverseProxy.builder().addRoute(only).build().start()) {
+      ReverseProxyServer proxy = ReverseProxy.builder().addRoute(only).build().start();
+      try {
         assertThatThrownBy(() -> proxy.routes(List.of())).isInstanceOf(IllegalArgumentException.class)
             .hasMessage("routes: [] (expected: at least one route)");
         assertThatThrownBy(() -> proxy.routes(List.of(Route.pathPrefix("/a").to(backends.url(0)),
@@ -205,10 +206,11 @@ class RouteReplacementTest {
 
         assertThat(proxy.routes()).containsExactly(only);
         assertThat(Backends.get(proxy.port(), "/a").statusCode()).isEqualTo(200);
+      } finally {
         proxy.close();
-        assertThatThrownBy(() -> proxy.routes(List.of(only))).isInstanceOf(IllegalStateException.class)
-            .hasMessage("proxy closed (expected: routes replaced before or while it runs)");
       }
+      assertThatThrownBy(() -> proxy.routes(List.of(only))).isInstanceOf(IllegalStateException.class)
+          .hasMessage("proxy closed (expected: routes replaced before or while it runs)");
     }
   }
 }

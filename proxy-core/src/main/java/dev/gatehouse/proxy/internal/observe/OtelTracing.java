@@ -58,17 +58,8 @@ final class OtelTracing implements ProxyListener {
   private static final Set<String> KNOWN_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
       "OPTIONS", "TRACE", "PATCH");
 
-  private static final TextMapGetter<ProxyRequest> GETTER = new TextMapGetter<>() {
-    @Override
-    public Iterable<String> keys(ProxyRequest carrier) {
-      return carrier.headers().names();
-    }
-
-    @Override
-    public String get(ProxyRequest carrier, String key) {
-      return carrier == null ? null : carrier.headers().get(key).orElse(null);
-    }
-  };
+  private static final TextMapGetter<ProxyRequest> GETTER = (carrier, key) ->
+      carrier == null ? null : carrier.headers().get(key).orElse(null);
   private static final TextMapSetter<ProxyRequest> SETTER = (carrier, key, value) -> {
     if (carrier != null) {
       carrier.headers().set(key, value);
