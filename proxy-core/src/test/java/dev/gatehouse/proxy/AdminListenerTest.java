@@ -50,6 +50,7 @@ class AdminListenerTest {
       assertThat(a.getPort()).isNotEqualTo(proxy.port());
       assertThat(RawHttp.exchange(proxy.port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n").status).isEqualTo(200);
       events.awaitEnded(1);
+      events.await("connectionClosed");
 
       HttpResponse<String> health = admin(proxy, "/healthz");
       assertThat(health.statusCode()).isEqualTo(200);
