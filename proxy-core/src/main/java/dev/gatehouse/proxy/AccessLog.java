@@ -117,7 +117,7 @@ public final class AccessLog {
   /** Attaches a writer for this log to a built proxy. */
   void attach(Engine engine) {
     AccessLogWriter writer = new AccessLogWriter(format, file, loggerName, sink, queueCapacity);
-    engine.addCompletionListener(writer::record);
+    engine.telemetry().addListener(new dev.gatehouse.proxy.internal.observe.AccessLogListener(writer));
     engine.addCloseHook(writer::close);
   }
 

@@ -1,8 +1,12 @@
 package dev.gatehouse.proxy;
 
+import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.observe.AdminServer;
+import dev.gatehouse.proxy.internal.observe.Features;
+import dev.gatehouse.proxy.metrics.MetricsOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,6 +87,14 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private boolean http2;
   private java.time.InstantSource clock = java.time.InstantSource.system();
   private AccessLog accessLog;
+  private final List<ProxyListener> listeners = new ArrayList<>();
+  /** A Micrometer MeterRegistry, kept as Object so that Micrometer loads only when metrics are used. */
+  private Object meterRegistry;
+  private MetricsOptions metricsOptions = MetricsOptions.defaults();
+  private int adminPort = -1;
+  /** An OpenTelemetry instance, kept as Object so that OpenTelemetry loads only when tracing is used. */
+  private Object openTelemetry;
+  private String adminHost = DEFAULT_HOST;
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -372,6 +384,97 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Adds a listener for the proxy's life-cycle events: exchanges, upstream attempts, tunnels,
+   * connections, TLS handshakes, policy decisions (see {@link ProxyListener}). Listeners are called in
+   * the order added, after the proxy's own (access log, metrics, tracing). @implSpec Defaults to none;
+   * with none, the proxy does no work for events.
+   */
+  public B addListener(ProxyListener listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
+    return self();
+  }
+
+  /**
+   * Publishes the proxy's metrics to a Micrometer registry: requests by route, method, status class
+   * and outcome; upstream attempts, retries, rejections and ejections by group and server; server
+   * health, pools, client connections, TLS handshakes, tunnels, egress and filter decisions. Names start
+   * with {@code gatehouse.} ({@code gatehouse_} in Prometheus); {@link MetricsOptions} lists them. With
+   * a {@code PrometheusMeterRegistry} the admin listener serves them at {@code /metrics}. Needs {@code
+   * io.micrometer:micrometer-core} (and {@code io.micrometer:micrometer-registry-prometheus} for
+   * Prometheus). @implSpec Defaults to none.
+   */
+  public B metrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    return metrics(registry, MetricsOptions.defaults());
+  }
+
+  /** Like {@link #metrics(io.micrometer.core.instrument.MeterRegistry)}, with histograms or extra tags. */
+  public B metrics(io.micrometer.core.instrument.MeterRegistry registry, MetricsOptions options) {
+    this.meterRegistry = Objects.requireNonNull(registry, "registry");
+    this.metricsOptions = Objects.requireNonNull(options, "options");
+    return self();
+  }
+
+  /**
+   * Traces exchanges with OpenTelemetry ({@code io.opentelemetry:opentelemetry-api}).
+   *
+   * <p><b>Propagation.</b> W3C {@code traceparent} and {@code tracestate} (and whatever else {@code
+   * openTelemetry}'s propagators carry, such as baggage) are read from the client's request and sent to
+   * the upstream: an incoming trace is continued with its sampling decision, a request without one
+   * starts a new trace, and every upstream attempt is a new hop with a span id of its own. This works
+   * with a no-op {@code OpenTelemetry} too: the proxy then makes the ids itself and records nothing.
+   *
+   * <p><b>Spans</b>, with an SDK configured by the application: a {@code SERVER} span per exchange
+   * (from the request head to the end of the response, or of the tunnel) and a {@code CLIENT} span per
+   * upstream attempt, so that retries show as separate spans, named and attributed after the stable
+   * HTTP semantic conventions ({@code http.request.method}, {@code http.response.status_code}, {@code
+   * server.address}, {@code url.full}, {@code http.request.resend_count}, {@code error.type}, ...). A
+   * failed attempt records its exception and an {@code error.type} of {@code timeout}, {@code
+   * connect-error}, {@code reset}, {@code protocol-error}, {@code rejected} or {@code cancelled}.
+   *
+   * @implSpec Defaults to none: trace headers pass through untouched, as any other header.
+   */
+  public B tracing(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+    this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+    return self();
+  }
+
+  /**
+   * Opens an admin listener on {@code port} (0 picks a free one, see {@link ProxyServer#adminAddress()}),
+   * never the proxy's own port:
+   *
+   * <ul>
+   *   <li>{@code /healthz}: 200 while the proxy's I/O threads answer (liveness);
+   *   <li>{@code /readyz}: 200 from {@code start()} on, 503 from the moment {@code close()} begins
+   *       draining, so that a Kubernetes readiness probe or a load balancer stops sending traffic
+   *       before connections are refused;
+   *   <li>{@code /status}: {@link ProxyServer#status()} as JSON (routes, groups, servers with health
+   *       and ejection state, pools, uptime, version);
+   *   <li>{@code /metrics}: the metrics in Prometheus text format, when {@link
+   *       #metrics(io.micrometer.core.instrument.MeterRegistry)} was given a {@code
+   *       PrometheusMeterRegistry} ({@code io.micrometer:micrometer-registry-prometheus}).
+   * </ul>
+   *
+   * It shows upstream addresses: keep it on loopback or a private network. @implSpec Defaults to none.
+   */
+  public B adminPort(int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("adminPort: " + port + " (expected: 0-65535)");
+    }
+    this.adminPort = port;
+    return self();
+  }
+
+  /** The address the admin listener binds. @implSpec Defaults to {@code 127.0.0.1}. */
+  public B adminHost(String host) {
+    Objects.requireNonNull(host, "adminHost");
+    if (host.isBlank()) {
+      throw new IllegalArgumentException("adminHost: \"" + host + "\" (expected: a host name or IP address)");
+    }
+    this.adminHost = host;
+    return self();
+  }
+
+  /**
    * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
    *
    * @throws IllegalStateException if settings conflict
@@ -411,6 +514,10 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
       throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
           + " (expected: <= upstreamMaxConnections " + upstreamMaxConnections + ")");
     }
+    if (adminPort > 0 && adminPort == port) {
+      throw new IllegalStateException("adminPort: " + adminPort + " (expected: a port other than the proxy's port "
+          + port + ")");
+    }
     if (!readTimeout.isZero() && readTimeout.compareTo(Duration.ofMillis(1)) < 0) {
       throw new IllegalStateException("readTimeout: " + readTimeout + " (expected: 0 or >= 1 ms)");
     }
@@ -425,6 +532,18 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     Engine engine = new Engine(config, terminal);
     if (accessLog != null) {
       accessLog.attach(engine);
+    }
+    if (meterRegistry != null) {
+      Features.metrics(engine, meterRegistry, metricsOptions);
+    }
+    if (openTelemetry != null) {
+      Features.tracing(engine, openTelemetry);
+    }
+    for (ProxyListener l : listeners) {
+      engine.telemetry().addListener(l);
+    }
+    if (adminPort >= 0) {
+      AdminServer.attach(engine, adminHost, adminPort);
     }
     return engine;
   }

@@ -31,6 +31,19 @@ public interface ProxyServer extends AutoCloseable {
   boolean isRunning();
 
   /**
+   * A snapshot of the proxy's state: readiness, uptime, exchanges and connections in flight, routes,
+   * upstream groups with the health of each server, connection pools. The admin listener's {@code
+   * /status} shows the same as JSON. Never blocks; may be called in any state.
+   */
+  ProxyStatus status();
+
+  /**
+   * The admin listener's bound address (useful with {@code adminPort(0)}); empty when the proxy has
+   * none or is not running.
+   */
+  java.util.Optional<InetSocketAddress> adminAddress();
+
+  /**
    * Stops accepting connections, lets in-flight exchanges finish within the builder's {@code
    * shutdownGracePeriod}, then closes every connection and stops every thread the proxy started.
    * Idempotent.

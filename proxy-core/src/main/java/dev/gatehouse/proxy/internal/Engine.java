@@ -6,6 +6,7 @@ import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ProxyStartException;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
@@ -24,13 +25,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutionException;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.IoUtils;
@@ -57,7 +55,7 @@ public final class Engine implements ProxyServer {
   private final PoolSettings defaultPoolSettings;
   private final BufferBudget bufferBudget;
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
-  private final List<Consumer<ExchangeImpl>> completionListeners = new CopyOnWriteArrayList<>();
+  private final Telemetry telemetry = new Telemetry(this);
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
   private State state = State.NEW;
   /** I/O buffer size: Undertow's default for heaps over 128 MiB, and the TLS record size. */
@@ -102,9 +100,41 @@ public final class Engine implements ProxyServer {
     return config;
   }
 
-  /** Called with every exchange when it completes (for access logs, metrics). */
-  public void addCompletionListener(Consumer<ExchangeImpl> listener) {
-    completionListeners.add(listener);
+  /** Events, readiness and status of this proxy (access logs, metrics, tracing, admin). */
+  public Telemetry telemetry() {
+    return telemetry;
+  }
+
+  @Override
+  public dev.gatehouse.proxy.ProxyStatus status() {
+    return telemetry.status();
+  }
+
+  @Override
+  public java.util.Optional<InetSocketAddress> adminAddress() {
+    return java.util.Optional.ofNullable(telemetry.adminAddress());
+  }
+
+  /**
+   * Closes and forgets the pool for {@code endpoint} with {@code settings} (the routes that used it were
+   * replaced). Exchanges still using its connections finish; the connections then close instead of
+   * going back. A later request for the same upstream gets a new pool. Returns whether there was one.
+   */
+  public boolean retirePool(Endpoint endpoint, PoolSettings settings) {
+    HostPool p = pools.remove(new PoolKey(endpoint.key(), settings));
+    if (p != null) {
+      p.close();
+    }
+    return p != null;
+  }
+
+  /** The upstream connection pools, for {@link #status()}. */
+  public List<dev.gatehouse.proxy.ProxyStatus.Pool> poolStatus() {
+    List<dev.gatehouse.proxy.ProxyStatus.Pool> out = new java.util.ArrayList<>();
+    for (HostPool p : pools.values()) {
+      out.add(p.status());
+    }
+    return out;
   }
 
   /**
@@ -125,13 +155,7 @@ public final class Engine implements ProxyServer {
   }
 
   private void notifyCompletion(ExchangeImpl ex) {
-    for (Consumer<ExchangeImpl> l : completionListeners) {
-      try {
-        l.accept(ex);
-      } catch (RuntimeException e) {
-        log.warn("completion listener failed", e);
-      }
-    }
+    telemetry.exchangeEnded(ex);
   }
 
   Executor blockingExecutor() {
@@ -198,7 +222,7 @@ public final class Engine implements ProxyServer {
         (int) Math.max(256, Math.min(65_536, config.responseBufferMemoryLimit() / BUFFER_SIZE)), 16);
     Undertow.Builder b = Undertow.builder().setByteBufferPool(bufferPool);
     if (config.tls() != null) {
-      b.addHttpsListener(config.port(), config.host(), config.tls().sslContext());
+      b.addHttpsListener(config.port(), config.host(), telemetry.observeTls(config.tls().sslContext()));
     } else {
       b.addHttpListener(config.port(), config.host());
     }
@@ -242,6 +266,7 @@ public final class Engine implements ProxyServer {
     worker = undertow.getWorker();
     address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
     state = State.STARTED;
+    telemetry.started(address);
     schedulePoolSweep();
     log.info("{} proxy listening on {}://{}:{}{}", config.kind(), config.tls() != null ? "https" : "http",
         address.getHostString(), address.getPort(), config.http2() ? (config.tls() != null ? " (h2, http/1.1)" : " (h2c, http/1.1)") : "");
@@ -251,6 +276,9 @@ public final class Engine implements ProxyServer {
     for (Runnable hook : startHooks) {
       try {
         hook.run();
+      } catch (ProxyStartException e) {
+        close(); // a part that could not start (the admin listener's port is taken): nothing half-started
+        throw e;
       } catch (RuntimeException e) {
         log.warn("start hook failed", e);
       }
@@ -339,8 +367,10 @@ public final class Engine implements ProxyServer {
   public synchronized void close() {
     if (state != State.STARTED) {
       state = State.CLOSED;
+      telemetry.closed();
       return;
     }
+    telemetry.closing();
     stopAccepting();
     graceful.shutdown();
     try {
@@ -369,6 +399,7 @@ public final class Engine implements ProxyServer {
     bufferPool.close();
     worker = null;
     state = State.CLOSED;
+    telemetry.closed();
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
   }
 
@@ -478,6 +509,7 @@ public final class Engine implements ProxyServer {
   }
 
   private void runChain(ExchangeImpl ex) {
+    Telemetry.chainStarted(ex);
     CompletionStage<ProxyResponse> stage = FilterChain.run(ex, config.filters(), this::terminal);
     stage.whenComplete((response, error) -> {
       if (ex.inIoThread()) {
@@ -626,28 +658,17 @@ public final class Engine implements ProxyServer {
 
   private ProxyResponse errorResponse(ExchangeImpl ex, Throwable error, boolean duringResponse) {
     int status = DefaultErrorHandler.statusFor(error, duringResponse);
+    Telemetry.failed(ex, error);
     if (status == 500) {
       log.error("{} failed", ex, error);
     } else {
       log.warn("{} -> {}: {}", ex, status, error.getMessage());
     }
-    try {
-      ProxyResponse r = config.errorHandler().handle(ex, error, duringResponse);
-      if (r != null) {
-        return r;
-      }
-      log.error("errorHandler returned null for {}", error.toString());
-    } catch (RuntimeException e) {
-      log.error("errorHandler threw while handling {}", error.toString(), e);
-    }
-    return DefaultErrorHandler.INSTANCE.handle(ex, error, duringResponse);
+    return ResponseRules.errorResponse(config.errorHandler(), ex, error, duringResponse);
   }
 
   static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return ResponseRules.unwrap(t);
   }
 
   private void commit(ExchangeImpl ex, ResponseImpl r) {
@@ -672,6 +693,7 @@ public final class Engine implements ProxyServer {
     }
     hse.setStatusCode(r.status());
     ex.responseStatus = r.status();
+    Telemetry.committed(ex, r.call() != null);
     if (r.call() != null) {
       HttpDuties.addVia(out, r.protocol(), config.via());
       if (r.call().upgraded()) {
@@ -713,17 +735,7 @@ public final class Engine implements ProxyServer {
   }
 
   private static byte[] transformLocal(byte[] body, List<BodyTransformer> transformers) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    Consumer<ByteBuffer> sink = b -> {
-      byte[] a = new byte[b.remaining()];
-      b.get(a);
-      out.write(a, 0, a.length);
-    };
-    if (body != null && body.length > 0) {
-      Transformers.apply(transformers, ByteBuffer.wrap(body), sink);
-    }
-    Transformers.finish(transformers, sink);
-    return out.toByteArray();
+    return ResponseRules.transform(body, transformers);
   }
 
   /** Ends a client response abnormally: the connection for HTTP/1.x, only the stream for HTTP/2. */

@@ -1,9 +1,9 @@
 package dev.gatehouse.proxy.internal;
 
 import dev.gatehouse.proxy.AttributeKey;
-import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyRequest;
 import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.internal.observe.ObservedExchange;
 import io.undertow.server.HttpServerExchange;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -17,7 +17,7 @@ import java.util.concurrent.Executor;
 import org.xnio.XnioIoThread;
 
 /** One exchange: the Undertow exchange, the request as filters change it, attributes, upstream calls. */
-public final class ExchangeImpl implements ProxyExchange {
+public final class ExchangeImpl implements ChainContext {
   private final Engine engine;
   private final HttpServerExchange hse;
   private final RequestImpl request;
@@ -43,12 +43,19 @@ public final class ExchangeImpl implements ProxyExchange {
   int responseStatus;
   long responseBodyBytes;
   long requestBodyBytes;
+  private final ObservedExchange observed;
 
   ExchangeImpl(Engine engine, HttpServerExchange hse, RequestImpl request, long startNanos) {
     this.engine = engine;
     this.hse = hse;
     this.request = request;
     this.startNanos = startNanos;
+    this.observed = engine.telemetry().exchangeStarted(this);
+  }
+
+  /** The listeners' view of this exchange, or null when no listener is registered. */
+  public ObservedExchange observed() {
+    return observed;
   }
 
   @Override
@@ -168,6 +175,7 @@ public final class ExchangeImpl implements ProxyExchange {
     return hse.getIoThread();
   }
 
+  @Override
   public boolean inIoThread() {
     return hse.getIoThread() == Thread.currentThread();
   }
@@ -297,8 +305,19 @@ public final class ExchangeImpl implements ProxyExchange {
     return requestBodyClaimed;
   }
 
+  @Override
+  public void executeOnIoThread(Runnable task) {
+    hse.getIoThread().execute(task);
+  }
+
+  @Override
+  public long slowFilterThresholdNanos() {
+    return engine.config().slowFilterThreshold().toNanos();
+  }
+
   /** Records a filter misuse; the client gets a 500 instead of whatever the chain returns. */
-  void misuse(Throwable t) {
+  @Override
+  public void misuse(Throwable t) {
     if (misuse == null) {
       misuse = t;
     }
@@ -308,6 +327,7 @@ public final class ExchangeImpl implements ProxyExchange {
     return misuse;
   }
 
+  @Override
   public boolean isFinished() {
     return finished;
   }

@@ -20,13 +20,13 @@ public final class FilterChain {
   private FilterChain() {}
 
   /** Runs {@code filters} then {@code last}; must be called on the exchange's I/O thread. */
-  public static CompletionStage<ProxyResponse> run(ExchangeImpl exchange, List<Filter> filters,
-      Function<ExchangeImpl, CompletionStage<ProxyResponse>> last) {
+  public static <X extends ChainContext> CompletionStage<ProxyResponse> run(X exchange, List<Filter> filters,
+      Function<X, CompletionStage<ProxyResponse>> last) {
     return invoke(exchange, filters, 0, last);
   }
 
-  static CompletionStage<ProxyResponse> invoke(ExchangeImpl exchange, List<Filter> filters, int index,
-      Function<ExchangeImpl, CompletionStage<ProxyResponse>> last) {
+  static <X extends ChainContext> CompletionStage<ProxyResponse> invoke(X exchange, List<Filter> filters, int index,
+      Function<X, CompletionStage<ProxyResponse>> last) {
     if (exchange.isFinished()) {
       return CompletableFuture.failedFuture(new IllegalStateException("exchange already finished"));
     }
@@ -39,8 +39,8 @@ public final class FilterChain {
       }
     }
     Filter filter = filters.get(index);
-    Step next = new Step(exchange, filters, index + 1, last, filter);
-    long threshold = exchange.engine().config().slowFilterThreshold().toNanos();
+    Step<X> next = new Step<>(exchange, filters, index + 1, last, filter);
+    long threshold = exchange.slowFilterThresholdNanos();
     long start = threshold > 0 ? System.nanoTime() : 0;
     CompletionStage<ProxyResponse> stage;
     try {
@@ -78,18 +78,18 @@ public final class FilterChain {
     return s;
   }
 
-  private static final class Step implements Chain {
-    private final ExchangeImpl exchange;
+  private static final class Step<X extends ChainContext> implements Chain {
+    private final X exchange;
     private final List<Filter> filters;
     private final int index;
-    private final Function<ExchangeImpl, CompletionStage<ProxyResponse>> last;
+    private final Function<X, CompletionStage<ProxyResponse>> last;
     private final Filter caller;
     private boolean proceeded;
     /** Time spent synchronously in the rest of the chain during proceed(). */
     long nestedNanos;
 
-    Step(ExchangeImpl exchange, List<Filter> filters, int index,
-        Function<ExchangeImpl, CompletionStage<ProxyResponse>> last, Filter caller) {
+    Step(X exchange, List<Filter> filters, int index, Function<X, CompletionStage<ProxyResponse>> last,
+        Filter caller) {
       this.exchange = exchange;
       this.filters = filters;
       this.index = index;
@@ -118,7 +118,7 @@ public final class FilterChain {
       }
       CompletableFuture<ProxyResponse> hop = new CompletableFuture<>();
       try {
-        exchange.ioThread().execute(() -> invoke(exchange, filters, index, last).whenComplete((r, e) -> {
+        exchange.executeOnIoThread(() -> invoke(exchange, filters, index, last).whenComplete((r, e) -> {
           if (e != null) {
             hop.completeExceptionally(e);
           } else {

@@ -77,6 +77,12 @@ final class HostPool {
     return idle.get();
   }
 
+  /** A snapshot for {@link dev.gatehouse.proxy.ProxyStatus}. */
+  dev.gatehouse.proxy.ProxyStatus.Pool status() {
+    return new dev.gatehouse.proxy.ProxyStatus.Pool(endpoint.key(), total.get() + (h2 == null ? 0 : h2.openConnections()),
+        idle.get(), pending.get(), h2 != null);
+  }
+
   /** Whether the pool holds nothing and was not used for {@code idleNanos}. */
   boolean isUnused(long now, long idleNanos) {
     return total.get() == 0 && pending.get() == 0 && (h2 == null || h2.openConnections() == 0)

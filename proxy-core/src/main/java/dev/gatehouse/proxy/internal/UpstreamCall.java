@@ -5,6 +5,8 @@ import dev.gatehouse.proxy.ClientTimeoutException;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
+import dev.gatehouse.proxy.internal.observe.ObservedAttempt;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.io.IoCallback;
 import io.undertow.io.Sender;
@@ -52,6 +54,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   private final long startNanos = System.nanoTime();
   private XnioExecutor.Key deadlineTimer;
   private boolean ended;
+  private ObservedAttempt observed;
   /** Whether any byte of this request reached the upstream's socket (so it may have acted on it). */
   boolean requestBytesWritten;
   /** The request asks the upstream to switch protocols ({@code Upgrade}); a 101 is then accepted. */
@@ -152,6 +155,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   }
 
   CompletionStage<ProxyResponse> start() {
+    observed = Telemetry.attemptStarted(ex, endpoint);
     String unsafe = RequestHead.unsafeHead(ex.requestImpl(),
         requestTarget != null ? requestTarget : ex.requestImpl().pathAndQuery(), extraHeaders);
     if (unsafe != null) {
@@ -222,6 +226,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       return;
     }
     ended = true;
+    Telemetry.attemptEnded(observed, error, response == null ? 0 : response.status());
     if (listener != null) {
       try {
         listener.onEnd(error);
@@ -542,9 +547,12 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       Tunnel.start(client, c.connection, hse.getConnection().getByteBufferPool(), null, upgradeLeftover, idleMillis,
           (t, up, down, reason) -> {
             log.debug("{}: tunnel to {} ended ({}), {} bytes up, {} down", ex, endpoint, reason, up, down);
+            ex.recordTunnelBytes(up, down);
+            Telemetry.tunnelClosed(ex);
             c.close();
             ended(reason.startsWith("error") ? new java.io.IOException("tunnel " + reason) : null);
           });
+      Telemetry.tunnelOpened(ex);
     } catch (RuntimeException e) {
       log.warn("{}: cannot join client and upstream {}: {}", ex, endpoint, e.getMessage());
       org.xnio.IoUtils.safeClose(client);

@@ -18,6 +18,9 @@ import java.util.concurrent.CountDownLatch;
  * <p>TLS interception: with {@code MITM_CA_CERT_FILE} and {@code MITM_CA_KEY_FILE} (PEM), tunnels to
  * {@code ORIGIN_HOST}:{@code ORIGIN_PORT} are intercepted with that CA (other tunnels stay opaque);
  * {@code UPSTREAM_CA_FILE} (PEM), when set, is trusted for the server leg besides the JDK's roots.
+ *
+ * <p>{@code ADMIN_PORT} opens the admin listener on that loopback port; with {@code METRICS=1} the proxy
+ * binds a Prometheus registry and the admin listener answers {@code /metrics}.
  */
 public final class BenchForwardProxy {
   private BenchForwardProxy() {}
@@ -48,6 +51,7 @@ public final class BenchForwardProxy {
       }
       builder.intercept(interception.build());
     }
+    BenchAdmin.apply(builder);
     ProxyServer proxy = builder.build().start();
 
     CountDownLatch stop = new CountDownLatch(1);

@@ -35,6 +35,10 @@ import java.util.concurrent.CountDownLatch;
  * {@code JWT_ISSUER}, audience {@code JWT_AUDIENCE}), a generous rate limit per client address that
  * still answers the {@code RateLimit} fields, and header rules; no compression (the bodies are random
  * bytes). {@code JWT_CACHE=0} turns the verified-token cache off, to measure what it saves.
+ *
+ * <p>{@code ADMIN_PORT} opens the admin listener on that loopback port ({@code /healthz}, {@code
+ * /readyz}, {@code /status}); with {@code METRICS=1} the proxy binds a Prometheus registry and the admin
+ * listener answers {@code /metrics}.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -65,6 +69,7 @@ public final class BenchReverseProxy {
     if (accessLog != null && !accessLog.isEmpty()) {
       builder.accessLog(dev.gatehouse.proxy.AccessLog.file(Path.of(accessLog), dev.gatehouse.proxy.AccessLog.Format.JSON_LINES));
     }
+    BenchAdmin.apply(builder);
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
           .pem(Path.of(required("TLS_CERT_FILE")), Path.of(required("TLS_KEY_FILE")))

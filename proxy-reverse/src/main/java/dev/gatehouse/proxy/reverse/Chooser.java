@@ -135,4 +135,9 @@ final class Chooser {
     s.release();
     servers.released(s);
   }
+
+  /** The most requests in flight per server, 0 for no limit. */
+  int maxConcurrentPerServer() {
+    return maxConcurrent;
+  }
 }

@@ -10,7 +10,9 @@ import dev.gatehouse.proxy.internal.CallListener;
 import dev.gatehouse.proxy.internal.CallOptions;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.ResponseImpl;
+import dev.gatehouse.proxy.events.Decisions;
 import dev.gatehouse.proxy.internal.UpstreamCall;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,6 +86,7 @@ final class Forwarding {
       server = group.chooser().choose(ex, tried, false, clock.getAsLong());
     } catch (UpstreamUnavailableException e) {
       log.debug("{}: {}", ex, e.getMessage());
+      Telemetry.decision(ex, Decisions.UPSTREAM, group.circuitOpen() ? "circuit-open" : "no-server", group.name());
       result.completeExceptionally(e);
       return;
     } catch (RuntimeException e) {
@@ -101,6 +104,7 @@ final class Forwarding {
   /** Starts a try on {@code server} (its slot taken); {@code tryTimeout} overrides the route's when set. */
   private void attempt(UpstreamServer server, Duration tryTimeout) {
     tried.add(server);
+    Telemetry.upstream(ex, group.name(), server.key());
     if (!preserveHost) {
       ex.request().headers().set("Host", server.endpoint().authority());
     }

@@ -17,13 +17,11 @@ final class HealthCheckLifecycle {
     this.group = group;
   }
 
-  /** Called when a proxy using the group is built: checks follow its start and close. */
-  void attach(Engine engine) {
-    engine.addStartHook(() -> started(engine));
-    engine.addCloseHook(() -> stopped(engine));
-  }
-
-  private synchronized void started(Engine engine) {
+  /** A proxy using the group runs: checks run on it unless they run on another already. */
+  synchronized void started(Engine engine) {
+    if (running.contains(engine)) {
+      return;
+    }
     running.add(engine);
     if (checker == null) {
       checker = new HealthChecker(group, engine);
@@ -31,7 +29,8 @@ final class HealthCheckLifecycle {
     }
   }
 
-  private synchronized void stopped(Engine engine) {
+  /** A proxy using the group closed, or no longer uses it: checks move to another, or stop. */
+  synchronized void stopped(Engine engine) {
     running.remove(engine);
     if (checker != null && checker.engine() == engine) {
       checker.stop();

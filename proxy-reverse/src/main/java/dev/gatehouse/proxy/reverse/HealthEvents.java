@@ -1,5 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +17,8 @@ final class HealthEvents {
 
   private final String group;
   private final Consumer<HealthEvent> listener;
+  /** The proxies' event listeners, added while a proxy routes to the group. */
+  private final List<Consumer<HealthEvent>> observers = new CopyOnWriteArrayList<>();
 
   HealthEvents(String group, Consumer<HealthEvent> listener) {
     this.group = group;
@@ -25,14 +29,32 @@ final class HealthEvents {
     return group;
   }
 
+  void observe(Consumer<HealthEvent> observer) {
+    observers.add(observer);
+  }
+
+  void unobserve(Consumer<HealthEvent> observer) {
+    observers.remove(observer);
+  }
+
   void fire(UpstreamServer s, ServerState from, ServerState to, String reason) {
-    if (listener == null) {
+    if (listener == null && observers.isEmpty()) {
       return;
     }
-    try {
-      listener.accept(new HealthEvent(group, s.key(), from, to, reason));
-    } catch (RuntimeException e) {
-      LOG.warn("upstream group {}: onHealthChange listener failed", group, e);
+    HealthEvent event = new HealthEvent(group, s.key(), from, to, reason);
+    if (listener != null) {
+      try {
+        listener.accept(event);
+      } catch (RuntimeException e) {
+        LOG.warn("upstream group {}: onHealthChange listener failed", group, e);
+      }
+    }
+    for (Consumer<HealthEvent> o : observers) {
+      try {
+        o.accept(event);
+      } catch (RuntimeException e) {
+        LOG.warn("upstream group {}: a proxy's state-change observer failed", group, e);
+      }
     }
   }
 }

@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyBuilder;
-import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.internal.Engine;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,28 +32,21 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
   }
 
   /**
-   * Builds the proxy.
+   * Builds the proxy; its routes can be replaced later with {@link ReverseProxyServer#routes(List)}.
    *
    * @throws IllegalStateException with no routes, or when a route can never match because an earlier
    *     one has the same conditions
    */
   @Override
-  public ProxyServer build() {
+  public ReverseProxyServer build() {
     if (routes.isEmpty()) {
       throw new IllegalStateException("no routes configured (expected: at least one addRoute(...))");
     }
     List<Route> snapshot = List.copyOf(routes);
-    for (int i = 0; i < snapshot.size(); i++) {
-      for (int j = 0; j < i; j++) {
-        if (snapshot.get(i).matcher().equals(snapshot.get(j).matcher())) {
-          throw new IllegalStateException("route " + snapshot.get(i).matcher() + " is already mapped to "
-              + snapshot.get(j).group() + " (expected: each route's conditions added once)");
-        }
-      }
-    }
-    RouteTable table = new RouteTable(snapshot, preserveHost);
-    ProxyServer server = buildServer(table, "reverse");
-    table.bind((Engine) server);
-    return server;
+    RouteSet.checkDistinct(snapshot);
+    RouteTable table = new RouteTable(preserveHost);
+    Engine engine = (Engine) buildServer(table, "reverse");
+    table.bind(engine, snapshot);
+    return new ReverseServer(engine, table);
   }
 }

@@ -78,7 +78,8 @@ public final class Route {
 
   /**
    * The route's name: the one given to {@link Builder#name}, or its conditions such as {@code
-   * pathPrefix(/api)}. Requests that match it carry it as {@link dev.gatehouse.proxy.ProxyAttributes#ROUTE}.
+   * pathPrefix(/api)}. It is the {@code route} tag of metrics, and appears in traces, the status and
+   * logs; requests that match carry it as {@link dev.gatehouse.proxy.ProxyAttributes#ROUTE}.
    */
   public String name() {
     return name;
@@ -138,12 +139,12 @@ public final class Route {
     private boolean rewrite;
     private String replacement = "";
     private final List<Filter> filters = new ArrayList<>();
-    private String name;
     private RetryPolicy retry = RetryPolicy.defaults();
     private Duration connectTimeout;
     private Duration readTimeout;
     private Duration writeTimeout;
     private Duration totalTimeout;
+    private String name;
 
     private Builder() {}
 
@@ -250,17 +251,14 @@ public final class Route {
     }
 
     /**
-     * Names the route, for logs, rate-limit keys and header placeholders ({@link
+     * Names the route: the {@code route} tag of metrics (each name is a time series: keep them few and
+     * stable), traces, the status, logs, rate-limit keys and header placeholders ({@link
      * dev.gatehouse.proxy.ProxyAttributes#ROUTE}); a token such as {@code orders-api}.
      *
      * @implSpec Defaults to the route's conditions, e.g. {@code pathPrefix(/api)}.
      */
     public Builder name(String name) {
-      Objects.requireNonNull(name, "name");
-      if (!name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-        throw new IllegalArgumentException("name: \"" + name + "\" (expected: a token such as orders-api)");
-      }
-      this.name = name;
+      this.name = Checks.token("name", name, "a token such as orders-api");
       return this;
     }
 

@@ -5,55 +5,54 @@ import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyAttributes;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
-import dev.gatehouse.proxy.internal.CallOptions;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.FilterChain;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.IdentityHashMap;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
 
 /**
  * The reverse proxy's terminal step: match a route, run its filters, choose a server and forward, with
- * retries on the next server as the route's {@link RetryPolicy} allows.
+ * retries on the next server as the route's {@link RetryPolicy} allows ({@link Forwarding}). The routes
+ * can be replaced as a whole while the proxy runs ({@link RouteSwitch}); each exchange matches against
+ * the version it read first.
  */
 final class RouteTable implements Filter {
-  private final List<Route> routes;
   private final boolean preserveHost;
-  private final Map<Route, Forwarding.RouteRuntime> runtimes = new IdentityHashMap<>();
+  /** The routes in use; replaced as a whole, read once per exchange. */
+  private volatile RouteSet current;
+  private RouteSwitch routeSwitch;
   /** The proxy's clock ({@code ProxyBuilder.clock}) in nanoseconds: retry budgets and deadlines. */
   private volatile LongSupplier clock = System::nanoTime;
 
-  RouteTable(List<Route> routes, boolean preserveHost) {
-    this.routes = routes;
+  RouteTable(boolean preserveHost) {
     this.preserveHost = preserveHost;
   }
 
-  /** Resolves per-route settings against the built proxy and ties the groups' health checks to it. */
-  void bind(Engine engine) {
+  /** Resolves the routes against the built proxy and ties their groups' clock and health checks to it. */
+  void bind(Engine engine, List<Route> routes) {
     clock = engine.config()::nanoTime;
-    List<UpstreamGroup> groups = new ArrayList<>();
-    for (Route r : routes) {
-      UpstreamGroup g = r.group();
-      RetryPolicy p = r.retryPolicy();
-      CallOptions o = new CallOptions(r.connectTimeout(), r.readTimeout(), r.writeTimeout(), p.tryTimeout(), 0,
-          g.poolSettings(engine.config()), null, true);
-      Duration readTimeout = r.readTimeout() != null ? r.readTimeout() : engine.config().readTimeout();
-      Duration window = p.deadline() != null ? p.deadline() : readTimeout;
-      runtimes.put(r, new Forwarding.RouteRuntime(o, new RetryBudget(p.budgetRatio(), p.minRetriesPerSecond()),
-          window.toNanos()));
-      if (groups.stream().noneMatch(x -> x == g)) {
-        groups.add(g);
-      }
-    }
-    for (UpstreamGroup g : groups) {
-      g.attach(engine);
-    }
+    routeSwitch = new RouteSwitch(engine, this, RouteSet.of(routes, engine.config(), null));
+  }
+
+  RouteSet current() {
+    return current;
+  }
+
+  void current(RouteSet routes) {
+    this.current = routes;
+  }
+
+  List<Route> routes() {
+    return current.routes;
+  }
+
+  /** Replaces the routes as a whole; see {@link ReverseProxyServer#routes(List)}. */
+  void replace(List<Route> routes) {
+    routeSwitch.replace(routes);
   }
 
   @Override
@@ -64,7 +63,8 @@ final class RouteTable implements Filter {
       return CompletableFuture.completedFuture(ProxyResponse.of(400, "Bad Request: path climbs above the root\n"));
     }
     String host = RouteMatcher.hostOf(ex.request().authority());
-    for (Route route : routes) {
+    RouteSet table = current;
+    for (Route route : table.routes) {
       if (route.matcher().matches(ex.request(), path, host)) {
         String forwarded = path;
         if (route.strippedPrefix() != null) {
@@ -78,14 +78,15 @@ final class RouteTable implements Filter {
         }
         ex.request().path(forwarded);
         ex.attribute(ProxyAttributes.ROUTE, route.name());
-        return FilterChain.run(ex, route.filters(), x -> forward(x, route));
+        Telemetry.routeChosen(ex, route.name());
+        Forwarding.RouteRuntime rt = table.runtime(route);
+        return FilterChain.run(ex, route.filters(), x -> forward(x, route, rt));
       }
     }
     return CompletableFuture.completedFuture(ProxyResponse.of(404, "Not Found\n"));
   }
 
-  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route) {
-    Forwarding.RouteRuntime rt = runtimes.get(route);
+  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route, Forwarding.RouteRuntime rt) {
     RetryPolicy policy = route.retryPolicy();
     if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {
       ex.enableRequestReplay(policy.bufferBodyUpTo());

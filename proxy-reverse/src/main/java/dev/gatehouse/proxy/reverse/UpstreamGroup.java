@@ -220,16 +220,64 @@ public final class UpstreamGroup {
   }
 
   /**
-   * Called when a proxy using this group is built: the group takes its clock, and health checks follow
-   * its start and close.
+   * Called when a proxy routes to this group (when it is built, or when its routes change): the group
+   * takes its clock.
    *
    * @throws IllegalStateException if another proxy using the group has another clock
    */
-  void attach(Engine engine) {
+  void bindClock(Engine engine) {
     clock.bind(engine.config());
+  }
+
+  /** A proxy routing to this group started, or a running proxy's routes now use it: health checks run. */
+  void engineStarted(Engine engine) {
     if (lifecycle != null) {
-      lifecycle.attach(engine);
+      lifecycle.started(engine);
     }
+  }
+
+  /** A proxy closed, or no longer routes to this group. */
+  void engineStopped(Engine engine) {
+    if (lifecycle != null) {
+      lifecycle.stopped(engine);
+    }
+  }
+
+  // ---------------------------------------------------------------- for the proxies' status and events
+
+  /** Also tells {@code observer} of every state change (a proxy's event listeners). */
+  void observe(Consumer<HealthEvent> observer) {
+    events.observe(observer);
+  }
+
+  /** Stops telling {@code observer}. */
+  void unobserve(Consumer<HealthEvent> observer) {
+    events.unobserve(observer);
+  }
+
+  /** The load-balancing policy's name, e.g. {@code weightedRoundRobin}. */
+  String loadBalancingName() {
+    return balancing.toString();
+  }
+
+  /** The concurrency limit per server, 0 for none. */
+  int maxConcurrentRequestsPerServer() {
+    return chooser.maxConcurrentPerServer();
+  }
+
+  /** Whether a server that would take requests is at its concurrency limit (its circuit is open). */
+  boolean circuitOpen() {
+    int max = chooser.maxConcurrentPerServer();
+    if (max <= 0) {
+      return false;
+    }
+    long now = clock.now();
+    for (Member m : servers.snapshot().members()) {
+      if (m.server().available(now) && m.server().inFlight() >= max) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The pool limits and TLS of this group's servers on top of the proxy's defaults. */

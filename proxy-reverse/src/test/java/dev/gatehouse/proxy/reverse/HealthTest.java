@@ -307,7 +307,7 @@ class HealthTest {
   void closeStopsHealthChecksAndLeavesNoThreadBehind() throws Exception {
     UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).healthCheck(check().build()).build();
     ProxyServer proxy = proxy(g);
-    String worker = ((dev.gatehouse.proxy.internal.Engine) proxy).worker().getName();
+    String worker = ((ReverseServer) proxy).engine().worker().getName();
     firstRound(g);
     nextRound(g);
     nextRound(g);

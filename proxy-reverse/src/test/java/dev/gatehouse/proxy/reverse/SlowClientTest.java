@@ -115,7 +115,7 @@ class SlowClientTest {
     UpstreamGroup g = oneConnection();
     try (ProxyServer proxy = ReverseProxy.builder().responseBufferSize(MIB).addRoute(Route.any().to(g)).build().start();
         StalledClient slow = new StalledClient(proxy.port(), "/16m")) {
-      Engine engine = (Engine) proxy;
+      Engine engine = ((ReverseServer) proxy).engine();
       await("the read-ahead buffer is full", () -> engine.bufferBudget().used() >= MIB - 64 * 1024);
       assertThat(engine.bufferBudget().used()).isLessThanOrEqualTo(MIB);
       assertThat(g.status().get(0).activeRequests()).isEqualTo(1);
@@ -132,7 +132,7 @@ class SlowClientTest {
     UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).build();
     try (ProxyServer proxy = ReverseProxy.builder().responseBufferSize(8 * MIB).responseBufferMemoryLimit(limit)
         .addRoute(Route.any().to(g)).build().start()) {
-      Engine engine = (Engine) proxy;
+      Engine engine = ((ReverseServer) proxy).engine();
       List<StalledClient> clients = new ArrayList<>();
       try {
         for (int i = 0; i < 3; i++) {

@@ -9,6 +9,7 @@ import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.Tunnel;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import io.undertow.server.HttpServerExchange;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -202,12 +203,14 @@ final class ConnectTunnels {
           pendingToClient, idle, (tn, up, down, reason) -> {
             log.debug("tunnel {} ended ({}): {} bytes up, {} bytes down", ex.request().authority(), reason, up, down);
             ex.recordTunnelBytes(up, down);
+            Telemetry.tunnelClosed(ex);
             completeOnce.run();
             synchronized (lock) {
               open.remove(tn);
               lock.notifyAll();
             }
           });
+      Telemetry.tunnelOpened(ex);
       if (!tunnel.isEnded()) {
         open.add(tunnel);
       }

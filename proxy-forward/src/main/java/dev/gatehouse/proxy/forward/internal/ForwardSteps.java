@@ -7,6 +7,7 @@ import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.UpstreamConnectException;
+import dev.gatehouse.proxy.events.Decisions;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
@@ -16,6 +17,7 @@ import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.Endpoint;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -246,6 +248,7 @@ public final class ForwardSteps {
     ex.attribute(ForwardProxy.EGRESS_DECISION, d);
     ex.attribute(AccessLog.POLICY_DECISION, d.allowed() ? "allow" : "deny");
     ex.attribute(AccessLog.POLICY_RULE, d.rule());
+    Telemetry.decision(ex, Decisions.EGRESS, d.allowed() ? "allow" : "deny", d.rule());
     if (!d.allowed()) {
       log.debug("{}{}: {}", ex, ex.attribute(AccessLog.USER).map(u -> " of user " + u).orElse(""), d);
     }

@@ -1,0 +1,8 @@
+/**
+ * The proxy's life-cycle events, for access logs, metrics, tracing and audit: implement {@link
+ * dev.gatehouse.proxy.events.ProxyListener} and register it with {@code builder.addListener(...)}.
+ *
+ * <p>Every method of a listener has an empty default, so a listener implements only what it needs.
+ * When no listener is registered the proxy does no work for events at all.
+ */
+package dev.gatehouse.proxy.events;

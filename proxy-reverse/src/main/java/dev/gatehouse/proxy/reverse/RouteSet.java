@@ -1,0 +1,88 @@
+package dev.gatehouse.proxy.reverse;
+
+import dev.gatehouse.proxy.internal.CallOptions;
+import dev.gatehouse.proxy.internal.CoreConfig;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One immutable version of the reverse proxy's routes: the routes in matching order, each with its
+ * call options resolved against the proxy and its retry budget, and the groups they use (each once).
+ * An exchange reads the current version once, when it matches, and keeps it to its end.
+ */
+final class RouteSet {
+  final List<Route> routes;
+  final List<UpstreamGroup> groups;
+  private final Map<Route, Forwarding.RouteRuntime> runtimes;
+
+  private RouteSet(List<Route> routes, List<UpstreamGroup> groups, Map<Route, Forwarding.RouteRuntime> runtimes) {
+    this.routes = routes;
+    this.groups = groups;
+    this.runtimes = runtimes;
+  }
+
+  /**
+   * Resolves {@code routes}; a route that is also in {@code previous} (the same object) keeps its
+   * runtime, and so its retry budget.
+   */
+  static RouteSet of(List<Route> routes, CoreConfig config, RouteSet previous) {
+    Map<Route, Forwarding.RouteRuntime> runtimes = new IdentityHashMap<>();
+    List<UpstreamGroup> groups = new ArrayList<>();
+    for (Route r : routes) {
+      Forwarding.RouteRuntime kept = previous == null ? null : previous.runtimes.get(r);
+      if (kept != null) {
+        runtimes.put(r, kept);
+      } else {
+        RetryPolicy p = r.retryPolicy();
+        CallOptions o = new CallOptions(r.connectTimeout(), r.readTimeout(), r.writeTimeout(), p.tryTimeout(), 0,
+            r.group().poolSettings(config), null, true);
+        java.time.Duration readTimeout = r.readTimeout() != null ? r.readTimeout() : config.readTimeout();
+        java.time.Duration window = p.deadline() != null ? p.deadline() : readTimeout;
+        runtimes.put(r, new Forwarding.RouteRuntime(o, new RetryBudget(p.budgetRatio(), p.minRetriesPerSecond()),
+            window.toNanos()));
+      }
+      if (!containsSame(groups, r.group())) {
+        groups.add(r.group());
+      }
+    }
+    return new RouteSet(List.copyOf(routes), List.copyOf(groups), runtimes);
+  }
+
+  Forwarding.RouteRuntime runtime(Route route) {
+    return runtimes.get(route);
+  }
+
+  /** Whether {@code group} (this very object) is used by one of the routes. */
+  boolean uses(UpstreamGroup group) {
+    return containsSame(groups, group);
+  }
+
+  static boolean containsSame(List<UpstreamGroup> groups, UpstreamGroup g) {
+    for (UpstreamGroup x : groups) {
+      if (x == g) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Checks routes given to the proxy: none is null, none can never match because an earlier one has
+   * the same conditions.
+   *
+   * @throws IllegalStateException naming the route that repeats an earlier one's conditions
+   */
+  static void checkDistinct(List<Route> routes) {
+    for (int i = 0; i < routes.size(); i++) {
+      java.util.Objects.requireNonNull(routes.get(i), "route");
+      for (int j = 0; j < i; j++) {
+        if (routes.get(i).matcher().equals(routes.get(j).matcher())) {
+          throw new IllegalStateException("route " + routes.get(i).matcher() + " is already mapped to "
+              + routes.get(j).group() + " (expected: each route's conditions added once)");
+        }
+      }
+    }
+  }
+}
