@@ -49,6 +49,10 @@ final class ResponseStreamer {
   private boolean writeScheduled;
   /** Made on first use: only HTTP/2 upstreams schedule writes. */
   private Runnable scheduledWrite;
+  /** Sees the body as received (a cache storing it), until it completes or is cut. */
+  private BodyObserver observer;
+  /** Read the body without sending it to the client (a cache revalidation's answer). */
+  private boolean discard;
 
   ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
     this.call = call;
@@ -62,6 +66,33 @@ final class ResponseStreamer {
 
   boolean started() {
     return started;
+  }
+
+  /** Lets {@code o} see the body as it is received and learn how it ends. Before {@link #start}. */
+  void observe(BodyObserver o) {
+    this.observer = o;
+  }
+
+  /**
+   * Reads the body to its end without sending it anywhere (the observer still sees it), so that the
+   * upstream connection can be reused; the client's response is another one. Instead of {@link #start}.
+   */
+  void startDiscarding() {
+    if (started || released) {
+      return;
+    }
+    discard = true;
+    started = true;
+    Segment s = first;
+    first = null;
+    decode(s);
+    if (released) {
+      return;
+    }
+    if (!upstreamDone) {
+      call.source().resumeReads();
+    }
+    onUpstreamReadable();
   }
 
   /** Whether the upstream owes us bytes (reads are on and not paused for a slow client). */
@@ -264,6 +295,14 @@ final class ResponseStreamer {
   }
 
   private void emit(ByteBuffer data, Segment owner) {
+    if (observer != null) {
+      try {
+        observer.onData(data);
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class).warn("body observer failed", e);
+        observer = null;
+      }
+    }
     if (transformers == null) {
       enqueue(data, owner);
     } else {
@@ -281,6 +320,15 @@ final class ResponseStreamer {
 
   private void upstreamDone() {
     upstreamDone = true;
+    BodyObserver o = observer;
+    if (o != null) {
+      observer = null;
+      try {
+        o.onComplete();
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class).warn("body observer failed", e);
+      }
+    }
     if (transformers != null) {
       try {
         Transformers.finish(transformers, b -> enqueue(b, null));
@@ -308,6 +356,21 @@ final class ResponseStreamer {
 
   private void writeToClient() {
     if (released || clientDone) {
+      return;
+    }
+    if (discard) {
+      Out o;
+      while ((o = queue.poll()) != null) {
+        if (o.owner != null) {
+          o.owner.release();
+        }
+      }
+      queuedBytes = 0;
+      if (upstreamDone) {
+        release();
+      } else {
+        resumeUpstreamIfRoom();
+      }
       return;
     }
     if (out == null) {
@@ -419,6 +482,11 @@ final class ResponseStreamer {
     if (released) {
       return;
     }
+    if (discard) {
+      call.abortStreaming(e);
+      release();
+      return;
+    }
     if (out == null && !hse.isResponseStarted()) {
       // Nothing sent yet (the body was held by a transformer): the client can still get an error status.
       release();
@@ -459,6 +527,15 @@ final class ResponseStreamer {
       return;
     }
     released = true;
+    BodyObserver obs = observer;
+    if (obs != null) {
+      observer = null;
+      try {
+        obs.onAbort();
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class).warn("body observer failed", e);
+      }
+    }
     if (first != null) {
       first.release();
       first = null;
