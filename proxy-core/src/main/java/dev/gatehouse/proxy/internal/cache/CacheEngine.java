@@ -74,6 +74,26 @@ public final class CacheEngine {
     }
   };
 
+  /** The body of a HEAD response: never read, only its length counts ({@code Content-Length}). */
+  private static BodySource headOnly(long length) {
+    return new BodySource() {
+      @Override
+      public long length() {
+        return length;
+      }
+
+      @Override
+      public ByteBuffer next(Runnable wakeup) {
+        return END;
+      }
+
+      @Override
+      public void close() {
+        // nothing held
+      }
+    };
+  }
+
   private final CacheSettings s;
   private final CacheStore store;
   private final ConcurrentHashMap<String, Fill> fills = new ConcurrentHashMap<>();
@@ -164,6 +184,18 @@ public final class CacheEngine {
     });
   }
 
+  /** Looks the key up once more (a fill completed before a waiter could join it: it is stored now). */
+  private CompletionStage<ProxyResponse> lookupAgain(ExchangeImpl ex, CacheRequest req,
+      Function<ExchangeImpl, CompletionStage<ProxyResponse>> upstream) {
+    CompletableFuture<List<StoredResponse>> f;
+    try {
+      f = store.lookup(req.key).toCompletableFuture();
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    return compose(ex, f, (list, err) -> onLookup(ex, req, err != null ? List.of() : list, upstream));
+  }
+
   private enum Use { FRESH, STALE, STALE_WHILE_REVALIDATE, UPDATING, VALIDATE_REQUEST, VALIDATE_STALE }
 
   private CompletionStage<ProxyResponse> onLookup(ExchangeImpl ex, CacheRequest req, List<StoredResponse> list,
@@ -251,7 +283,7 @@ public final class CacheEngine {
     long length = sel.bodyLength();
     if (req.isHead()) {
       count(kind);
-      return completed(response(sel.status(), sel, age, status, new StoreSource(store, sel, 0, length, null), false));
+      return completed(response(sel.status(), sel, age, status, headOnly(length), false));
     }
     ByteRange range = null;
     if (req.range != null && sel.status() == 200
@@ -396,15 +428,29 @@ public final class CacheEngine {
     CompletableFuture<ProxyResponse> result = new CompletableFuture<>();
     AtomicBoolean decided = new AtomicBoolean();
     XnioExecutor.Key[] timer = new XnioExecutor.Key[1];
-    Consumer<Fill> waiter = f -> onIo(ex, () -> {
-      if (!decided.compareAndSet(false, true)) {
-        return;
+    Consumer<Fill> waiter = f -> {
+      // join the body now, on the fetching thread: by the time this waiter's own thread runs, the fill
+      // may be complete and no longer joinable
+      Fill.Follower made = null;
+      Fill.State state = f.state();
+      if ((state == Fill.State.STREAMING || state == Fill.State.COMPLETE) && !req.isHead()
+          && f.head().variant().equals(Variants.of(f.policy().vary, req.headers))) {
+        made = f.follow();
       }
-      if (timer[0] != null) {
-        timer[0].remove();
-      }
-      completeWith(result, () -> onOutcome(ex, req, f, upstream, kind));
-    });
+      Fill.Follower follower = made;
+      onIo(ex, () -> {
+        if (!decided.compareAndSet(false, true)) {
+          if (follower != null) {
+            follower.close();
+          }
+          return;
+        }
+        if (timer[0] != null) {
+          timer[0].remove();
+        }
+        completeWith(result, () -> onOutcome(ex, req, f, follower, upstream, kind));
+      });
+    };
     timer[0] = ex.ioThread().executeAfter(() -> {
       if (decided.compareAndSet(false, true)) {
         fill.forget(waiter);
@@ -417,8 +463,11 @@ public final class CacheEngine {
   }
 
   private CompletionStage<ProxyResponse> onOutcome(ExchangeImpl ex, CacheRequest req, Fill fill,
-      Function<ExchangeImpl, CompletionStage<ProxyResponse>> upstream, String kind) {
+      Fill.Follower follower, Function<ExchangeImpl, CompletionStage<ProxyResponse>> upstream, String kind) {
     if (ex.isFinished()) {
+      if (follower != null) {
+        follower.close();
+      }
       return CompletableFuture.failedFuture(new CancellationException("client gone while waiting"));
     }
     Fill.State state = fill.state();
@@ -435,15 +484,19 @@ public final class CacheEngine {
       CacheStatus st = status().fwd(kind).fwdStatus(fill.status()).ttl(p.lifetime - age).collapsed();
       if (req.conditional() && Conditionals.notModified(req.ifNoneMatch, req.ifModifiedSince, p.etag, p.lastModified,
           p.date)) {
+        if (follower != null) {
+          follower.close();
+        }
         return completed(response(304, head, age, st, NO_BODY, true));
       }
-      BodySource src = req.isHead() ? NO_BODY : fill.follow();
-      if (src != null) {
-        ResponseImpl r = response(head.status(), head, age, st, src, false);
-        if (req.isHead() && head.bodyLength() >= 0) {
-          r.headerMap().put(Headers.CONTENT_LENGTH, head.bodyLength());
-        }
-        return completed(r);
+      if (req.isHead()) {
+        return completed(response(head.status(), head, age, st, headOnly(head.bodyLength()), false));
+      }
+      if (follower != null) {
+        return completed(response(head.status(), head, age, st, follower, false));
+      }
+      if (state == Fill.State.COMPLETE) {
+        return lookupAgain(ex, req, upstream); // stored meanwhile
       }
     }
     return fetch(ex, req, upstream, null, kind, null);
