@@ -3,11 +3,13 @@ package dev.gatehouse.proxy.cache;
 /**
  * A snapshot of an {@link HttpCache}'s counters since it was created.
  *
- * @param hits requests answered from the cache without contacting the upstream (fresh, or stale where
- *     allowed: see {@code staleHits})
- * @param misses requests the cache could not answer and sent upstream (nothing usable stored)
- * @param staleHits hits served stale: within {@code stale-while-revalidate}, {@code stale-if-error},
- *     {@code max-stale} or the cache's use-stale switch (counted in {@code hits} as well)
+ * @param hits requests answered from a stored response without sending them upstream: fresh, or stale
+ *     where allowed ({@code max-stale}, {@code stale-while-revalidate}, the use-stale switch's {@code
+ *     UPDATING})
+ * @param misses requests sent upstream because nothing usable was stored (collapsed waiters are not
+ *     counted: see {@code collapsedWaits})
+ * @param staleHits responses served stale, whether as hits or after an upstream failure ({@code
+ *     stale-if-error}, the use-stale switch)
  * @param revalidations conditional requests sent upstream to validate a stored response (in the
  *     background or for a client)
  * @param collapsedWaits requests that waited for another request's upstream fetch of the same key

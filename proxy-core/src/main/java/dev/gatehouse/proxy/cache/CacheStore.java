@@ -1,8 +1,10 @@
 package dev.gatehouse.proxy.cache;
 
 import dev.gatehouse.proxy.DataSize;
+import dev.gatehouse.proxy.internal.cache.FileStore;
 import dev.gatehouse.proxy.internal.cache.MemoryStore;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -108,5 +110,19 @@ public interface CacheStore extends AutoCloseable {
    */
   static CacheStore inMemory(DataSize maxSize) {
     return MemoryStore.create(maxSize);
+  }
+
+  /**
+   * A store of files in {@code directory} (created if missing), bounded by {@code maxSize}: one response
+   * is a body file and a record file, written under {@code tmp/} and moved into place when complete
+   * (body first, record last), so a half-written response is never served, not even after a crash;
+   * what a previous run stored is read back at creation (the records are kept in memory, the bodies on
+   * disk). When over its size, the least recently used responses are deleted. File I/O runs on the
+   * store's own threads, which {@link #close()} stops.
+   *
+   * @throws java.io.UncheckedIOException if the directory cannot be created or read
+   */
+  static CacheStore files(Path directory, DataSize maxSize) {
+    return FileStore.open(directory, maxSize);
   }
 }

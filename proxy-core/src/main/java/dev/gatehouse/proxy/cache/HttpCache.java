@@ -11,6 +11,7 @@ import dev.gatehouse.proxy.internal.cache.CacheKeys;
 import dev.gatehouse.proxy.internal.cache.CacheSettings;
 import dev.gatehouse.proxy.internal.cache.PurgeFilter;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -90,6 +91,14 @@ public final class HttpCache implements AutoCloseable {
   /** A cache in memory bounded by {@code maxSize}, with the defaults. See {@link CacheStore#inMemory}. */
   public static HttpCache inMemory(DataSize maxSize) {
     return builder(CacheStore.inMemory(maxSize)).build();
+  }
+
+  /**
+   * A cache in files under {@code directory} bounded by {@code maxSize}, with the defaults; what it
+   * stored survives a restart. See {@link CacheStore#files}.
+   */
+  public static HttpCache fileStore(Path directory, DataSize maxSize) {
+    return builder(CacheStore.files(directory, maxSize)).build();
   }
 
   /** A builder for a cache keeping its responses in {@code store}. */
