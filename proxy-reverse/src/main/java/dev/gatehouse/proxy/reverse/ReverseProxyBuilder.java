@@ -52,7 +52,7 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
         }
       }
     }
-    RouteTable table = new RouteTable(snapshot, preserveHost);
+    RouteTable table = new RouteTable(snapshot, preserveHost, cacheForTerminal());
     ProxyServer server = buildServer(table, "reverse");
     table.bind((Engine) server);
     return server;

@@ -9,6 +9,10 @@ import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.UpstreamUnavailableException;
+import dev.gatehouse.proxy.AttributeKey;
+import dev.gatehouse.proxy.cache.HttpCache;
+import dev.gatehouse.proxy.internal.cache.CacheAccess;
+import dev.gatehouse.proxy.internal.cache.CacheEngine;
 import dev.gatehouse.proxy.internal.CallListener;
 import dev.gatehouse.proxy.internal.CallOptions;
 import dev.gatehouse.proxy.internal.Engine;
@@ -37,6 +41,10 @@ final class RouteTable implements Filter {
   private final List<Route> routes;
   private final boolean preserveHost;
   private final Map<Route, RouteRuntime> runtimes = new IdentityHashMap<>();
+  /** Per route: the cache step in front of its upstream, if the route is cached. */
+  private final Map<Route, CacheEngine> caches = new IdentityHashMap<>();
+  /** The server a cached route's response came from, for the sticky cookie (added outside the cache). */
+  private static final AttributeKey<UpstreamServer> STICKY_SERVER = AttributeKey.of("stickyServer");
 
   /** Per route: call options resolved against the proxy's settings, and the retry budget. */
   private static final class RouteRuntime {
@@ -49,9 +57,15 @@ final class RouteTable implements Filter {
     }
   }
 
-  RouteTable(List<Route> routes, boolean preserveHost) {
+  RouteTable(List<Route> routes, boolean preserveHost, HttpCache proxyCache) {
     this.routes = routes;
     this.preserveHost = preserveHost;
+    for (Route r : routes) {
+      HttpCache c = r.noCache() ? null : r.cache() != null ? r.cache() : proxyCache;
+      if (c != null) {
+        caches.put(r, CacheAccess.engine(c));
+      }
+    }
   }
 
   /** Resolves per-route settings against the built proxy and ties the groups' health checks to it. */
@@ -93,10 +107,27 @@ final class RouteTable implements Filter {
           }
         }
         ex.request().path(forwarded);
-        return FilterChain.run(ex, route.filters(), x -> forward(x, route));
+        CacheEngine cache = caches.get(route);
+        if (cache == null) {
+          return FilterChain.run(ex, route.filters(), x -> forward(x, route));
+        }
+        // the cache is the last step before the upstream: after the route's filters
+        return FilterChain.run(ex, route.filters(), x -> cache.handle(x, y -> forward(y, route))
+            .thenApply(r -> withStickyCookie(x, route, r)));
       }
     }
     return CompletableFuture.completedFuture(ProxyResponse.of(404, "Not Found\n"));
+  }
+
+  /** Adds a cached route's sticky cookie outside the cache, so the cache never sees (or stores) it. */
+  private static ProxyResponse withStickyCookie(ExchangeImpl ex, Route route, ProxyResponse response) {
+    UpstreamServer server = ex.attribute(STICKY_SERVER).orElse(null);
+    String cookie = route.group().stickyCookie();
+    if (server != null && cookie != null) {
+      response.headers().add("Set-Cookie", cookie + "=" + server.id() + "; Path=/; HttpOnly"
+          + (ex.isSecure() ? "; Secure" : ""));
+    }
+    return response;
   }
 
   private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route) {
@@ -180,8 +211,12 @@ final class RouteTable implements Filter {
       }
       String cookie = group.stickyCookie();
       if (cookie != null && !server.id().equals(Cookies.get(ex, cookie))) {
-        response.headers().add("Set-Cookie", cookie + "=" + server.id() + "; Path=/; HttpOnly"
-            + (ex.isSecure() ? "; Secure" : ""));
+        if (caches.containsKey(route)) {
+          ex.attribute(STICKY_SERVER, server);
+        } else {
+          response.headers().add("Set-Cookie", cookie + "=" + server.id() + "; Path=/; HttpOnly"
+              + (ex.isSecure() ? "; Secure" : ""));
+        }
       }
       result.complete(response);
     }

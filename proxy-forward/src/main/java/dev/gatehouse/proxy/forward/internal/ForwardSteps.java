@@ -14,6 +14,7 @@ import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.Endpoint;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.cache.CacheEngine;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -40,9 +41,16 @@ public final class ForwardSteps {
   private final ForwardSettings settings;
   private final ConnectTunnels tunnels;
   private final String challenge;
+  private final CacheEngine cache;
 
   public ForwardSteps(ForwardSettings settings) {
+    this(settings, null);
+  }
+
+  /** With {@code cache} in front of plain-HTTP requests the policy allowed (null for none). */
+  public ForwardSteps(ForwardSettings settings, CacheEngine cache) {
     this.settings = settings;
+    this.cache = cache;
     this.tunnels = new ConnectTunnels(settings);
     this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
   }
@@ -227,6 +235,16 @@ public final class ForwardSteps {
     if (t.connect()) {
       return tunnels.open(ex, t, d, parent);
     }
+    if (cache != null) {
+      // after authentication, the egress decision and every filter: a hit is served only where allowed
+      return cache.handle(ex, x -> forwardHttp(x, t, d, parent));
+    }
+    return forwardHttp(ex, t, d, parent);
+  }
+
+  /** Sends a plain-HTTP request to its destination, directly or through the parent proxy. */
+  private static CompletionStage<ProxyResponse> forwardHttp(ExchangeImpl ex, Target t, EgressDecision d,
+      ParentProxy parent) {
     if (t.absolute()) {
       ex.request().headers().set("Host", t.authority()); // RFC 9112 §3.2.2: the target wins over Host
     }
