@@ -275,8 +275,8 @@ public final class CacheEngine {
    */
   private CompletionStage<ProxyResponse> serve(ExchangeImpl ex, CacheRequest req, StoredResponse sel, Policy p,
       long age, CacheStatus status, Function<ExchangeImpl, CompletionStage<ProxyResponse>> upstream, Served kind) {
-    if (req.conditional() && Conditionals.notModified(req.ifNoneMatch, req.ifModifiedSince, p.etag, p.lastModified,
-        p.date)) {
+    if (req.conditional() && Conditionals.notModified(req.ifNoneMatch, req.ifModifiedSince, p.etag, p.lastModified(),
+        p.date())) {
       count(kind);
       return completed(response(304, sel, age, status, NO_BODY, true));
     }
@@ -287,7 +287,7 @@ public final class CacheEngine {
     }
     ByteRange range = null;
     if (req.range != null && sel.status() == 200
-        && (req.ifRange == null || Conditionals.ifRangeHolds(req.ifRange, p.etag, p.lastModifiedText, p.lastModified))) {
+        && (req.ifRange == null || Conditionals.ifRangeHolds(req.ifRange, p.etag, p.lastModifiedText, p.lastModified()))) {
       range = ByteRange.parse(req.range, length);
     }
     if (range == ByteRange.UNSATISFIABLE) {
@@ -482,8 +482,8 @@ public final class CacheEngine {
         && head.variant().equals(Variants.of(p.vary, req.headers))) {
       long age = Policy.currentAge(head, s.clock().instant());
       CacheStatus st = status().fwd(kind).fwdStatus(fill.status()).ttl(p.lifetime - age).collapsed();
-      if (req.conditional() && Conditionals.notModified(req.ifNoneMatch, req.ifModifiedSince, p.etag, p.lastModified,
-          p.date)) {
+      if (req.conditional() && Conditionals.notModified(req.ifNoneMatch, req.ifModifiedSince, p.etag, p.lastModified(),
+          p.date())) {
         if (follower != null) {
           follower.close();
         }

@@ -30,22 +30,44 @@ final class Policy {
   final boolean explicit;
   final String etag;
   final String lastModifiedText;
-  final Instant lastModified;
-  final Instant date;
+  private final String dateText;
+  /** Parsed on first use (most hits never need a date); immutable, so a racy first use is harmless. */
+  private Dates dates;
+
   /** Lower-case field names of Vary, or an empty list; {@code ["*"]} for Vary: *. */
   final List<String> vary;
 
+  private record Dates(Instant lastModified, Instant date) {}
+
   private Policy(CacheControl cc, boolean targeted, long lifetime, boolean explicit, String etag,
-      String lastModifiedText, Instant lastModified, Instant date, List<String> vary) {
+      String lastModifiedText, String dateText, List<String> vary) {
     this.cc = cc;
     this.targeted = targeted;
     this.lifetime = lifetime;
     this.explicit = explicit;
     this.etag = etag;
     this.lastModifiedText = lastModifiedText;
-    this.lastModified = lastModified;
-    this.date = date;
+    this.dateText = dateText;
     this.vary = vary;
+  }
+
+  /** The Last-Modified date, or null. */
+  Instant lastModified() {
+    return dates().lastModified();
+  }
+
+  /** The Date, or null. */
+  Instant date() {
+    return dates().date();
+  }
+
+  private Dates dates() {
+    Dates d = dates;
+    if (d == null) {
+      d = new Dates(HttpDates.parse(lastModifiedText), HttpDates.parse(dateText));
+      dates = d;
+    }
+    return d;
   }
 
   /** The policy of {@code r} under {@code settings}. */
@@ -123,8 +145,6 @@ final class Policy {
     if (cc == null) {
       cc = CacheControl.parse(cacheControl);
     }
-    Instant date = HttpDates.parse(dateText);
-    Instant lm = HttpDates.parse(lastModified);
     long lifetime = 0;
     boolean explicit = true;
     if (cc.sMaxAge >= 0) {
@@ -133,11 +153,14 @@ final class Policy {
       lifetime = cc.maxAge;
     } else if (!targeted && expires != null) {
       Instant e = HttpDates.parse(expires);
+      Instant date = HttpDates.parse(dateText);
       Instant base = date != null ? date : r.responseTime();
       lifetime = e == null ? 0 : Math.max(0, Duration.between(base, e).getSeconds());
     } else {
       explicit = false;
+      Instant lm = lastModified == null ? null : HttpDates.parse(lastModified);
       if (lm != null && settings.heuristicFraction() > 0 && (heuristicStatus(r.status()) || cc.isPublic)) {
+        Instant date = HttpDates.parse(dateText);
         Instant base = date != null ? date : r.responseTime();
         long since = Duration.between(lm, base).getSeconds();
         if (since > 0) {
@@ -145,7 +168,7 @@ final class Policy {
         }
       }
     }
-    return new Policy(cc, targeted, lifetime, explicit, etag, lastModified, lm, date,
+    return new Policy(cc, targeted, lifetime, explicit, etag, lastModified, dateText,
         vary == null ? List.of() : vary);
   }
 
@@ -203,7 +226,7 @@ final class Policy {
   }
 
   boolean hasValidator() {
-    return etag != null || lastModified != null;
+    return etag != null || lastModifiedText != null;
   }
 
   /** The current age in seconds (§4.2.3): the corrected initial age plus the time since it arrived. */
