@@ -49,6 +49,11 @@ final class Origin implements AutoCloseable {
       return new Reply(all, false);
     }
 
+    /** Raw bytes (ISO-8859-1), as they are. */
+    static Reply raw(String raw) {
+      return new Reply(raw.getBytes(StandardCharsets.ISO_8859_1), false);
+    }
+
     /** Raw bytes, then a TCP reset. */
     static Reply rawThenReset(String raw) {
       return new Reply(raw.getBytes(StandardCharsets.ISO_8859_1), true);

@@ -1,6 +1,8 @@
 package dev.gatehouse.proxy.examples;
 
+import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.reverse.ReverseProxy;
 import dev.gatehouse.proxy.reverse.ReverseProxyBuilder;
@@ -21,7 +23,9 @@ import java.util.concurrent.CountDownLatch;
  * number of I/O threads (default: the available processors) and {@code RESPONSE_BUFFER_SIZE} the
  * per-exchange read-ahead (default 64 KiB), and {@code UPSTREAM_H2=1} speaks HTTP/2 to the origin (h2c
  * with prior knowledge, or ALPN for an https origin), and {@code ACCESS_LOG=file} writes a JSON-lines
- * access log, for experiments.
+ * access log, for experiments. {@code CACHE=1} puts an in-memory HTTP cache (256 MiB, the defaults:
+ * it follows the origin's {@code Cache-Control}) in front of the origin, as the harness's cache
+ * scenarios ask.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -49,6 +53,10 @@ public final class BenchReverseProxy {
     if (accessLog != null && !accessLog.isEmpty()) {
       builder.accessLog(dev.gatehouse.proxy.AccessLog.file(Path.of(accessLog), dev.gatehouse.proxy.AccessLog.Format.JSON_LINES));
     }
+    HttpCache cache = "1".equals(System.getenv("CACHE")) ? HttpCache.inMemory(DataSize.ofMiB(256)) : null;
+    if (cache != null) {
+      builder.cache(cache);
+    }
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
           .pem(Path.of(required("TLS_CERT_FILE")), Path.of(required("TLS_KEY_FILE")))
@@ -60,6 +68,9 @@ public final class BenchReverseProxy {
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       proxy.close();
+      if (cache != null) {
+        cache.close();
+      }
       stop.countDown();
     }));
     stop.await();
