@@ -20,4 +20,12 @@ public interface BodyObserver {
 
   /** The body was cut: the upstream failed mid-body, the client left, or the exchange was aborted. */
   void onAbort();
+
+  /**
+   * Asked when the client leaves before the end of the body: whether the rest is still wanted (a cache
+   * storing it, or other requests following it). If so, the body is read to its end without the client.
+   */
+  default boolean wantsRest() {
+    return false;
+  }
 }

@@ -108,6 +108,9 @@ final class ResponseStreamer {
   /** The client read nothing for idleTimeout: give up on it. */
   void clientTimedOut(RuntimeException e) {
     clientDone = true;
+    if (continueWithoutClient()) {
+      return;
+    }
     call.abortStreaming(e);
     abortClient();
   }
@@ -355,7 +358,7 @@ final class ResponseStreamer {
   }
 
   private void writeToClient() {
-    if (released || clientDone) {
+    if (released || (clientDone && !discard)) {
       return;
     }
     if (discard) {
@@ -511,8 +514,38 @@ final class ResponseStreamer {
 
   private void clientFailed(IOException e) {
     clientDone = true;
+    if (continueWithoutClient()) {
+      return;
+    }
     call.clientGone(e);
     abortClient();
+  }
+
+  /**
+   * The client left mid-body, but the observer still wants the body (a cache storing it, or requests
+   * following it): the client's side is closed, and the rest is read to its end without it.
+   */
+  boolean continueWithoutClient() {
+    if (discard) {
+      return !released; // already going on without the client
+    }
+    BodyObserver o = observer;
+    if (o == null || upstreamDone || released || !o.wantsRest()) {
+      return false;
+    }
+    discard = true;
+    call.detachFromClient();
+    Out q;
+    while ((q = queue.poll()) != null) {
+      if (q.owner != null) {
+        q.owner.release();
+      }
+    }
+    queuedBytes = 0;
+    awaitingWritable = false;
+    Engine.abortClient(hse, out); // may end the client's exchange at once: the call stays, detached
+    resumeUpstreamIfRoom();
+    return true;
   }
 
   /** Ends the client's response abnormally: the connection (HTTP/1.x) or the stream (HTTP/2) is closed. */

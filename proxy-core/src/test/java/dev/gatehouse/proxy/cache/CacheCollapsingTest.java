@@ -266,4 +266,41 @@ class CacheCollapsingTest {
       assertThat(cache.stats().entries()).isZero();
     }
   }
+
+  @Test
+  void whenTheFirstClientLeavesMidBodyTheFetchGoesOnForTheWaitersAndTheStore() throws Exception {
+    CountDownLatch rest = new CountDownLatch(1);
+    byte[] tail = new byte[4 * 1024 * 1024];
+    java.util.Arrays.fill(tail, (byte) 't');
+    HttpCache cache = HttpCache.inMemory(DataSize.ofMiB(16));
+    try (RawUpstream up = RawUpstream.start(c -> {
+          c.readRequest();
+          c.write("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: " + (5 + tail.length)
+              + "\r\n\r\n01234");
+          rest.await(20, TimeUnit.SECONDS);
+          c.write(tail);
+        });
+         cache;
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).cache(cache).build().start()) {
+      RawHttp leaver = RawHttp.connect(proxy.port());
+      leaver.send("GET /s HTTP/1.1\r\nHost: example.com\r\n\r\n");
+      readUntilBody(leaver, "01234");
+      try (RawHttp stayer = RawHttp.connect(proxy.port())) {
+        stayer.send("GET /s HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        readUntilBody(stayer, "01234");
+        leaver.socket().setSoLinger(true, 0);
+        leaver.close(); // the first client goes away with a reset
+        rest.countDown();
+        byte[] got = stayer.input().readNBytes(tail.length);
+        assertThat(got.length).isEqualTo(tail.length);
+        assertThat(java.util.Arrays.equals(got, tail)).isTrue();
+      }
+      Await.until("stored", () -> cache.stats().entries() == 1);
+      RawHttp.Response hit = Proxies.get(proxy, "/s");
+
+      assertThat(hit.header("cache-status")).startsWith("gatehouse; hit");
+      assertThat(hit.body.length).isEqualTo(5 + tail.length);
+      assertThat(up.requests).hasSize(1);
+    }
+  }
 }

@@ -275,4 +275,75 @@ class CacheValidationTest {
       assertThat(origin.requests()).isEqualTo(2);
     }
   }
+
+  @Test
+  void immutableResponseAnswersAReloadWhileFresh() throws Exception {
+    try (Origin origin = new Origin(r -> Reply.of(200, "app.3f2a.js", "Cache-Control", "max-age=600, immutable"));
+         HttpCache cache = cache();
+         ProxyServer proxy = Proxies.start(origin, cache)) {
+      Proxies.get(proxy, "/app.js");
+      clock.advance(Duration.ofSeconds(30));
+      RawHttp.Response reload = Proxies.get(proxy, "/app.js", "Cache-Control: max-age=0");
+      RawHttp.Response forced = Proxies.get(proxy, "/app.js", "Cache-Control: no-cache");
+
+      assertThat(reload.header("cache-status")).startsWith("gatehouse; hit");
+      assertThat(forced.header("cache-status")).startsWith("gatehouse; fwd=request"); // no-cache is a must
+      assertThat(origin.requests()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void proxyRevalidateAndSMaxAgeAreNeverServedStale() throws Exception {
+    try (Origin origin = new Origin(r -> r.requestLine.contains("/p")
+            ? Reply.of(200, "p", "Cache-Control", "max-age=10, proxy-revalidate, stale-while-revalidate=100")
+            : Reply.of(200, "s", "Cache-Control", "s-maxage=10, stale-while-revalidate=100"));
+         HttpCache cache = cache();
+         ProxyServer proxy = Proxies.start(origin, cache)) {
+      Proxies.get(proxy, "/p");
+      Proxies.get(proxy, "/s");
+      clock.advance(Duration.ofSeconds(20));
+      RawHttp.Response p = Proxies.get(proxy, "/p", "Cache-Control: max-stale");
+      RawHttp.Response sm = Proxies.get(proxy, "/s");
+
+      assertThat(p.header("cache-status")).startsWith("gatehouse; fwd=stale");
+      assertThat(sm.header("cache-status")).startsWith("gatehouse; fwd=stale");
+      assertThat(origin.requests()).isEqualTo(4);
+    }
+  }
+
+  @Test
+  void heuristicFreshnessFromLastModified() throws Exception {
+    try (Origin origin = new Origin(r -> Reply.of(200, "doc", "Date", clock.httpDate(),
+            "Last-Modified", "Sat, 01 Jun 2024 02:00:00 GMT")); // 10 hours before: 1 hour of freshness
+         HttpCache cache = cache();
+         ProxyServer proxy = Proxies.start(origin, cache)) {
+      RawHttp.Response first = Proxies.get(proxy, "/doc");
+      clock.advance(Duration.ofMinutes(59));
+      RawHttp.Response hit = Proxies.get(proxy, "/doc");
+      clock.advance(Duration.ofMinutes(2));
+      RawHttp.Response stale = Proxies.get(proxy, "/doc");
+
+      assertThat(first.header("cache-status")).endsWith("stored; ttl=3600");
+      assertThat(hit.header("cache-status")).isEqualTo("gatehouse; hit; ttl=60");
+      assertThat(stale.header("cache-status")).startsWith("gatehouse; fwd=stale");
+      assertThat(origin.last().header("if-modified-since")).isEqualTo("Sat, 01 Jun 2024 02:00:00 GMT");
+    }
+  }
+
+  @Test
+  void ageIncludesTheUpstreamsAgeAndTheTimeStored() throws Exception {
+    try (Origin origin = new Origin(r -> Reply.of(200, "x", "Cache-Control", "max-age=100", "Age", "30",
+            "Date", clock.httpDate()));
+         HttpCache cache = cache();
+         ProxyServer proxy = Proxies.start(origin, cache)) {
+      RawHttp.Response first = Proxies.get(proxy, "/a");
+      clock.advance(Duration.ofSeconds(20));
+      RawHttp.Response hit = Proxies.get(proxy, "/a");
+
+      assertThat(first.header("age")).isEqualTo("30"); // passed on as received
+      assertThat(first.header("cache-status")).endsWith("ttl=70");
+      assertThat(hit.header("age")).isEqualTo("50");
+      assertThat(hit.header("cache-status")).isEqualTo("gatehouse; hit; ttl=50");
+    }
+  }
 }

@@ -667,6 +667,11 @@ public final class CacheEngine {
     }
 
     @Override
+    public boolean wantsRest() {
+      return writer != null || (fill != null && fill.hasFollowers());
+    }
+
+    @Override
     public void onAbort() {
       if (writer != null) {
         writer.abort();

@@ -91,8 +91,9 @@ final class Fill {
     }
   }
 
-  synchronized boolean hasWaiters() {
-    return (waiters != null && !waiters.isEmpty()) || !followers.isEmpty();
+  /** Whether some request reads the body through this fill now. */
+  synchronized boolean hasFollowers() {
+    return !followers.isEmpty();
   }
 
   /** The response head is in and will be stored: waiters may follow the body. */
