@@ -20,6 +20,7 @@ import org.xnio.channels.StreamSinkChannel;
  * response has started closes the client connection, so a truncated body can never look complete.
  */
 final class ResponseStreamer {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class);
   private static final int MAX_GATHER = 16;
   /** Scratch for gathering writes; used and cleared within one call on the I/O thread. */
   private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
@@ -302,7 +303,7 @@ final class ResponseStreamer {
       try {
         observer.onData(data);
       } catch (RuntimeException e) {
-        org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class).warn("body observer failed", e);
+        log.warn("body observer failed", e);
         observer = null;
       }
     }
@@ -329,7 +330,7 @@ final class ResponseStreamer {
       try {
         o.onComplete();
       } catch (RuntimeException e) {
-        org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class).warn("body observer failed", e);
+        log.warn("body observer failed", e);
       }
     }
     if (transformers != null) {
@@ -566,7 +567,7 @@ final class ResponseStreamer {
       try {
         obs.onAbort();
       } catch (RuntimeException e) {
-        org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class).warn("body observer failed", e);
+        log.warn("body observer failed", e);
       }
     }
     if (first != null) {

@@ -29,7 +29,8 @@ public final class MemoryStore implements CacheStore {
   static final String ARTIFACT = "com.github.ben-manes.caffeine:caffeine";
   /** Most variants kept per key; the oldest goes first. */
   static final int MAX_VARIANTS = 32;
-  private static final CompletionStage<List<StoredResponse>> NONE = CompletableFuture.completedStage(List.of());
+  /** Shared, already completed: the engine only reads them (a hit allocates no future for its lookup). */
+  private static final CompletableFuture<List<StoredResponse>> NONE = CompletableFuture.completedFuture(List.of());
 
   private final long maxBytes;
   private final Cache<String, Entry> cache;
@@ -77,13 +78,13 @@ public final class MemoryStore implements CacheStore {
   private static final class Entry {
     final StoredResponse[] metas;
     final ByteBuffer[] bodies;
-    final CompletionStage<List<StoredResponse>> stage;
+    final CompletableFuture<List<StoredResponse>> stage;
     final int weight;
 
     Entry(StoredResponse[] metas, ByteBuffer[] bodies) {
       this.metas = metas;
       this.bodies = bodies;
-      this.stage = CompletableFuture.completedStage(List.of(metas));
+      this.stage = CompletableFuture.completedFuture(List.of(metas));
       long w = 0;
       for (int i = 0; i < metas.length; i++) {
         w += bodies[i].capacity() + overhead(metas[i]);
