@@ -49,6 +49,14 @@ final class Origin implements AutoCloseable {
       return new Reply(all, false);
     }
 
+    /** A head (ISO-8859-1, ending with the empty line) and body bytes, as they are. */
+    static Reply raw(String head, byte[] body) {
+      byte[] h = head.getBytes(StandardCharsets.ISO_8859_1);
+      byte[] all = java.util.Arrays.copyOf(h, h.length + body.length);
+      System.arraycopy(body, 0, all, h.length, body.length);
+      return new Reply(all, false);
+    }
+
     /** Raw bytes (ISO-8859-1), as they are. */
     static Reply raw(String raw) {
       return new Reply(raw.getBytes(StandardCharsets.ISO_8859_1), false);

@@ -135,9 +135,15 @@ final class Storability {
     if (!(p.explicit || p.cc.isPublic || Policy.heuristicStatus(status))) {
       return "no-freshness";
     }
-    boolean staleUse = p.cc.staleIfError > 0 || p.cc.staleWhileRevalidate > 0 || !s.useStale().isEmpty();
-    if (p.lifetime <= 0 && !p.hasValidator() && !staleUse) {
-      return "no-freshness"; // stale at once, nothing to validate with: storing it would only cost
+    if (p.lifetime <= 0) {
+      // Stale at once. Worth keeping only when the origin asked for it (max-age=0, no-cache, public) and
+      // it can be validated or served stale; a plain response that merely has an ETag is not stored
+      // (as nginx and Varnish do not), or every request for it would become a revalidation.
+      boolean staleUse = p.cc.staleIfError > 0 || p.cc.staleWhileRevalidate > 0 || !s.useStale().isEmpty();
+      boolean asked = p.explicit || p.cc.noCache || p.cc.isPublic;
+      if (!asked || !(p.hasValidator() || staleUse)) {
+        return "no-freshness";
+      }
     }
     return null;
   }

@@ -68,9 +68,12 @@ class StorabilityTest {
   void nothingToGoOnIsNotStored() {
     // 302 is not heuristically cacheable and says nothing
     assertThat(refusal(TestSettings.get(), 302)).isEqualTo("no-freshness");
-    // 200 may be stored heuristically, but without freshness or validators it would only cost
+    // 200 may be stored heuristically, but without freshness it would only cost
     assertThat(refusal(TestSettings.get(), 200)).isEqualTo("no-freshness");
-    assertThat(refusal(TestSettings.get(), 200, "ETag", "\"v1\"")).isNull();
+    // nor is a plain response that merely has a validator: every request would become a revalidation
+    assertThat(refusal(TestSettings.get(), 200, "ETag", "\"v1\"")).isEqualTo("no-freshness");
+    assertThat(refusal(TestSettings.get(), 200, "Cache-Control", "max-age=0", "ETag", "\"v1\"")).isNull();
+    assertThat(refusal(TestSettings.get(), 200, "Cache-Control", "max-age=0")).isEqualTo("no-freshness");
     // no-cache with a validator: stored, revalidated before every use
     assertThat(refusal(TestSettings.get(), 200, "Cache-Control", "no-cache", "ETag", "\"v1\"")).isNull();
     // with a use-stale switch even a response without validators is worth keeping
