@@ -346,4 +346,24 @@ class CacheValidationTest {
       assertThat(hit.header("cache-status")).isEqualTo("gatehouse; hit; ttl=50");
     }
   }
+
+  @Test
+  void aRequestThatAsksForNoStoreNeitherStoresNorDropsWhatIsStored() throws Exception {
+    AtomicInteger n = new AtomicInteger();
+    try (Origin origin = new Origin(r -> Reply.of(200, "v" + n.incrementAndGet(), "Cache-Control", "max-age=10"));
+         HttpCache cache = cache();
+         ProxyServer proxy = Proxies.start(origin, cache)) {
+      RawHttp.Response fresh = Proxies.get(proxy, "/a", "Cache-Control: no-store");
+      assertThat(cache.stats().entries()).isZero();
+      Proxies.get(proxy, "/a");
+      clock.advance(Duration.ofSeconds(20));
+      RawHttp.Response noStore = Proxies.get(proxy, "/a", "Cache-Control: no-store");
+      RawHttp.Response stale = Proxies.get(proxy, "/a", "Cache-Control: max-stale");
+
+      assertThat(fresh.bodyText()).isEqualTo("v1");
+      assertThat(noStore.bodyText()).isEqualTo("v3");
+      assertThat(stale.bodyText()).isEqualTo("v2"); // the stored one is still there, not replaced by v3
+      assertThat(origin.requests()).isEqualTo(3);
+    }
+  }
 }

@@ -397,7 +397,7 @@ public final class CacheEngine {
     if (!collapsible(req)) {
       return fetch(ex, req, upstream, null, kind, null);
     }
-    Fill fill = new Fill(req.key, false);
+    Fill fill = new Fill(req.key);
     Fill existing = fills.putIfAbsent(req.key, fill);
     if (existing != null) {
       misses.decrement(); // it waits instead
@@ -568,7 +568,7 @@ public final class CacheEngine {
           rememberUncacheable(req.key);
         }
       }
-      if (replaced != null && r.status() < 500) {
+      if (replaced != null && r.status() < 500 && (c.refusal() == null || !Storability.perRequest(c.refusal()))) {
         store.remove(replaced); // the stored response is outdated and its successor is not stored
       }
     }
@@ -691,7 +691,7 @@ public final class CacheEngine {
       Function<ExchangeImpl, CompletionStage<ProxyResponse>> upstream, String why) {
     Fill fill = null;
     if (!s.collapseTimeout().isZero() && req.range == null) {
-      fill = new Fill(req.key, false);
+      fill = new Fill(req.key);
       Fill existing = fills.putIfAbsent(req.key, fill);
       if (existing != null) {
         return follow(ex, req, existing, upstream, why);
@@ -800,7 +800,7 @@ public final class CacheEngine {
    */
   private void backgroundRevalidate(ExchangeImpl ex, CacheRequest req, StoredResponse sel, Policy p,
       Function<ExchangeImpl, CompletionStage<ProxyResponse>> upstream) {
-    Fill fill = new Fill(req.key, true);
+    Fill fill = new Fill(req.key);
     if (fills.putIfAbsent(req.key, fill) != null) {
       return; // one is under way
     }

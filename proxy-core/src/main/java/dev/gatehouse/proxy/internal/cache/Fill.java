@@ -24,8 +24,6 @@ final class Fill {
   static final long LAG_LIMIT = 16L * 1024 * 1024;
 
   final String key;
-  /** A background revalidation: requests that may be served stale do not wait for it. */
-  final boolean background;
   private State state = State.PENDING;
   private StoredResponse head;
   private Policy policy;
@@ -37,9 +35,8 @@ final class Fill {
   private List<Runnable> wakeups = new ArrayList<>(2);
   private final List<Follower> followers = new ArrayList<>(2);
 
-  Fill(String key, boolean background) {
+  Fill(String key) {
     this.key = key;
-    this.background = background;
   }
 
   private static final class Node {
