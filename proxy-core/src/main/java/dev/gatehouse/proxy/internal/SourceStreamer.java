@@ -80,13 +80,20 @@ final class SourceStreamer {
       hse.endExchange();
       return;
     }
+    lastProgressNanos = System.nanoTime();
+    drive();
+  }
+
+  /**
+   * Takes the response channel, which sends the head: only once there is something to write, so that a
+   * source failing before its first byte still lets the client get an error status.
+   */
+  private void openChannel() {
     out = hse.getResponseChannel();
     out.getWriteSetter().set(ch -> {
       awaitingWritable = false;
       drive();
     });
-    lastProgressNanos = System.nanoTime();
-    drive();
   }
 
   /** From any thread: the source has something (or ended). */
@@ -164,6 +171,9 @@ final class SourceStreamer {
 
   /** Writes what is queued; false when the client cannot take more now. */
   private boolean write() {
+    if (out == null) {
+      openChannel();
+    }
     while (!queue.isEmpty()) {
       ByteBuffer[] gather = GATHER.get();
       int k = 0;
@@ -204,6 +214,9 @@ final class SourceStreamer {
     done = true;
     closeSource();
     cancelTimer();
+    if (out == null) {
+      openChannel(); // an empty body
+    }
     try {
       out.shutdownWrites();
       if (!out.flush()) {
@@ -221,6 +234,16 @@ final class SourceStreamer {
 
   private void failed(RuntimeException e) {
     log.debug("{}: response body source failed: {}", ex, e.toString());
+    if (out == null && !hse.isResponseStarted()) {
+      // nothing sent yet: the client can still get the error handler's answer
+      done = true;
+      queue.clear();
+      queued = 0;
+      closeSource();
+      cancelTimer();
+      ex.engine().respondWithError(ex, e, true);
+      return;
+    }
     abort();
   }
 

@@ -261,7 +261,7 @@ final class Fill {
           return END;
         }
         if (state == State.CUT || state == State.RELEASED) {
-          throw new IllegalStateException("the upstream response was cut");
+          throw new dev.gatehouse.proxy.UpstreamResponseException("the upstream response was cut");
         }
         wakeups.add(wakeup);
         return null;
