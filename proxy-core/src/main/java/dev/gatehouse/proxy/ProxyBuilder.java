@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy;
 
 import dev.gatehouse.proxy.events.ProxyListener;
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
@@ -95,6 +96,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /** An OpenTelemetry instance, kept as Object so that OpenTelemetry loads only when tracing is used. */
   private Object openTelemetry;
   private String adminHost = DEFAULT_HOST;
+  private HttpCache cache;
+  private boolean cachePlacedByTerminal;
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -395,6 +398,17 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Caches responses in {@code cache} (see {@link HttpCache}): the cache runs after every filter, right
+   * before the request would go upstream, so a hit is only served to requests the filters let through.
+   * A reverse proxy's route may use another cache or none; a forward proxy caches plain-HTTP responses
+   * (tunnels stay opaque). The cache is not closed with the proxy. @implSpec Defaults to none.
+   */
+  public B cache(HttpCache cache) {
+    this.cache = Objects.requireNonNull(cache, "cache");
+    return self();
+  }
+
+  /**
    * Publishes the proxy's metrics to a Micrometer registry: requests by route, method, status class
    * and outcome; upstream attempts, retries, rejections and ejections by group and server; server
    * health, pools, client connections, TLS handshakes, tunnels, egress and filter decisions. Names start
@@ -475,6 +489,16 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * For subclasses whose terminal places the cache itself (per route, or after a policy decision):
+   * returns the cache set with {@link #cache(HttpCache)}, or null, and {@code buildServer} then leaves
+   * it to the terminal. Without this call, {@code buildServer} runs the cache right before the terminal.
+   */
+  protected final HttpCache cacheForTerminal() {
+    cachePlacedByTerminal = true;
+    return cache;
+  }
+
+  /**
    * Builds the proxy; does not bind anything (see {@link ProxyServer#start()}).
    *
    * @throws IllegalStateException if settings conflict
@@ -508,6 +532,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    */
   protected final ProxyServer buildServer(List<Filter> first, Filter terminal, String kind) {
     Objects.requireNonNull(terminal, "terminal");
+    if (cache != null && !cachePlacedByTerminal) {
+      terminal = dev.gatehouse.proxy.internal.cache.CacheAccess.engine(cache).around(terminal);
+    }
     List<Filter> chain = new ArrayList<>(first);
     chain.addAll(filters);
     if (upstreamMaxIdleConnections > upstreamMaxConnections) {

@@ -694,6 +694,12 @@ public final class Engine implements ProxyServer {
     hse.setStatusCode(r.status());
     ex.responseStatus = r.status();
     Telemetry.committed(ex, r.call() != null);
+    if (r.source() != null) {
+      // served by the proxy itself (a cache hit): still a forwarded message, so Via applies
+      HttpDuties.addVia(out, r.protocol(), config.via());
+      SourceStreamer.start(ex, r);
+      return;
+    }
     if (r.call() != null) {
       HttpDuties.addVia(out, r.protocol(), config.via());
       if (r.call().upgraded()) {

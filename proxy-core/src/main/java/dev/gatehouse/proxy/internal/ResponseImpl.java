@@ -16,6 +16,7 @@ public final class ResponseImpl implements ProxyResponse {
   private HeaderMapHeaders headers;
   private final byte[] body;
   private final UpstreamCall call;
+  private final BodySource source;
   private final String protocol;
   private List<BodyTransformer> transformers;
 
@@ -26,6 +27,7 @@ public final class ResponseImpl implements ProxyResponse {
     this.headerMap = new HeaderMap();
     this.body = body;
     this.call = null;
+    this.source = null;
     this.protocol = null;
     if (contentType != null) {
       headerMap.put(Headers.CONTENT_TYPE, contentType);
@@ -38,6 +40,21 @@ public final class ResponseImpl implements ProxyResponse {
     this.headerMap = headers;
     this.body = null;
     this.call = call;
+    this.source = null;
+    this.protocol = protocol;
+  }
+
+  /**
+   * A response the proxy serves itself with a body produced chunk by chunk (a cache hit): framed and
+   * written like an upstream response, with {@code Via} for {@code protocol}.
+   */
+  public ResponseImpl(int status, HeaderMap headers, BodySource source, String protocol) {
+    checkStatus(status);
+    this.status = status;
+    this.headerMap = headers;
+    this.body = null;
+    this.call = null;
+    this.source = Objects.requireNonNull(source, "source");
     this.protocol = protocol;
   }
 
@@ -87,7 +104,28 @@ public final class ResponseImpl implements ProxyResponse {
 
   @Override
   public boolean fromUpstream() {
-    return call != null;
+    return call != null || source != null;
+  }
+
+  /** The body source of a response the proxy serves itself (a cache hit), or null. */
+  public BodySource source() {
+    return source;
+  }
+
+  /**
+   * Lets {@code observer} see this upstream response's body as it streams and learn whether it ended
+   * completely or was cut. Call before the response is returned from the chain.
+   */
+  public void observeBody(BodyObserver observer) {
+    call.streamer.observe(Objects.requireNonNull(observer, "observer"));
+  }
+
+  /**
+   * Reads this upstream response's body to its end without sending it to the client (whose response is
+   * another one), so the connection can be reused; an observer still sees it.
+   */
+  public void discardBody() {
+    call.streamer.startDiscarding();
   }
 
   /** The local body, or null. */
@@ -107,6 +145,6 @@ public final class ResponseImpl implements ProxyResponse {
 
   @Override
   public String toString() {
-    return "ProxyResponse(" + status + (call != null ? ", from upstream" : "") + ")";
+    return "ProxyResponse(" + status + (call != null ? ", from upstream" : source != null ? ", from cache" : "") + ")";
   }
 }

@@ -20,6 +20,7 @@ import org.xnio.channels.StreamSinkChannel;
  * response has started closes the client connection, so a truncated body can never look complete.
  */
 final class ResponseStreamer {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class);
   private static final int MAX_GATHER = 16;
   /** Scratch for gathering writes; used and cleared within one call on the I/O thread. */
   private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
@@ -49,6 +50,10 @@ final class ResponseStreamer {
   private boolean writeScheduled;
   /** Made on first use: only HTTP/2 upstreams schedule writes. */
   private Runnable scheduledWrite;
+  /** Sees the body as received (a cache storing it), until it completes or is cut. */
+  private BodyObserver observer;
+  /** Read the body without sending it to the client (a cache revalidation's answer). */
+  private boolean discard;
 
   ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
     this.call = call;
@@ -64,6 +69,33 @@ final class ResponseStreamer {
     return started;
   }
 
+  /** Lets {@code o} see the body as it is received and learn how it ends. Before {@link #start}. */
+  void observe(BodyObserver o) {
+    this.observer = o;
+  }
+
+  /**
+   * Reads the body to its end without sending it anywhere (the observer still sees it), so that the
+   * upstream connection can be reused; the client's response is another one. Instead of {@link #start}.
+   */
+  void startDiscarding() {
+    if (started || released) {
+      return;
+    }
+    discard = true;
+    started = true;
+    Segment s = first;
+    first = null;
+    decode(s);
+    if (released) {
+      return;
+    }
+    if (!upstreamDone) {
+      call.source().resumeReads();
+    }
+    onUpstreamReadable();
+  }
+
   /** Whether the upstream owes us bytes (reads are on and not paused for a slow client). */
   boolean waitingForUpstream() {
     return started && !upstreamDone && !readsPaused && !failAfterDrain;
@@ -77,6 +109,9 @@ final class ResponseStreamer {
   /** The client read nothing for idleTimeout: give up on it. */
   void clientTimedOut(RuntimeException e) {
     clientDone = true;
+    if (continueWithoutClient()) {
+      return;
+    }
     call.abortStreaming(e);
     abortClient();
   }
@@ -264,6 +299,14 @@ final class ResponseStreamer {
   }
 
   private void emit(ByteBuffer data, Segment owner) {
+    if (observer != null) {
+      try {
+        observer.onData(data);
+      } catch (RuntimeException e) {
+        log.warn("body observer failed", e);
+        observer = null;
+      }
+    }
     if (transformers == null) {
       enqueue(data, owner);
     } else {
@@ -281,6 +324,15 @@ final class ResponseStreamer {
 
   private void upstreamDone() {
     upstreamDone = true;
+    BodyObserver o = observer;
+    if (o != null) {
+      observer = null;
+      try {
+        o.onComplete();
+      } catch (RuntimeException e) {
+        log.warn("body observer failed", e);
+      }
+    }
     if (transformers != null) {
       try {
         Transformers.finish(transformers, b -> enqueue(b, null));
@@ -307,7 +359,22 @@ final class ResponseStreamer {
   }
 
   private void writeToClient() {
-    if (released || clientDone) {
+    if (released || (clientDone && !discard)) {
+      return;
+    }
+    if (discard) {
+      Out o;
+      while ((o = queue.poll()) != null) {
+        if (o.owner != null) {
+          o.owner.release();
+        }
+      }
+      queuedBytes = 0;
+      if (upstreamDone) {
+        release();
+      } else {
+        resumeUpstreamIfRoom();
+      }
       return;
     }
     if (out == null) {
@@ -419,6 +486,11 @@ final class ResponseStreamer {
     if (released) {
       return;
     }
+    if (discard) {
+      call.abortStreaming(e);
+      release();
+      return;
+    }
     if (out == null && !hse.isResponseStarted()) {
       // Nothing sent yet (the body was held by a transformer): the client can still get an error status.
       release();
@@ -443,8 +515,38 @@ final class ResponseStreamer {
 
   private void clientFailed(IOException e) {
     clientDone = true;
+    if (continueWithoutClient()) {
+      return;
+    }
     call.clientGone(e);
     abortClient();
+  }
+
+  /**
+   * The client left mid-body, but the observer still wants the body (a cache storing it, or requests
+   * following it): the client's side is closed, and the rest is read to its end without it.
+   */
+  boolean continueWithoutClient() {
+    if (discard) {
+      return !released; // already going on without the client
+    }
+    BodyObserver o = observer;
+    if (o == null || upstreamDone || released || !o.wantsRest()) {
+      return false;
+    }
+    discard = true;
+    call.detachFromClient();
+    Out q;
+    while ((q = queue.poll()) != null) {
+      if (q.owner != null) {
+        q.owner.release();
+      }
+    }
+    queuedBytes = 0;
+    awaitingWritable = false;
+    Engine.abortClient(hse, out); // may end the client's exchange at once: the call stays, detached
+    resumeUpstreamIfRoom();
+    return true;
   }
 
   /** Ends the client's response abnormally: the connection (HTTP/1.x) or the stream (HTTP/2) is closed. */
@@ -459,6 +561,15 @@ final class ResponseStreamer {
       return;
     }
     released = true;
+    BodyObserver obs = observer;
+    if (obs != null) {
+      observer = null;
+      try {
+        obs.onAbort();
+      } catch (RuntimeException e) {
+        log.warn("body observer failed", e);
+      }
+    }
     if (first != null) {
       first.release();
       first = null;

@@ -73,6 +73,8 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   boolean aborted;
   /** The response was read completely and the connection went back to the pool. */
   boolean finished;
+  /** The client left mid-body and the body is read on without it (see {@link #detachFromClient()}). */
+  private boolean detachedFromClient;
 
   private RequestSender sender;
   boolean requestSent;
@@ -366,6 +368,14 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     }
     hse.setPersistent(false);
     fail(e);
+  }
+
+  /**
+   * The client left, but the body is still read to its end (a cache wants it): the end of the client's
+   * exchange no longer aborts this call; it ends when the body does, or fails.
+   */
+  void detachFromClient() {
+    detachedFromClient = true;
   }
 
   void clientGone(IOException e) {
@@ -766,8 +776,11 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
 
   /** Gives up silently: the exchange ended or chose another response. */
   public void abort() {
-    if (aborted || finished || tunneling || upgradeCommitted) {
+    if (aborted || finished || tunneling || upgradeCommitted || detachedFromClient) {
       return;
+    }
+    if (streamer != null && streamer.started() && streamer.continueWithoutClient()) {
+      return; // the client's exchange ended mid-body, but the body is still wanted (a cache stores it)
     }
     cleanup();
     java.util.concurrent.CancellationException c = new java.util.concurrent.CancellationException("upstream call aborted");

@@ -1,7 +1,9 @@
 package dev.gatehouse.proxy.examples;
 
+import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.forward.CertificateAuthority;
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
 import dev.gatehouse.proxy.forward.InterceptionPolicy;
@@ -21,6 +23,9 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>{@code ADMIN_PORT} opens the admin listener on that loopback port; with {@code METRICS=1} the proxy
  * binds a Prometheus registry and the admin listener answers {@code /metrics}.
+ *
+ * <p>{@code CACHE=1} puts an in-memory HTTP cache (256 MiB, the defaults: it follows the origin's {@code
+ * Cache-Control}) in front of the origin, as the harness's cache scenarios ask.
  */
 public final class BenchForwardProxy {
   private BenchForwardProxy() {}
@@ -38,6 +43,10 @@ public final class BenchForwardProxy {
     String ioThreads = System.getenv("IO_THREADS"); // for experiments; default: the available processors
     if (ioThreads != null && !ioThreads.isEmpty()) {
       builder.ioThreads(Integer.parseInt(ioThreads));
+    }
+    HttpCache cache = "1".equals(System.getenv("CACHE")) ? HttpCache.inMemory(DataSize.ofMiB(256)) : null;
+    if (cache != null) {
+      builder.cache(cache);
     }
     String caCert = System.getenv("MITM_CA_CERT_FILE");
     String caKey = System.getenv("MITM_CA_KEY_FILE");
@@ -57,6 +66,9 @@ public final class BenchForwardProxy {
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       proxy.close();
+      if (cache != null) {
+        cache.close();
+      }
       stop.countDown();
     }));
     stop.await();

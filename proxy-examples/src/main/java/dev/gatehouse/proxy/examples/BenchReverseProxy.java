@@ -1,6 +1,8 @@
 package dev.gatehouse.proxy.examples;
 
+import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.access.Cors;
 import dev.gatehouse.proxy.auth.JwtAuth;
@@ -39,6 +41,9 @@ import java.util.concurrent.CountDownLatch;
  * <p>{@code ADMIN_PORT} opens the admin listener on that loopback port ({@code /healthz}, {@code
  * /readyz}, {@code /status}); with {@code METRICS=1} the proxy binds a Prometheus registry and the admin
  * listener answers {@code /metrics}.
+ *
+ * <p>{@code CACHE=1} puts an in-memory HTTP cache (256 MiB, the defaults: it follows the origin's {@code
+ * Cache-Control}) in front of the origin, as the harness's cache scenarios ask.
  */
 public final class BenchReverseProxy {
   private BenchReverseProxy() {}
@@ -69,6 +74,10 @@ public final class BenchReverseProxy {
     if (accessLog != null && !accessLog.isEmpty()) {
       builder.accessLog(dev.gatehouse.proxy.AccessLog.file(Path.of(accessLog), dev.gatehouse.proxy.AccessLog.Format.JSON_LINES));
     }
+    HttpCache cache = "1".equals(System.getenv("CACHE")) ? HttpCache.inMemory(DataSize.ofMiB(256)) : null;
+    if (cache != null) {
+      builder.cache(cache);
+    }
     BenchAdmin.apply(builder);
     if ("1".equals(System.getenv("PROXY_TLS"))) {
       builder.tls(ServerTls.builder()
@@ -81,6 +90,9 @@ public final class BenchReverseProxy {
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       proxy.close();
+      if (cache != null) {
+        cache.close();
+      }
       stop.countDown();
     }));
     stop.await();

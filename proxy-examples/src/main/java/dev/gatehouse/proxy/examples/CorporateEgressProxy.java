@@ -1,9 +1,11 @@
 package dev.gatehouse.proxy.examples;
 
 import dev.gatehouse.proxy.AccessLog;
+import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.forward.CertificateAuthority;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
@@ -23,7 +25,10 @@ import java.util.concurrent.CountDownLatch;
  * Corporate egress: every user signs in with Basic proxy authentication; engineers reach the public
  * internet, everyone else only a few API hosts (403 naming the user's rules otherwise); URL rules refuse
  * some paths, HTTPS included; every request and tunnel is written to a JSON-lines audit log ({@code
- * egress-audit.jsonl}, or {@code AUDIT_LOG}). Listens on 3128 (or {@code PORT}) on all interfaces.
+ * egress-audit.jsonl}, or {@code AUDIT_LOG}). Plain-HTTP downloads (the Debian package mirrors, as apt
+ * fetches them) are cached on disk ({@code egress-cache}, or {@code CACHE_DIR}, 2 GiB) for the whole
+ * office, Squid-style; the cache runs after authentication and the egress policy, and what it stored
+ * survives a restart. Listens on 3128 (or {@code PORT}) on all interfaces.
  *
  * <p>With {@code MITM_CA_CERT_FILE} and {@code MITM_CA_KEY_FILE} (PEM; the company's interception CA,
  * installed on every client), HTTPS is decrypted so that the URL rules and the audit log see each
@@ -33,6 +38,7 @@ import java.util.concurrent.CountDownLatch;
  * <pre>
  * curl -x http://alice:wonderland@127.0.0.1:3128 https://api.github.com/zen
  * curl --cacert ca.pem -x http://build-bot:change-me@127.0.0.1:3128 https://api.github.com/gists   # 403 URL rule
+ * curl -sI -x http://alice:wonderland@127.0.0.1:3128 http://deb.debian.org/debian/dists/stable/Release | grep -i cache-status
  * export http_proxy=http://alice:wonderland@127.0.0.1:3128 https_proxy=$http_proxy no_proxy=localhost,127.0.0.1
  * </pre>
  */
@@ -48,12 +54,14 @@ public final class CorporateEgressProxy {
   public static void main(String[] args) throws Exception {
     int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "3128"));
     Path audit = Path.of(System.getenv().getOrDefault("AUDIT_LOG", "egress-audit.jsonl"));
+    HttpCache downloads = HttpCache.fileStore(Path.of(System.getenv().getOrDefault("CACHE_DIR", "egress-cache")),
+        DataSize.ofGiB(2));
 
     // Who may go where. A real deployment looks the group up in its directory, asynchronously.
     UserPolicy engineers = UserPolicy.of("engineers", EgressPolicy.allowPublic());
     UserPolicy everyoneElse = UserPolicy.of("allow-list", EgressPolicy.denyAll()
         .allowHosts("api.github.com", "gist.github.com", "*.githubusercontent.com", "repo.maven.apache.org",
-            "registry.npmjs.org"));
+            "registry.npmjs.org", "deb.debian.org", "security.debian.org"));
     Map<String, String> groups = Map.of("alice", "engineers");
     UserPolicies byGroup = (user, exchange) -> CompletableFuture
         .supplyAsync(() -> groups.getOrDefault(user, "others"), exchange.blockingExecutor())
@@ -79,7 +87,8 @@ public final class CorporateEgressProxy {
             "build-bot", System.getenv().getOrDefault("BUILD_BOT_PASSWORD", "change-me"))))
         .userPolicies(byGroup)
         .addFilter(urlRules)
-        .accessLog(AccessLog.file(audit, AccessLog.Format.JSON_LINES));
+        .accessLog(AccessLog.file(audit, AccessLog.Format.JSON_LINES))
+        .cache(downloads);
     String caCert = System.getenv("MITM_CA_CERT_FILE");
     String caKey = System.getenv("MITM_CA_KEY_FILE");
     if (caCert != null && caKey != null) {
@@ -98,6 +107,7 @@ public final class CorporateEgressProxy {
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       proxy.close();
+      downloads.close();
       stop.countDown();
     }));
     stop.await();

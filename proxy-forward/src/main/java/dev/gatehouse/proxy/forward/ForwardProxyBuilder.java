@@ -327,7 +327,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     }
     ForwardSettings settings = new ForwardSettings(egress, resolver, realm, authenticator, anonymous,
         List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout, userPolicies);
-    ForwardSteps steps = new ForwardSteps(settings, intercepting);
+    dev.gatehouse.proxy.cache.HttpCache cache = cacheForTerminal();
+    ForwardSteps steps = new ForwardSteps(settings, intercepting,
+        cache == null ? null : dev.gatehouse.proxy.internal.cache.CacheAccess.engine(cache));
     ProxyServer server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
     steps.attach((Engine) server);
     return server;

@@ -53,6 +53,7 @@ final class Forwarding {
   private final RetryPolicy policy;
   private final LongSupplier clock;
   private final boolean preserveHost;
+  private final boolean cachedRoute;
   final CompletableFuture<ProxyResponse> result = new CompletableFuture<>();
   private final List<UpstreamServer> tried = new ArrayList<>(2);
   /** {@link System#nanoTime()} by which the whole response must be in (the total timeout), 0 for none. */
@@ -66,7 +67,13 @@ final class Forwarding {
   /** Per route: call options resolved against the proxy's settings, the retry budget and window. */
   record RouteRuntime(CallOptions options, RetryBudget budget, long retryWindowNanos) {}
 
-  Forwarding(ExchangeImpl ex, Route route, RouteRuntime rt, LongSupplier clock, boolean preserveHost) {
+  /**
+   * @param cachedRoute the route is cached: the sticky cookie is added outside the cache (from {@link
+   *     RouteTable#STICKY_SERVER}), so the cache never stores it
+   */
+  Forwarding(ExchangeImpl ex, Route route, RouteRuntime rt, LongSupplier clock, boolean preserveHost,
+      boolean cachedRoute) {
+    this.cachedRoute = cachedRoute;
     this.ex = ex;
     this.route = route;
     this.rt = rt;
@@ -143,8 +150,12 @@ final class Forwarding {
     }
     String cookie = group.stickyCookie();
     if (cookie != null && !server.id().equals(Cookies.get(ex, cookie))) {
-      response.headers().add("Set-Cookie", cookie + "=" + server.id() + "; Path=/; HttpOnly"
-          + (ex.isSecure() ? "; Secure" : ""));
+      if (cachedRoute) {
+        ex.attribute(RouteTable.STICKY_SERVER, server);
+      } else {
+        response.headers().add("Set-Cookie", cookie + "=" + server.id() + "; Path=/; HttpOnly"
+            + (ex.isSecure() ? "; Secure" : ""));
+      }
     }
     result.complete(response);
   }

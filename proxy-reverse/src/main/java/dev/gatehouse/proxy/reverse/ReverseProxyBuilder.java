@@ -44,7 +44,7 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
     }
     List<Route> snapshot = List.copyOf(routes);
     RouteSet.checkDistinct(snapshot);
-    RouteTable table = new RouteTable(preserveHost);
+    RouteTable table = new RouteTable(preserveHost, cacheForTerminal());
     Engine engine = (Engine) buildServer(table, "reverse");
     table.bind(engine, snapshot);
     return new ReverseServer(engine, table);

@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.Filter;
+import dev.gatehouse.proxy.cache.HttpCache;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +38,12 @@ public final class Route {
   private final Duration readTimeout;
   private final Duration writeTimeout;
   private final Duration totalTimeout;
+  private final HttpCache cache;
+  private final boolean noCache;
 
   private Route(Builder b, UpstreamGroup group) {
+    this.cache = b.cache;
+    this.noCache = b.noCache;
     this.retry = b.retry;
     this.connectTimeout = b.connectTimeout;
     this.readTimeout = b.readTimeout;
@@ -116,6 +121,16 @@ public final class Route {
     return totalTimeout;
   }
 
+  /** The cache this route uses instead of the proxy's, or null. */
+  HttpCache cache() {
+    return cache;
+  }
+
+  /** Whether this route bypasses every cache. */
+  boolean noCache() {
+    return noCache;
+  }
+
   String strippedPrefix() {
     return stripPrefix;
   }
@@ -145,8 +160,33 @@ public final class Route {
     private Duration writeTimeout;
     private Duration totalTimeout;
     private String name;
+    private HttpCache cache;
+    private boolean noCache;
 
     private Builder() {}
+
+    /**
+     * Caches this route's responses in {@code cache} instead of the proxy's (see {@link
+     * dev.gatehouse.proxy.ProxyBuilder#cache}); the cache runs after the route's filters.
+     * @implSpec Defaults to the proxy's cache, if any.
+     */
+    public Builder cache(HttpCache cache) {
+      Objects.requireNonNull(cache, "cache");
+      if (noCache) {
+        throw new IllegalStateException("cache: the route is already noCache() (expected: one of cache(...) or noCache())");
+      }
+      this.cache = cache;
+      return this;
+    }
+
+    /** This route's responses are never cached, whatever cache the proxy has. */
+    public Builder noCache() {
+      if (cache != null) {
+        throw new IllegalStateException("noCache: the route already has cache(" + cache + ") (expected: one of cache(...) or noCache())");
+      }
+      this.noCache = true;
+      return this;
+    }
 
     /** When failed requests are tried on another server. @implSpec Defaults to {@link RetryPolicy#defaults()}. */
     public Builder retry(RetryPolicy policy) {

@@ -1,6 +1,9 @@
 package dev.gatehouse.proxy.reverse;
 
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.internal.CallOptions;
+import dev.gatehouse.proxy.internal.cache.CacheAccess;
+import dev.gatehouse.proxy.internal.cache.CacheEngine;
 import dev.gatehouse.proxy.internal.CoreConfig;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -16,19 +19,24 @@ final class RouteSet {
   final List<Route> routes;
   final List<UpstreamGroup> groups;
   private final Map<Route, Forwarding.RouteRuntime> runtimes;
+  /** Per route: the cache step in front of its upstream, when the route is cached. */
+  private final Map<Route, CacheEngine> caches;
 
-  private RouteSet(List<Route> routes, List<UpstreamGroup> groups, Map<Route, Forwarding.RouteRuntime> runtimes) {
+  private RouteSet(List<Route> routes, List<UpstreamGroup> groups, Map<Route, Forwarding.RouteRuntime> runtimes,
+      Map<Route, CacheEngine> caches) {
     this.routes = routes;
     this.groups = groups;
     this.runtimes = runtimes;
+    this.caches = caches;
   }
 
   /**
    * Resolves {@code routes}; a route that is also in {@code previous} (the same object) keeps its
    * runtime, and so its retry budget.
    */
-  static RouteSet of(List<Route> routes, CoreConfig config, RouteSet previous) {
+  static RouteSet of(List<Route> routes, CoreConfig config, RouteSet previous, HttpCache proxyCache) {
     Map<Route, Forwarding.RouteRuntime> runtimes = new IdentityHashMap<>();
+    Map<Route, CacheEngine> caches = new IdentityHashMap<>();
     List<UpstreamGroup> groups = new ArrayList<>();
     for (Route r : routes) {
       Forwarding.RouteRuntime kept = previous == null ? null : previous.runtimes.get(r);
@@ -43,15 +51,24 @@ final class RouteSet {
         runtimes.put(r, new Forwarding.RouteRuntime(o, new RetryBudget(p.budgetRatio(), p.minRetriesPerSecond()),
             window.toNanos()));
       }
+      HttpCache c = r.noCache() ? null : r.cache() != null ? r.cache() : proxyCache;
+      if (c != null) {
+        caches.put(r, CacheAccess.engine(c));
+      }
       if (!containsSame(groups, r.group())) {
         groups.add(r.group());
       }
     }
-    return new RouteSet(List.copyOf(routes), List.copyOf(groups), runtimes);
+    return new RouteSet(List.copyOf(routes), List.copyOf(groups), runtimes, caches);
   }
 
   Forwarding.RouteRuntime runtime(Route route) {
     return runtimes.get(route);
+  }
+
+  /** The route's cache step, or null when the route is not cached. */
+  CacheEngine cache(Route route) {
+    return caches.get(route);
   }
 
   /** Whether {@code group} (this very object) is used by one of the routes. */

@@ -105,7 +105,7 @@ final class RouteSwitch implements StatusContributor {
       if (stopped) {
         throw new IllegalStateException("proxy closed (expected: routes replaced before or while it runs)");
       }
-      next = RouteSet.of(routes, engine.config(), table.current());
+      next = table.resolve(routes, table.current());
       for (UpstreamGroup g : next.groups) {
         if (!attached.containsKey(g)) {
           attach(g);

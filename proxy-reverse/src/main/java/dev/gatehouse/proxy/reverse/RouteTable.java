@@ -1,13 +1,17 @@
 package dev.gatehouse.proxy.reverse;
 
+import dev.gatehouse.proxy.AttributeKey;
 import dev.gatehouse.proxy.Chain;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyAttributes;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.cache.HttpCache;
+import dev.gatehouse.proxy.internal.CoreConfig;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
 import dev.gatehouse.proxy.internal.FilterChain;
+import dev.gatehouse.proxy.internal.cache.CacheEngine;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,27 +19,40 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.LongSupplier;
 
 /**
- * The reverse proxy's terminal step: match a route, run its filters, choose a server and forward, with
- * retries on the next server as the route's {@link RetryPolicy} allows ({@link Forwarding}). The routes
- * can be replaced as a whole while the proxy runs ({@link RouteSwitch}); each exchange matches against
- * the version it read first.
+ * The reverse proxy's terminal step: match a route, run its filters, the route's cache if it has one,
+ * then choose a server and forward, with retries on the next server as the route's {@link RetryPolicy}
+ * allows ({@link Forwarding}). The routes can be replaced as a whole while the proxy runs ({@link
+ * RouteSwitch}); each exchange matches against the version it read first.
  */
 final class RouteTable implements Filter {
+  /** The server a cached route's response came from, for the sticky cookie (added outside the cache). */
+  static final AttributeKey<UpstreamServer> STICKY_SERVER = AttributeKey.of("stickyServer");
+
   private final boolean preserveHost;
+  /** The proxy's cache ({@code builder.cache}), for routes without one of their own; null for none. */
+  private final HttpCache proxyCache;
+  private CoreConfig config;
   /** The routes in use; replaced as a whole, read once per exchange. */
   private volatile RouteSet current;
   private RouteSwitch routeSwitch;
   /** The proxy's clock ({@code ProxyBuilder.clock}) in nanoseconds: retry budgets and deadlines. */
   private volatile LongSupplier clock = System::nanoTime;
 
-  RouteTable(boolean preserveHost) {
+  RouteTable(boolean preserveHost, HttpCache proxyCache) {
     this.preserveHost = preserveHost;
+    this.proxyCache = proxyCache;
   }
 
   /** Resolves the routes against the built proxy and ties their groups' clock and health checks to it. */
   void bind(Engine engine, List<Route> routes) {
-    clock = engine.config()::nanoTime;
-    routeSwitch = new RouteSwitch(engine, this, RouteSet.of(routes, engine.config(), null));
+    config = engine.config();
+    clock = config::nanoTime;
+    routeSwitch = new RouteSwitch(engine, this, resolve(routes, null));
+  }
+
+  /** A version of the routes resolved against the proxy; routes also in {@code previous} keep their state. */
+  RouteSet resolve(List<Route> routes, RouteSet previous) {
+    return RouteSet.of(routes, config, previous, proxyCache);
   }
 
   RouteSet current() {
@@ -80,19 +97,37 @@ final class RouteTable implements Filter {
         ex.attribute(ProxyAttributes.ROUTE, route.name());
         Telemetry.routeChosen(ex, route.name());
         Forwarding.RouteRuntime rt = table.runtime(route);
-        return FilterChain.run(ex, route.filters(), x -> forward(x, route, rt));
+        CacheEngine cache = table.cache(route);
+        if (cache == null) {
+          return FilterChain.run(ex, route.filters(), x -> forward(x, route, rt, false));
+        }
+        // the cache is the last step before the upstream: after the route's filters
+        return FilterChain.run(ex, route.filters(), x -> cache.handle(x, y -> forward(y, route, rt, true))
+            .thenApply(r -> withStickyCookie(x, route, r)));
       }
     }
     return CompletableFuture.completedFuture(ProxyResponse.of(404, "Not Found\n"));
   }
 
-  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route, Forwarding.RouteRuntime rt) {
+  /** Adds a cached route's sticky cookie outside the cache, so the cache never sees (or stores) it. */
+  private static ProxyResponse withStickyCookie(ExchangeImpl ex, Route route, ProxyResponse response) {
+    UpstreamServer server = ex.attribute(STICKY_SERVER).orElse(null);
+    String cookie = route.group().stickyCookie();
+    if (server != null && cookie != null) {
+      response.headers().add("Set-Cookie", cookie + "=" + server.id() + "; Path=/; HttpOnly"
+          + (ex.isSecure() ? "; Secure" : ""));
+    }
+    return response;
+  }
+
+  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route, Forwarding.RouteRuntime rt,
+      boolean cached) {
     RetryPolicy policy = route.retryPolicy();
     if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {
       ex.enableRequestReplay(policy.bufferBodyUpTo());
     }
     rt.budget().onRequest(clock.getAsLong());
-    Forwarding f = new Forwarding(ex, route, rt, clock, preserveHost);
+    Forwarding f = new Forwarding(ex, route, rt, clock, preserveHost, cached);
     f.start();
     return f.result;
   }

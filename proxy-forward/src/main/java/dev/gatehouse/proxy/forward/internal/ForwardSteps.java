@@ -17,6 +17,7 @@ import dev.gatehouse.proxy.internal.CidrSet;
 import dev.gatehouse.proxy.internal.Endpoint;
 import dev.gatehouse.proxy.internal.Engine;
 import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.cache.CacheEngine;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -45,14 +46,19 @@ public final class ForwardSteps {
   private final ConnectTunnels tunnels;
   private final InterceptedTunnels intercepted;
   private final String challenge;
+  private final CacheEngine cache;
 
   public ForwardSteps(ForwardSettings settings) {
-    this(settings, null);
+    this(settings, null, null);
   }
 
-  /** With TLS interception when {@code interception} is not null. */
-  public ForwardSteps(ForwardSettings settings, Interception interception) {
+  /**
+   * With TLS interception when {@code interception} is not null, and {@code cache} in front of the
+   * plain-HTTP requests the policy allowed (null for none).
+   */
+  public ForwardSteps(ForwardSettings settings, Interception interception, CacheEngine cache) {
     this.settings = settings;
+    this.cache = cache;
     this.tunnels = new ConnectTunnels(settings);
     this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception, tunnels);
     this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
@@ -275,6 +281,16 @@ public final class ForwardSteps {
       }
       return tunnels.open(ex, t, d, parent);
     }
+    if (cache != null) {
+      // after authentication, the egress decision and every filter: a hit is served only where allowed
+      return cache.handle(ex, x -> forwardHttp(x, t, d, parent));
+    }
+    return forwardHttp(ex, t, d, parent);
+  }
+
+  /** Sends a plain-HTTP request to its destination, directly or through the parent proxy. */
+  private static CompletionStage<ProxyResponse> forwardHttp(ExchangeImpl ex, Target t, EgressDecision d,
+      ParentProxy parent) {
     if (t.absolute()) {
       ex.request().headers().set("Host", t.authority()); // RFC 9112 §3.2.2: the target wins over Host
     }
