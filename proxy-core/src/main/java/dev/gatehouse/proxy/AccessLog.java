@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.internal.AccessLogWriter;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.log.AccessLogWriter;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Consumer;

@@ -27,6 +27,6 @@ public interface ErrorHandler {
 
   /** The default mapping described above. */
   static ErrorHandler defaults() {
-    return dev.gatehouse.proxy.internal.DefaultErrorHandler.INSTANCE;
+    return dev.gatehouse.proxy.internal.server.DefaultErrorHandler.INSTANCE;
   }
 }

@@ -1,12 +1,12 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.cache.HttpCache;
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.observe.AdminServer;
 import dev.gatehouse.proxy.internal.observe.Features;
+import dev.gatehouse.proxy.internal.pool.CidrSet;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
 import java.time.Duration;
 import java.util.ArrayList;

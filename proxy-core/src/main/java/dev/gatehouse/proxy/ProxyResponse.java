@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.internal.ResponseImpl;
+import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
 import java.nio.charset.StandardCharsets;
 
 /**

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.internal.ServerTlsContexts;
+import dev.gatehouse.proxy.internal.tls.ServerTlsContexts;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

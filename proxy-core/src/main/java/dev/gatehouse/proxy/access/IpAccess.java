@@ -5,7 +5,7 @@ import dev.gatehouse.proxy.Chain;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
-import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.internal.pool.CidrSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

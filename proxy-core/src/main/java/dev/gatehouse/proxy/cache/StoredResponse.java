@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.cache;
 
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

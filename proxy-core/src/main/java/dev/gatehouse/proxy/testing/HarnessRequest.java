@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.testing;
 import dev.gatehouse.proxy.BodyTransformer;
 import dev.gatehouse.proxy.HttpHeaders;
 import dev.gatehouse.proxy.ProxyRequest;
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

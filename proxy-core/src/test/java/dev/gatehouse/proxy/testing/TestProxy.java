@@ -2,8 +2,8 @@ package dev.gatehouse.proxy.testing;
 
 import dev.gatehouse.proxy.ProxyBuilder;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.internal.Endpoint;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
+import dev.gatehouse.proxy.internal.pool.Endpoint;
 import java.net.URI;
 import java.util.concurrent.CompletableFuture;
 

@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.forward;
 import dev.gatehouse.proxy.forward.internal.mitm.CaKeys;
 import dev.gatehouse.proxy.forward.internal.mitm.Certificates;
 import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.internal.tls.Pem;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;

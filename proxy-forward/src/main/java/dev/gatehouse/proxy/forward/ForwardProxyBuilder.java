@@ -9,7 +9,7 @@ import dev.gatehouse.proxy.forward.internal.NoProxy;
 import dev.gatehouse.proxy.forward.internal.ParentProxy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,7 +133,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     Objects.requireNonNull(alsoStrip, "alsoStrip");
     for (String h : alsoStrip) {
       Objects.requireNonNull(h, "alsoStrip");
-      if (!dev.gatehouse.proxy.internal.Http.isToken(h)) {
+      if (!dev.gatehouse.proxy.internal.http1.Http.isToken(h)) {
         throw new IllegalArgumentException("anonymous: \"" + h + "\" (expected: a header field name)");
       }
       stripped.add(h);

@@ -43,7 +43,7 @@ class ForwardMetricsTest {
       }
       events.awaitEnded(4);
 
-      ((dev.gatehouse.proxy.internal.Engine) proxy).telemetry().refreshMetrics(); // as /metrics does
+      ((dev.gatehouse.proxy.internal.server.Engine) proxy).telemetry().refreshMetrics(); // as /metrics does
       String text = registry.scrape();
       assertThat(text).contains(
           "gatehouse_egress_decisions_total{decision=\"allow\",reason=\"allow address\"} 3",

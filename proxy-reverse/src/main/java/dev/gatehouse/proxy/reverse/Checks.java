@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.time.Duration;
 import java.util.Objects;
 

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.CoreConfig;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
 
 /**
  * A group's clock: the clock of the proxy the group was built into ({@code ProxyBuilder.clock}), read as

@@ -1,8 +1,8 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.HealthProbe;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.internal.pool.HealthProbe;
+import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
 
 /**
  * A group's connection settings per server, as given to its builder; unset limits (0 or -1) take the

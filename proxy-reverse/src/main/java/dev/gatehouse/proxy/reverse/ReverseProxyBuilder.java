@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyBuilder;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

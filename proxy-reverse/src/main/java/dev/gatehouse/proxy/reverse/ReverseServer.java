@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyStatus;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Objects;

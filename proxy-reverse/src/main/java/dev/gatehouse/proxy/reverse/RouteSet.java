@@ -1,10 +1,10 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.cache.HttpCache;
-import dev.gatehouse.proxy.internal.CallOptions;
 import dev.gatehouse.proxy.internal.cache.CacheAccess;
 import dev.gatehouse.proxy.internal.cache.CacheEngine;
-import dev.gatehouse.proxy.internal.CoreConfig;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.upstream.CallOptions;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;

@@ -2,10 +2,10 @@ package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyStatus;
 import dev.gatehouse.proxy.events.ServerStateChange;
-import dev.gatehouse.proxy.internal.Endpoint;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.PoolSettings;
 import dev.gatehouse.proxy.internal.observe.StatusContributor;
+import dev.gatehouse.proxy.internal.pool.Endpoint;
+import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -1,8 +1,8 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.ClientTls;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.internal.tls.ClientTls;
+import dev.gatehouse.proxy.internal.tls.Pem;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.Objects;

@@ -371,7 +371,7 @@ final class CacheControl {
         i++;
         while (!atEnd()) {
           char t = s.charAt(i);
-          if (dev.gatehouse.proxy.internal.Http.isTokenChar(t) || t == ':' || t == '/') {
+          if (dev.gatehouse.proxy.internal.http1.Http.isTokenChar(t) || t == ':' || t == '/') {
             i++;
           } else {
             break;

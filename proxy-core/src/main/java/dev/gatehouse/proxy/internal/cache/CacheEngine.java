@@ -9,11 +9,11 @@ import dev.gatehouse.proxy.cache.CacheStats;
 import dev.gatehouse.proxy.cache.CacheStore;
 import dev.gatehouse.proxy.cache.StoredResponse;
 import dev.gatehouse.proxy.cache.UseStale;
-import dev.gatehouse.proxy.internal.BodyObserver;
-import dev.gatehouse.proxy.internal.BodySource;
-import dev.gatehouse.proxy.internal.DetachedExchange;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import dev.gatehouse.proxy.internal.ResponseImpl;
+import dev.gatehouse.proxy.internal.exchange.DetachedExchange;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
+import dev.gatehouse.proxy.internal.upstream.BodyObserver;
+import dev.gatehouse.proxy.internal.upstream.BodySource;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -141,7 +141,7 @@ public final class CacheEngine {
 
   /** {@code terminal} with this cache in front of it (for builders that do not place the cache themselves). */
   public dev.gatehouse.proxy.Filter around(dev.gatehouse.proxy.Filter terminal) {
-    return dev.gatehouse.proxy.Filter.named("cache+" + dev.gatehouse.proxy.internal.FilterChain.nameOf(terminal),
+    return dev.gatehouse.proxy.Filter.named("cache+" + dev.gatehouse.proxy.internal.exchange.FilterChain.nameOf(terminal),
         (exchange, chain) -> handle((ExchangeImpl) exchange, x -> terminal.filter(x, chain)));
   }
 

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.cache;
 
 import dev.gatehouse.proxy.cache.StoredResponse;
-import dev.gatehouse.proxy.internal.HttpDuties;
+import dev.gatehouse.proxy.internal.http1.HttpDuties;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;

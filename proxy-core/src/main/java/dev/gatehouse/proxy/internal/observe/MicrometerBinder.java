@@ -10,7 +10,7 @@ import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.events.TlsHandshake;
 import dev.gatehouse.proxy.events.UpstreamAttempt;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

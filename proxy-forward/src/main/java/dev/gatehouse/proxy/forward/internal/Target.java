@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.forward.internal;
 
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
+import dev.gatehouse.proxy.internal.pool.CidrSet;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;

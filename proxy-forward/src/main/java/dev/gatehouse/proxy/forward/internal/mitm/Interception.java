@@ -2,10 +2,10 @@ package dev.gatehouse.proxy.forward.internal.mitm;
 
 import dev.gatehouse.proxy.forward.InterceptionPolicy;
 import dev.gatehouse.proxy.forward.internal.HostPattern;
-import dev.gatehouse.proxy.internal.ClientTls;
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.server.Engine;
+import dev.gatehouse.proxy.internal.tls.ClientTls;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
-import dev.gatehouse.proxy.internal.ClientTls;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.internal.tls.ClientTls;
+import dev.gatehouse.proxy.internal.tls.Pem;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;

@@ -1,0 +1,32 @@
+package dev.gatehouse.proxy.internal.pool;
+
+import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.tls.ClientTls;
+import java.time.Duration;
+
+/**
+ * Limits and TLS of the connection pool to one upstream address. Requests with equal settings to the
+ * same endpoint share a pool; a group with its own limits gets a pool of its own.
+ *
+ * @param maxConnections most connections open at once
+ * @param maxIdle most idle keep-alive connections kept
+ * @param maxPending most requests queued while all connections are busy
+ * @param keepAlive how long an idle connection is kept
+ * @param tls TLS towards an https endpoint, or null for {@link ClientTls#defaults()}
+ * @param http2 speak HTTP/2 to the endpoint: offered by ALPN over TLS (HTTP/1.1 if the upstream declines),
+ *     with prior knowledge (h2c) over cleartext
+ */
+public record PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls,
+    boolean http2) {
+
+  /** HTTP/1.1 settings. */
+  public PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls) {
+    this(maxConnections, maxIdle, maxPending, keepAlive, tls, false);
+  }
+
+  /** The builder-wide defaults. */
+  public static PoolSettings of(CoreConfig c) {
+    return new PoolSettings(c.upstreamMaxConnections(), c.upstreamMaxIdleConnections(), c.upstreamMaxPending(),
+        c.upstreamKeepAliveTimeout(), null);
+  }
+}
