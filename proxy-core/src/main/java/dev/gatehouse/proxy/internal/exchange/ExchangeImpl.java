@@ -37,21 +37,21 @@ public final class ExchangeImpl implements ChainContext {
   private org.xnio.channels.StreamSourceChannel requestChannel;
   private boolean requestBodyDone;
   /** Some of the client's body has been read (and so is gone unless kept for replay). */
-  boolean requestBodyRead;
+  private boolean requestBodyRead;
   private ReplayBuffer replay;
   private String proxyAuthorization;
   private String upgrade;
   private boolean completionDeferred;
   private List<Runnable> completionCallbacks;
   /** A response has been chosen and committed (or is being). */
-  boolean responded;
+  private boolean responded;
   /** What the client finally got, for logs. */
-  int responseStatus;
-  long responseBodyBytes;
-  long requestBodyBytes;
+  private int responseStatus;
+  private long responseBodyBytes;
+  private long requestBodyBytes;
   private final ObservedExchange observed;
 
-  ExchangeImpl(Engine engine, HttpServerExchange hse, RequestImpl request, long startNanos) {
+  public ExchangeImpl(Engine engine, HttpServerExchange hse, RequestImpl request, long startNanos) {
     this.engine = engine;
     this.hse = hse;
     this.request = request;
@@ -88,7 +88,7 @@ public final class ExchangeImpl implements ChainContext {
     return realClientIp != null ? realClientIp : HttpDuties.ipText(clientAddress().getAddress());
   }
 
-  void realClientIp(String ip) {
+  public void realClientIp(String ip) {
     this.realClientIp = ip;
   }
 
@@ -253,28 +253,28 @@ public final class ExchangeImpl implements ChainContext {
         && (request.transformers() == null || request.transformers().isEmpty());
   }
 
-  ReplayBuffer replayBuffer() {
+  public ReplayBuffer replayBuffer() {
     return replay != null && !replay.overflowed() ? replay : null;
   }
 
   /** The client's request body channel; the same one for every attempt. */
-  org.xnio.channels.StreamSourceChannel requestChannel() {
+  public org.xnio.channels.StreamSourceChannel requestChannel() {
     if (requestChannel == null) {
       requestChannel = hse.getRequestChannel();
     }
     return requestChannel;
   }
 
-  boolean requestBodyDone() {
+  public boolean requestBodyDone() {
     return requestBodyDone;
   }
 
-  void requestBodyDone(boolean done) {
+  public void requestBodyDone(boolean done) {
     this.requestBodyDone = done;
   }
 
   /** Keeps the hop-by-hop fields the modules need before they are stripped from the request. */
-  void captureHopByHop(String proxyAuthorization, String upgrade) {
+  public void captureHopByHop(String proxyAuthorization, String upgrade) {
     this.proxyAuthorization = proxyAuthorization;
     this.upgrade = upgrade;
   }
@@ -299,7 +299,7 @@ public final class ExchangeImpl implements ChainContext {
   }
 
   /** Only one upstream call may stream the client's request body. */
-  boolean claimRequestBody() {
+  public boolean claimRequestBody() {
     if (requestBodyClaimed) {
       return canResendRequest();
     }
@@ -307,7 +307,7 @@ public final class ExchangeImpl implements ChainContext {
     return true;
   }
 
-  boolean requestBodyClaimed() {
+  public boolean requestBodyClaimed() {
     return requestBodyClaimed;
   }
 
@@ -329,7 +329,8 @@ public final class ExchangeImpl implements ChainContext {
     }
   }
 
-  Throwable misuse() {
+  /** The filter misuse recorded, or null. */
+  public Throwable misuse() {
     return misuse;
   }
 
@@ -339,7 +340,7 @@ public final class ExchangeImpl implements ChainContext {
   }
 
   /** Called once when the Undertow exchange completes: aborts upstream calls that are still running. */
-  void finish() {
+  public void finish() {
     finished = true;
     if (calls != null) {
       for (UpstreamCall c : calls) {
@@ -356,7 +357,7 @@ public final class ExchangeImpl implements ChainContext {
   }
 
   /** Aborts every upstream call except {@code keep}. */
-  void abortCallsExcept(UpstreamCall keep) {
+  public void abortCallsExcept(UpstreamCall keep) {
     if (calls != null) {
       for (UpstreamCall c : calls) {
         if (c != keep) {
@@ -374,7 +375,7 @@ public final class ExchangeImpl implements ChainContext {
     completionDeferred = true;
   }
 
-  boolean completionDeferred() {
+  public boolean completionDeferred() {
     return completionDeferred;
   }
 
@@ -386,6 +387,37 @@ public final class ExchangeImpl implements ChainContext {
 
   public int responseStatus() {
     return responseStatus;
+  }
+
+  /** Records the status the client gets (or got), for logs and events. */
+  public void responseStatus(int status) {
+    this.responseStatus = status;
+  }
+
+  /** Whether a response has been chosen for the client (it is being committed, or was). */
+  public boolean responded() {
+    return responded;
+  }
+
+  /** Marks that a response has been chosen for the client. */
+  public void markResponded() {
+    this.responded = true;
+  }
+
+  /** Counts {@code n} more body bytes written to the client. */
+  public void addResponseBodyBytes(long n) {
+    responseBodyBytes += n;
+  }
+
+  /** Sets the body bytes the client gets, for a body the proxy sends whole. */
+  public void responseBodyBytes(long n) {
+    responseBodyBytes = n;
+  }
+
+  /** Counts {@code n} more request body bytes read from the client (some of the body is now gone). */
+  public void addRequestBodyBytes(long n) {
+    requestBodyRead = true;
+    requestBodyBytes += n;
   }
 
   public long responseBodyBytes() {

@@ -8,7 +8,7 @@ import java.util.List;
  * A bounded copy of the request body read so far, so that a retry can send it again. Once the body
  * grows past the limit the copy is dropped and the request can no longer be retried.
  */
-final class ReplayBuffer {
+public final class ReplayBuffer {
   private final long limit;
   private List<byte[]> chunks = new ArrayList<>();
   private long size;
@@ -19,7 +19,7 @@ final class ReplayBuffer {
   }
 
   /** Copies the readable bytes of {@code b} (its position is left as it was). */
-  void append(ByteBuffer b) {
+  public void append(ByteBuffer b) {
     if (overflowed) {
       return;
     }
@@ -40,16 +40,16 @@ final class ReplayBuffer {
     size = 0;
   }
 
-  boolean overflowed() {
+  public boolean overflowed() {
     return overflowed;
   }
 
-  long size() {
+  public long size() {
     return size;
   }
 
   /** Fresh read-only views of the bytes held. */
-  List<ByteBuffer> chunks() {
+  public List<ByteBuffer> chunks() {
     List<ByteBuffer> out = new ArrayList<>(chunks.size());
     for (byte[] c : chunks) {
       out.add(ByteBuffer.wrap(c).asReadOnlyBuffer());

@@ -27,7 +27,7 @@ public final class RequestImpl implements ProxyRequest {
   private final boolean emptyBodyToVerify;
   private List<BodyTransformer> transformers;
 
-  RequestImpl(HttpServerExchange hse, String scheme, String authority, String path, String query, long contentLength,
+  public RequestImpl(HttpServerExchange hse, String scheme, String authority, String path, String query, long contentLength,
       boolean emptyBodyToVerify) {
     this.hse = hse;
     this.headers = new HeaderMapHeaders(hse.getRequestHeaders());

@@ -38,7 +38,7 @@ public final class ResponseImpl implements ProxyResponse {
   }
 
   /** A response from an upstream whose body is still to be read. */
-  ResponseImpl(int status, HeaderMap headers, UpstreamCall call, String protocol) {
+  public ResponseImpl(int status, HeaderMap headers, UpstreamCall call, String protocol) {
     this.status = status;
     this.headerMap = headers;
     this.body = null;
@@ -120,7 +120,7 @@ public final class ResponseImpl implements ProxyResponse {
    * completely or was cut. Call before the response is returned from the chain.
    */
   public void observeBody(BodyObserver observer) {
-    call.streamer.observe(Objects.requireNonNull(observer, "observer"));
+    call.observeBody(Objects.requireNonNull(observer, "observer"));
   }
 
   /**
@@ -128,7 +128,7 @@ public final class ResponseImpl implements ProxyResponse {
    * another one), so the connection can be reused; an observer still sees it.
    */
   public void discardBody() {
-    call.streamer.startDiscarding();
+    call.discardBody();
   }
 
   /** The local body, or null. */

@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /** Runs a list of {@link BodyTransformer}s in order over a stream of chunks. */
-final class Transformers {
+public final class Transformers {
   private Transformers() {}
 
   /** Passes {@code chunk} through every transformer; non-empty results go to {@code out}. */
-  static void apply(List<BodyTransformer> list, ByteBuffer chunk, Consumer<ByteBuffer> out) {
+  public static void apply(List<BodyTransformer> list, ByteBuffer chunk, Consumer<ByteBuffer> out) {
     applyFrom(list, 0, chunk, out);
   }
 
@@ -31,7 +31,7 @@ final class Transformers {
   }
 
   /** Ends the stream: each transformer's trailing bytes pass through the transformers after it. */
-  static void finish(List<BodyTransformer> list, Consumer<ByteBuffer> out) {
+  public static void finish(List<BodyTransformer> list, Consumer<ByteBuffer> out) {
     for (int i = 0; i < list.size(); i++) {
       ByteBuffer tail = list.get(i).finish();
       if (tail != null && tail.hasRemaining()) {

@@ -13,14 +13,14 @@ import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 
 /** Maps a forwarded request onto an HTTP/2 stream's head, and an HTTP/2 response head back. */
-final class H2Requests {
+public final class H2Requests {
   private H2Requests() {}
 
   /**
    * The request head for an HTTP/2 stream: the same fields as {@link RequestHead} writes for HTTP/1.1
    * (no hop-by-hop or framing fields, no {@code Expect}), with {@code Host} becoming {@code :authority}.
    */
-  static ClientRequest build(RequestImpl request, Endpoint endpoint, String target, String[] extra) {
+  public static ClientRequest build(RequestImpl request, Endpoint endpoint, String target, String[] extra) {
     ClientRequest cr = new ClientRequest();
     cr.setMethod(HttpString.tryFromString(request.method()));
     cr.setPath(target);
@@ -48,7 +48,7 @@ final class H2Requests {
    * Copies an HTTP/2 response's fields into {@code target} (cleared first), leaving out pseudo-fields;
    * a value with CR, LF or NUL (which HPACK could carry) fails the response.
    */
-  static void copyResponseHeaders(HeaderMap source, HeaderMap target, Endpoint endpoint) {
+  public static void copyResponseHeaders(HeaderMap source, HeaderMap target, Endpoint endpoint) {
     target.clear();
     for (HeaderValues values : source) {
       HttpString name = values.getHeaderName();

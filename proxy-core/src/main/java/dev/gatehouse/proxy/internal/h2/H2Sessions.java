@@ -31,7 +31,7 @@ import org.xnio.XnioIoThread;
  * go to the HTTP/1.1 pool from then on. Over cleartext, HTTP/2 is spoken with prior knowledge (h2c).
  * Each thread's state is touched only on that thread.
  */
-final class H2Sessions {
+public final class H2Sessions {
   private static final Logger log = LoggerFactory.getLogger(H2Sessions.class);
   private static final String[] ALPN = {"h2", "http/1.1"};
   /**
@@ -78,12 +78,12 @@ final class H2Sessions {
       .getMap();
 
   /** An open stream, told when the upstream's GOAWAY says it will not be processed. */
-  interface Stream {
+  public interface Stream {
     void refusedByGoAway();
   }
 
   /** Receives the session for one request, on the requesting I/O thread. */
-  interface Receiver {
+  public interface Receiver {
     void onSession(Session session);
 
     /** The upstream declined HTTP/2: send the request over HTTP/1.1 instead. */
@@ -100,7 +100,7 @@ final class H2Sessions {
   private volatile boolean http1Only;
   private volatile boolean closed;
 
-  H2Sessions(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
+  public H2Sessions(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
     this.endpoint = endpoint;
     this.settings = settings;
     this.resolver = resolver;
@@ -111,11 +111,11 @@ final class H2Sessions {
   }
 
   /** Whether the upstream refused HTTP/2 in ALPN (its requests use HTTP/1.1). */
-  boolean http1Only() {
+  public boolean http1Only() {
     return http1Only;
   }
 
-  int openConnections() {
+  public int openConnections() {
     return open.get();
   }
 
@@ -123,7 +123,7 @@ final class H2Sessions {
    * Must run on {@code thread}: hands {@code receiver} a session of this thread with room for another
    * stream (the upstream's {@code SETTINGS_MAX_CONCURRENT_STREAMS}), connecting one more if none has.
    */
-  void acquire(XnioIoThread thread, ByteBufferPool buffers, long connectTimeoutMillis, Receiver receiver) {
+  public void acquire(XnioIoThread thread, ByteBufferPool buffers, long connectTimeoutMillis, Receiver receiver) {
     PerThread pt = threads[thread.getNumber()];
     pt.thread = thread;
     Session s = pick(pt);
@@ -222,7 +222,7 @@ final class H2Sessions {
   }
 
   /** Closes sessions without streams now and the others when their last stream ends. */
-  void close() {
+  public void close() {
     closed = true;
     for (PerThread pt : threads) {
       XnioIoThread t = pt.thread;
@@ -246,7 +246,7 @@ final class H2Sessions {
   }
 
   /** One multiplexed connection, owned by one I/O thread. */
-  final class Session {
+  public final class Session {
     final Http2ClientConnection connection;
     private final Http2Channel channel;
     private final PerThread owner;
@@ -279,6 +279,12 @@ final class H2Sessions {
       connection.addCloseListener((ChannelListener<ClientConnection>) c -> onClosed());
     }
 
+    /** Opens a stream for {@code request}; {@code callback} gets the exchange (or why not) on this I/O thread. */
+    public void sendRequest(io.undertow.client.ClientRequest request,
+        io.undertow.client.ClientCallback<io.undertow.client.ClientExchange> callback) {
+      connection.sendRequest(request, callback);
+    }
+
     /** Whether the upstream allows another stream on this connection, and it is not retired. */
     boolean hasRoom() {
       if (goneAway || started >= MAX_STREAMS_PER_CONNECTION) {
@@ -299,7 +305,7 @@ final class H2Sessions {
     }
 
     /** A stream ended; the last one arms the idle close. */
-    void end() {
+    public void end() {
       --active;
       if (!owner.waiting.isEmpty() && !closed) {
         serve(owner); // a stream came free for a request waiting on a connection in progress
@@ -322,11 +328,11 @@ final class H2Sessions {
     }
 
     /** A stream is open on this connection with {@code id}. */
-    void register(int id, Stream stream) {
+    public void register(int id, Stream stream) {
       streams.put(id, stream);
     }
 
-    void unregister(int id) {
+    public void unregister(int id) {
       streams.remove(id);
     }
 

@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.internal.http1;
 import java.nio.ByteBuffer;
 
 /** Removes the framing of a response body read from an upstream connection. */
-interface BodyDecoder {
+public interface BodyDecoder {
 
   /** The next slice of body data in {@code in} (advancing it), or null when {@code in} holds no more data. */
   ByteBuffer next(ByteBuffer in);

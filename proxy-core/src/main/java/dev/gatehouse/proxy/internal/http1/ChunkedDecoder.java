@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
  * input that hold data. Chunk extensions are skipped, trailer fields dropped. Strict: a bad size, a
  * missing CRLF or an oversized chunk-size line is an error ({@link FramingException}).
  */
-final class ChunkedDecoder implements BodyDecoder {
+public final class ChunkedDecoder implements BodyDecoder {
   private static final int SIZE = 0;
   private static final int EXT = 1;
   private static final int SIZE_LF = 2;
@@ -168,7 +168,7 @@ final class ChunkedDecoder implements BodyDecoder {
   }
 
   /** The chunked framing is broken; callers map it to 400 (request) or 502 (response). */
-  static final class FramingException extends RuntimeException {
+  public static final class FramingException extends RuntimeException {
     FramingException(String message) {
       super(message, null, false, false);
     }

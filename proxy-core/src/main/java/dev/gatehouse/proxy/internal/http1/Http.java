@@ -151,6 +151,22 @@ public final class Http {
     return false;
   }
 
+  /** A Content-Length value: 1 to 18 digits, nothing else; -1 when invalid. */
+  public static long parseContentLength(String s) {
+    int n = s.length();
+    if (n == 0 || n > 18) {
+      return -1;
+    }
+    long v = 0;
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  }
   public static String lower(String s) {
     return s.toLowerCase(Locale.ROOT);
   }

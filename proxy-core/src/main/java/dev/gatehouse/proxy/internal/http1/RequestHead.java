@@ -10,7 +10,7 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /** Serialises the request line and fields sent upstream; framing fields are the proxy's own. */
-final class RequestHead {
+public final class RequestHead {
   private static final HttpString EXPECT = Headers.EXPECT;
 
   private static final ThreadLocal<RequestHead> SCRATCH = ThreadLocal.withInitial(RequestHead::new);
@@ -24,14 +24,14 @@ final class RequestHead {
    * @param keepExpect whether to forward {@code Expect: 100-continue}
    * @param extra fields added last (e.g. {@code Proxy-Authorization} for a parent proxy), name/value pairs
    */
-  static ByteBuffer write(RequestImpl request, Endpoint endpoint, String target, long contentLength,
+  public static ByteBuffer write(RequestImpl request, Endpoint endpoint, String target, long contentLength,
       boolean keepExpect, boolean closeAfter, String... extra) {
     RequestHead h = build(request, endpoint, target, contentLength, keepExpect, closeAfter, extra);
     return ByteBuffer.wrap(java.util.Arrays.copyOf(h.buf, h.size));
   }
 
   /** Writes the head into {@code out} (a pooled buffer) if it fits; returns false if it does not. */
-  static boolean writeTo(ByteBuffer out, RequestImpl request, Endpoint endpoint, String target, long contentLength,
+  public static boolean writeTo(ByteBuffer out, RequestImpl request, Endpoint endpoint, String target, long contentLength,
       boolean keepExpect, boolean closeAfter, String... extra) {
     RequestHead h = build(request, endpoint, target, contentLength, keepExpect, closeAfter, extra);
     if (h.size > out.remaining()) {
@@ -47,7 +47,7 @@ final class RequestHead {
    * line. Returns why the request must not be sent, or null when it may be: a method or field name that
    * is not a token, a field value with CR, LF or NUL, a request-target with white space or controls.
    */
-  static String unsafeHead(RequestImpl request, String target, String[] extra) {
+  public static String unsafeHead(RequestImpl request, String target, String[] extra) {
     if (!Http.isToken(request.method())) {
       return "method is not a token";
     }

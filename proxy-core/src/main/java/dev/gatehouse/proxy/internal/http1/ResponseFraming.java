@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.internal.http1;
 
 import dev.gatehouse.proxy.UpstreamResponseException;
-import dev.gatehouse.proxy.internal.server.RequestValidator;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -11,14 +10,14 @@ import io.undertow.util.Methods;
  * How an upstream response's body is delimited (RFC 9112 §6.3 for HTTP/1.1, the stream for HTTP/2),
  * applied strictly: differing or invalid lengths fail the response, a length next to chunked is dropped.
  */
-final class ResponseFraming {
+public final class ResponseFraming {
   private ResponseFraming() {}
 
   /**
    * The decoder for an HTTP/1.1 response to {@code method}; a decoder that {@linkplain
    * BodyDecoder#endsAtClose() ends at close} means the connection cannot be reused.
    */
-  static BodyDecoder http1(String method, int status, HeaderMap headers) {
+  public static BodyDecoder http1(String method, int status, HeaderMap headers) {
     if (noBody(method, status, headers)) {
       return BodyDecoder.fixed(0);
     }
@@ -42,7 +41,7 @@ final class ResponseFraming {
   }
 
   /** The decoder for an HTTP/2 response: the body ends with the stream, a declared length is checked. */
-  static BodyDecoder http2(String method, int status, HeaderMap headers) {
+  public static BodyDecoder http2(String method, int status, HeaderMap headers) {
     if (noBody(method, status, headers)) {
       return BodyDecoder.untilStreamEnd(0);
     }
@@ -50,7 +49,7 @@ final class ResponseFraming {
   }
 
   /** Whether an HTTP/1.x response head lets the connection carry another request. */
-  static boolean keepAlive(HeaderMap headers, String protocol) {
+  public static boolean keepAlive(HeaderMap headers, String protocol) {
     HeaderValues connection = headers.get(Headers.CONNECTION);
     boolean close = false;
     boolean keepAlive = false;
@@ -82,7 +81,7 @@ final class ResponseFraming {
       return -1;
     }
     if (cl.size() == 1 && cl.getFirst().indexOf(',') < 0) {
-      long length = RequestValidator.parseContentLength(cl.getFirst());
+      long length = Http.parseContentLength(cl.getFirst());
       if (length < 0) {
         throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + cl.getFirst());
       }
@@ -91,7 +90,7 @@ final class ResponseFraming {
     long length = -1;
     for (String v : cl) {
       for (String item : v.split(",")) {
-        long n = RequestValidator.parseContentLength(item.trim());
+        long n = Http.parseContentLength(item.trim());
         if (n < 0) {
           throw new UpstreamResponseException("upstream sent an invalid Content-Length: " + v);
         }

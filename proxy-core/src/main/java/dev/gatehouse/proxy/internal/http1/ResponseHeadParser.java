@@ -12,9 +12,11 @@ import java.util.Arrays;
  * NUL or a bare CR anywhere, whitespace before a field's colon, an invalid field name or status line
  * fail the parse (the caller answers 502). An obs-fold is replaced by a single space (§5.2).
  */
-final class ResponseHeadParser {
-  static final int MAX_HEAD_BYTES = 64 * 1024;
-  static final int MAX_FIELDS = 256;
+public final class ResponseHeadParser {
+  /** The largest response head accepted, in bytes. */
+  public static final int MAX_HEAD_BYTES = 64 * 1024;
+  /** The most field lines accepted in a response head. */
+  public static final int MAX_FIELDS = 256;
 
   /** Heads that arrive whole (nearly all) are parsed in a per-thread array; only partial ones get their own. */
   private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[2048]);
@@ -25,14 +27,43 @@ final class ResponseHeadParser {
   private int size;
   private int scanFrom;
 
-  int status;
-  String reason;
-  String protocol;
-  HeaderMap headers;
+  private int status;
+  private String reason;
+  private String protocol;
+  private HeaderMap headers;
   /** Where a final (non-1xx) response's fields go, e.g. the exchange's own map; null for a new map. */
-  HeaderMap finalTarget;
+  private HeaderMap finalTarget;
 
-  void reset() {
+  /**
+   * Parses a final (non-1xx) response's fields into {@code target} (cleared first), e.g. the client
+   * exchange's own response map, so nothing is copied when it is committed.
+   */
+  public void finalTarget(HeaderMap target) {
+    this.finalTarget = target;
+  }
+
+  /** The status code of the head parsed last. */
+  public int status() {
+    return status;
+  }
+
+  /** The reason phrase of the head parsed last ({@code ""} when it had none). */
+  public String reason() {
+    return reason;
+  }
+
+  /** {@code HTTP/1.1} or {@code HTTP/1.0}, from the head parsed last. */
+  public String protocol() {
+    return protocol;
+  }
+
+  /** The fields of the head parsed last. */
+  public HeaderMap headers() {
+    return headers;
+  }
+
+  /** Forgets the head parsed last, for the next one (after an interim response). */
+  public void reset() {
     size = 0;
     scanFrom = 0;
     status = 0;
@@ -45,7 +76,7 @@ final class ResponseHeadParser {
    * Consumes bytes from {@code in} up to the end of the head. Returns true when a complete head was
    * parsed ({@code in} is then positioned at the first body byte), false when more bytes are needed.
    */
-  boolean feed(ByteBuffer in) {
+  public boolean feed(ByteBuffer in) {
     int start = in.position();
     int limit = in.limit();
     int end = -1;
@@ -99,7 +130,7 @@ final class ResponseHeadParser {
     return k >= 0 ? data[k] : 0;
   }
 
-  boolean hasPartialData() {
+  public boolean hasPartialData() {
     return size > 0;
   }
 

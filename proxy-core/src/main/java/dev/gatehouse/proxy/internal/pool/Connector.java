@@ -27,14 +27,14 @@ import org.xnio.ssl.SslConnection;
  * host name checked) before reporting success. The whole attempt is bounded by one timeout. Shared by
  * the connection pools and the health probe.
  */
-final class Connector {
+public final class Connector {
   private static final OptionMap CONNECT_OPTIONS = OptionMap.builder()
       .set(Options.TCP_NODELAY, true)
       .set(Options.KEEP_ALIVE, true)
       .getMap();
 
   /** Receives the outcome on the requesting I/O thread. */
-  interface Callback {
+  public interface Callback {
     void connected(StreamConnection connection);
 
     void failed(RuntimeException failure);
@@ -46,7 +46,7 @@ final class Connector {
    * Connects to {@code endpoint} (to {@code endpoint.address()} when it is resolved). {@code tls} is
    * used when the endpoint is https; {@code resolver} runs DNS look-ups.
    */
-  static void connect(XnioIoThread thread, Endpoint endpoint, ClientTls tls, long timeoutMillis,
+  public static void connect(XnioIoThread thread, Endpoint endpoint, ClientTls tls, long timeoutMillis,
       Executor resolver, Callback callback) {
     connect(thread, endpoint, tls, null, timeoutMillis, resolver, callback);
   }
@@ -55,7 +55,7 @@ final class Connector {
    * As above, offering {@code alpn} (e.g. {@code h2, http/1.1}) in the TLS handshake; the protocol the
    * upstream chose is then {@link #applicationProtocol(StreamConnection)}.
    */
-  static void connect(XnioIoThread thread, Endpoint endpoint, ClientTls tls, String[] alpn, long timeoutMillis,
+  public static void connect(XnioIoThread thread, Endpoint endpoint, ClientTls tls, String[] alpn, long timeoutMillis,
       Executor resolver, Callback callback) {
     Attempt a = new Attempt(thread, endpoint, tls, timeoutMillis, callback);
     a.alpn = alpn;
@@ -249,7 +249,7 @@ final class Connector {
   }
 
   /** The protocol agreed by ALPN on a TLS connection this class opened, or null (none, or not TLS). */
-  static String applicationProtocol(StreamConnection c) {
+  public static String applicationProtocol(StreamConnection c) {
     if (!(c instanceof SslConnection)) {
       return null;
     }
@@ -257,7 +257,7 @@ final class Connector {
     return p == null || p.isEmpty() ? null : p;
   }
 
-  static String rootMessage(Throwable e) {
+  public static String rootMessage(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();

@@ -160,8 +160,8 @@ public final class HealthProbe {
         }
         in.flip();
         while (parser.feed(in)) {
-          if (parser.status >= 200) {
-            finish(parser.status, null);
+          if (parser.status() >= 200) {
+            finish(parser.status(), null);
             return;
           }
           parser.reset(); // interim response

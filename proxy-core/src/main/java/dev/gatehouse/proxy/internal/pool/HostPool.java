@@ -18,11 +18,11 @@ import org.xnio.XnioIoThread;
  * queue, touched only from that thread, so taking and returning a connection needs no lock; the
  * connection, idle and pending limits are shared counters.
  */
-final class HostPool {
+public final class HostPool {
   private static final Logger log = LoggerFactory.getLogger(HostPool.class);
 
   /** Receives a connection or the reason there is none; called on the requesting I/O thread. */
-  interface Acquirer {
+  public interface Acquirer {
     void onConnection(UpstreamConnection connection, boolean reused);
 
     void onConnectFailure(RuntimeException failure);
@@ -44,7 +44,7 @@ final class HostPool {
   private volatile boolean closed;
   private volatile long lastUsedNanos = System.nanoTime();
 
-  HostPool(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
+  public HostPool(Endpoint endpoint, PoolSettings settings, Executor resolver, int ioThreads) {
     this.endpoint = endpoint;
     this.settings = settings;
     this.resolver = resolver;
@@ -57,16 +57,16 @@ final class HostPool {
   }
 
   /** The HTTP/2 sessions, or null when this pool speaks HTTP/1.1 only. */
-  H2Sessions h2() {
+  public H2Sessions h2() {
     return h2;
   }
 
-  Endpoint endpoint() {
+  public Endpoint endpoint() {
     return endpoint;
   }
 
   /** Most idle connections kept; 0 means each connection is closed after one request. */
-  int maxIdle() {
+  public int maxIdle() {
     return settings.maxIdle();
   }
 
@@ -79,19 +79,19 @@ final class HostPool {
   }
 
   /** A snapshot for {@link dev.gatehouse.proxy.ProxyStatus}. */
-  dev.gatehouse.proxy.ProxyStatus.Pool status() {
+  public dev.gatehouse.proxy.ProxyStatus.Pool status() {
     return new dev.gatehouse.proxy.ProxyStatus.Pool(endpoint.key(), total.get() + (h2 == null ? 0 : h2.openConnections()),
         idle.get(), pending.get(), h2 != null);
   }
 
   /** Whether the pool holds nothing and was not used for {@code idleNanos}. */
-  boolean isUnused(long now, long idleNanos) {
+  public boolean isUnused(long now, long idleNanos) {
     return total.get() == 0 && pending.get() == 0 && (h2 == null || h2.openConnections() == 0)
         && now - lastUsedNanos > idleNanos;
   }
 
   /** Handle to withdraw a queued request. */
-  static final class Waiter {
+  public static final class Waiter {
     final Acquirer acquirer;
     final XnioIoThread thread;
     XnioExecutor.Key timer;
@@ -111,7 +111,7 @@ final class HostPool {
   }
 
   /** Must run on {@code thread}. Returns a waiter when the request had to queue, else null. */
-  Waiter acquire(XnioIoThread thread, Acquirer acquirer) {
+  public Waiter acquire(XnioIoThread thread, Acquirer acquirer) {
     PerThread pt = threads[thread.getNumber()];
     pt.thread = thread;
     lastUsedNanos = System.nanoTime();
@@ -183,7 +183,7 @@ final class HostPool {
   }
 
   /** Withdraws a queued request (its exchange went away). */
-  void withdraw(Waiter w) {
+  public void withdraw(Waiter w) {
     if (!w.cancelled) {
       w.cancel();
       PerThread pt = threads[w.thread.getNumber()];
@@ -281,8 +281,8 @@ final class HostPool {
   }
 
   /** Returns a connection after a request; must run on the connection's thread. */
-  void release(UpstreamConnection c) {
-    if (!c.reusable || !c.isOpen() || closed) {
+  public void release(UpstreamConnection c) {
+    if (!c.reusable() || !c.isOpen() || closed) {
       c.close();
       return;
     }
@@ -347,7 +347,7 @@ final class HostPool {
   }
 
   /** Closes idle connections; in-flight ones close with their exchanges or the worker. */
-  void close() {
+  public void close() {
     closed = true;
     if (h2 != null) {
       h2.close();

@@ -1,6 +1,5 @@
 package dev.gatehouse.proxy.internal.pool;
 
-import dev.gatehouse.proxy.internal.upstream.UpstreamCall;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -13,19 +12,29 @@ import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
 
 /** One HTTP/1.1 connection to an upstream, owned by one I/O thread and its pool. */
-final class UpstreamConnection {
-  final StreamConnection connection;
+public final class UpstreamConnection {
+
+  /** The exchange using a connection: its timeouts are checked by the connection's one timer. */
+  public interface User {
+    /**
+     * Checks the user's timeouts at {@code nowNanos}; returns the nanoseconds until the next check, or
+     * a value of 0 or less when no more checks are wanted (the user ended).
+     */
+    long checkTimeouts(long nowNanos);
+  }
+
+  private final StreamConnection connection;
   final HostPool pool;
   final XnioIoThread thread;
-  final ConduitStreamSourceChannel source;
-  final ConduitStreamSinkChannel sink;
+  private final ConduitStreamSourceChannel source;
+  private final ConduitStreamSinkChannel sink;
   /** Cleared when the connection must not carry another request. */
-  boolean reusable = true;
+  private boolean reusable = true;
   boolean idle;
   long idleSinceNanos;
   int uses;
-  /** The call using this connection, or null when idle. */
-  UpstreamCall call;
+  /** The exchange using this connection, or null when idle. */
+  private User user;
   private XnioExecutor.Key timer;
   private long timerDueNanos;
   private boolean closed;
@@ -43,7 +52,7 @@ final class UpstreamConnection {
    * Makes sure the timeout check runs within {@code delayNanos}; a running timer that is due by then is
    * left alone (one due later, set for a call with longer timeouts, is moved earlier).
    */
-  void ensureTimer(long delayNanos) {
+  public void ensureTimer(long delayNanos) {
     if (closed) {
       return;
     }
@@ -60,21 +69,52 @@ final class UpstreamConnection {
 
   private void onTimer() {
     timer = null;
-    UpstreamCall c = call;
+    User c = user;
     if (c == null || closed) {
       return; // idle: the next call arms it again
     }
     long next = c.checkTimeouts(System.nanoTime());
-    if (next > 0 && call == c) {
+    if (next > 0 && user == c) {
       ensureTimer(next);
     }
+  }
+
+  /** The channel the upstream's bytes are read from. */
+  public ConduitStreamSourceChannel source() {
+    return source;
+  }
+
+  /** The channel the request is written to. */
+  public ConduitStreamSinkChannel sink() {
+    return sink;
+  }
+
+  /** The connection itself, for a tunnel that takes it over after an upgrade. */
+  public StreamConnection streamConnection() {
+    return connection;
+  }
+
+  /** Marks the connection as not to carry another request; it closes instead of going back to the pool. */
+  public void dontReuse() {
+    reusable = false;
+  }
+
+  /** Whether the connection may carry another request. */
+  boolean reusable() {
+    return reusable;
+  }
+
+  /** {@code user} now uses this connection (null: nobody, it is going back to the pool or closing). */
+  public void use(User user) {
+    this.user = user;
   }
 
   boolean isOpen() {
     return !closed && connection.isOpen();
   }
 
-  void close() {
+  /** Closes the connection; it will not go back to the pool. */
+  public void close() {
     reusable = false;
     IoUtils.safeClose(connection);
     onClosed();

@@ -71,7 +71,7 @@ public final class Engine implements ProxyServer {
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
   private State state = State.NEW;
   /** I/O buffer size: Undertow's default for heaps over 128 MiB, and the TLS record size. */
-  static final int BUFFER_SIZE = 16 * 1024;
+  public static final int BUFFER_SIZE = 16 * 1024;
   private Undertow undertow;
   private DefaultByteBufferPool bufferPool;
   private GracefulShutdownHandler graceful;
@@ -94,7 +94,8 @@ public final class Engine implements ProxyServer {
 
   private record PoolKey(String endpoint, PoolSettings settings) {}
 
-  PoolSettings defaultPoolSettings() {
+  /** The pool settings of calls that bring none of their own. */
+  public PoolSettings defaultPoolSettings() {
     return defaultPoolSettings;
   }
 
@@ -170,7 +171,8 @@ public final class Engine implements ProxyServer {
     telemetry.exchangeEnded(ex);
   }
 
-  Executor blockingExecutor() {
+  /** The worker threads, for blocking work; fails while the proxy is not running. */
+  public Executor blockingExecutor() {
     XnioWorker w = worker;
     if (w == null) {
       throw new IllegalStateException("proxy not running");
@@ -178,11 +180,13 @@ public final class Engine implements ProxyServer {
     return w;
   }
 
-  HostPool pool(Endpoint endpoint) {
+  /** The pool to {@code endpoint} with the default settings. */
+  public HostPool pool(Endpoint endpoint) {
     return pool(endpoint, defaultPoolSettings);
   }
 
-  HostPool pool(Endpoint endpoint, PoolSettings settings) {
+  /** The pool to {@code endpoint} with {@code settings}, made on first use. */
+  public HostPool pool(Endpoint endpoint, PoolSettings settings) {
     PoolKey key = new PoolKey(endpoint.key(), settings);
     HostPool p = pools.get(key);
     if (p == null) {
@@ -462,7 +466,7 @@ public final class Engine implements ProxyServer {
     String cl = headers.getFirst(Headers.CONTENT_LENGTH);
     boolean bodyToVerify = false;
     if (cl != null) {
-      contentLength = RequestValidator.parseContentLength(cl);
+      contentLength = Http.parseContentLength(cl);
       if (rejection == null && contentLength >= 0 && !hse.isRequestComplete()
           && hse.getProtocol().equals(Protocols.HTTP_2_0)) {
         // an HTTP/2 body ends with its stream: hold it to the declared length (H2.CL smuggling)
@@ -477,8 +481,8 @@ public final class Engine implements ProxyServer {
     ExchangeImpl ex = new ExchangeImpl(this, hse, request, start);
     hse.addExchangeCompleteListener((x, next) -> {
       ex.finish();
-      if (ex.responseStatus == 0) {
-        ex.responseStatus = x.getStatusCode();
+      if (ex.responseStatus() == 0) {
+        ex.responseStatus(x.getStatusCode());
       }
       if (!ex.completionDeferred()) {
         notifyCompletion(ex);
@@ -486,7 +490,7 @@ public final class Engine implements ProxyServer {
       next.proceed();
     });
     if (rejection != null) {
-      ex.responseStatus = rejection.status();
+      ex.responseStatus(rejection.status());
       reject(hse, rejection.status(), rejection.reason()); // the access log still sees it
       return;
     }
@@ -551,7 +555,7 @@ public final class Engine implements ProxyServer {
     if (mf == null) {
       return false;
     }
-    long n = RequestValidator.parseContentLength(mf.trim());
+    long n = Http.parseContentLength(mf.trim());
     if (n < 0) {
       return false; // not a number: forwarded as it is
     }
@@ -582,12 +586,12 @@ public final class Engine implements ProxyServer {
       byte[] body = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
       hse.getResponseHeaders().put(Headers.CONTENT_TYPE, "message/http");
       hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, body.length);
-      ex.responseStatus = 200;
+      ex.responseStatus(200);
       hse.getResponseSender().send(ByteBuffer.wrap(body));
     } else {
       hse.getResponseHeaders().put(Headers.ALLOW, "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH");
       hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, 0);
-      ex.responseStatus = 200;
+      ex.responseStatus(200);
       hse.endExchange();
     }
     return true;
@@ -610,7 +614,7 @@ public final class Engine implements ProxyServer {
   /** Sends the chain's outcome to the client; on the I/O thread. */
   private void respond(ExchangeImpl ex, ProxyResponse response, Throwable error) {
     HttpServerExchange hse = ex.hse();
-    if (ex.isFinished() || ex.responded) {
+    if (ex.isFinished() || ex.responded()) {
       abortUnused(ex, response);
       return;
     }
@@ -632,7 +636,7 @@ public final class Engine implements ProxyServer {
       response = errorResponse(ex, e, false);
     }
     ResponseImpl r = asImpl(response);
-    ex.responded = true;
+    ex.markResponded();
     ex.abortCallsExcept(r.call());
     commit(ex, r);
   }
@@ -658,7 +662,7 @@ public final class Engine implements ProxyServer {
   }
 
   /** Called when an upstream body failed before anything reached the client. */
-  void respondWithError(ExchangeImpl ex, Throwable error, boolean duringResponse) {
+  public void respondWithError(ExchangeImpl ex, Throwable error, boolean duringResponse) {
     HttpServerExchange hse = ex.hse();
     if (hse.isResponseStarted()) {
       abortClient(hse, null);
@@ -704,7 +708,7 @@ public final class Engine implements ProxyServer {
       }
     }
     hse.setStatusCode(r.status());
-    ex.responseStatus = r.status();
+    ex.responseStatus(r.status());
     Telemetry.committed(ex, r.call() != null);
     if (r.source() != null) {
       // served by the proxy itself (a cache hit): still a forwarded message, so Via applies
@@ -724,7 +728,7 @@ public final class Engine implements ProxyServer {
         hse.endExchange();
         return;
       }
-      r.call().streamer.start(r.transformers());
+      r.call().streamResponse(r.transformers());
       return;
     }
     byte[] body = r.body();
@@ -744,7 +748,7 @@ public final class Engine implements ProxyServer {
     }
     int length = body == null ? 0 : body.length;
     out.put(Headers.CONTENT_LENGTH, length);
-    ex.responseBodyBytes = Methods.HEAD.equals(hse.getRequestMethod()) ? 0 : length;
+    ex.responseBodyBytes(Methods.HEAD.equals(hse.getRequestMethod()) ? 0 : length);
     if (length == 0) {
       hse.endExchange();
     } else {
@@ -757,7 +761,7 @@ public final class Engine implements ProxyServer {
   }
 
   /** Ends a client response abnormally: the connection for HTTP/1.x, only the stream for HTTP/2. */
-  static void abortClient(HttpServerExchange hse, StreamSinkChannel out) {
+  public static void abortClient(HttpServerExchange hse, StreamSinkChannel out) {
     hse.setPersistent(false);
     if (Protocols.HTTP_2_0.equals(hse.getProtocol())) {
       StreamSinkChannel ch = out != null ? out : hse.getResponseChannel();

@@ -20,12 +20,12 @@ import org.xnio.conduits.ConduitStreamSinkChannel;
  * the response starts. HTTP/1.0 clients must not get them (RFC 9110 §15.2) and HTTP/2 clients do not
  * (Undertow cannot send an interim HEADERS frame); both simply get the final response.
  */
-final class InterimResponses {
+public final class InterimResponses {
   private static final Logger log = LoggerFactory.getLogger(InterimResponses.class);
 
   private InterimResponses() {}
 
-  static void forward(HttpServerExchange hse, int status, String reason, HeaderMap headers) {
+  public static void forward(HttpServerExchange hse, int status, String reason, HeaderMap headers) {
     if (!Protocols.HTTP_1_1.equals(hse.getProtocol()) || hse.isResponseStarted()
         || !(hse.getConnection() instanceof HttpServerConnection)) {
       return;

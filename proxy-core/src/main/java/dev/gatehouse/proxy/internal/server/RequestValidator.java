@@ -24,7 +24,7 @@ import io.undertow.util.Protocols;
  * {@code :path} that is not origin-form (or {@code *} for OPTIONS). A body that does not match its
  * {@code content-length} is stopped by {@link DeclaredLengthConduit}.
  */
-final class RequestValidator {
+public final class RequestValidator {
 
   /** A refusal: status and a short reason for the client. */
   record Rejection(int status, String reason) {}
@@ -104,7 +104,7 @@ final class RequestValidator {
       if (cl.size() != 1) {
         return new Rejection(400, "Bad Request: repeated Content-Length");
       }
-      long length = parseContentLength(cl.getFirst());
+      long length = Http.parseContentLength(cl.getFirst());
       if (length < 0) {
         return new Rejection(400, "Bad Request: invalid Content-Length");
       }
@@ -161,20 +161,4 @@ final class RequestValidator {
     return null;
   }
 
-  /** A Content-Length value: 1 to 18 digits, nothing else; -1 when invalid. */
-  static long parseContentLength(String s) {
-    int n = s.length();
-    if (n == 0 || n > 18) {
-      return -1;
-    }
-    long v = 0;
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c < '0' || c > '9') {
-        return -1;
-      }
-      v = v * 10 + (c - '0');
-    }
-    return v;
-  }
 }

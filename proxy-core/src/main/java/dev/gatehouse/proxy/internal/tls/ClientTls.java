@@ -80,7 +80,7 @@ public final class ClientTls {
   }
 
   /** A context whose engines are configured as above. */
-  SSLContext sslContext() {
+  public SSLContext sslContext() {
     return configured;
   }
 
@@ -89,7 +89,7 @@ public final class ClientTls {
   }
 
   /** Why {@code engine}'s server certificate was refused, if it was (and forgets it). */
-  String refusal(SSLEngine engine) {
+  public String refusal(SSLEngine engine) {
     return engine == null ? null : refusals.remove(engine);
   }
 

@@ -8,7 +8,6 @@ import dev.gatehouse.proxy.internal.exchange.Transformers;
 import dev.gatehouse.proxy.internal.http1.Http;
 import dev.gatehouse.proxy.internal.http1.RequestHead;
 import dev.gatehouse.proxy.internal.pool.UpstreamConnection;
-import dev.gatehouse.proxy.internal.server.DeclaredLengthConduit;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.protocol.http.HttpContinue;
 import java.io.IOException;
@@ -56,7 +55,7 @@ final class RequestSender {
   private PooledByteBuffer headBuffer;
 
   RequestSender(UpstreamCall call, UpstreamConnection conn) {
-    this(call, conn.sink, false);
+    this(call, conn.sink(), false);
   }
 
   RequestSender(UpstreamCall call, StreamSinkChannel sink, boolean h2) {
@@ -253,10 +252,9 @@ final class RequestSender {
         continue;
       }
       call.bodyConsumed = true;
-      call.ex.requestBodyRead = true;
       call.touchClient();
       received += n;
-      call.ex.requestBodyBytes += n;
+      call.ex.addRequestBodyBytes(n);
       if (maxBody >= 0 && received > maxBody) {
         stop();
         call.onRequestBodyRejected(new BodyTooLargeException(maxBody));

@@ -406,7 +406,7 @@ final class ResponseStreamer {
       }
       Arrays.fill(gather, 0, k, null);
       queuedBytes -= written;
-      call.ex.responseBodyBytes += written;
+      call.ex.addResponseBodyBytes(written);
       Out o;
       while ((o = queue.peek()) != null && !o.data.hasRemaining()) {
         queue.poll();

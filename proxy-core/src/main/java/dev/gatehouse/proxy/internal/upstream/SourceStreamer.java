@@ -27,7 +27,7 @@ import org.xnio.channels.StreamSinkChannel;
  * that takes nothing for the proxy's {@code idleTimeout}, cuts the client connection, so a truncated
  * body can never look complete.
  */
-final class SourceStreamer {
+public final class SourceStreamer {
   private static final Logger log = LoggerFactory.getLogger(SourceStreamer.class);
   /** Bytes taken from the source ahead of the client. */
   static final int LIMIT = 256 * 1024;
@@ -62,7 +62,7 @@ final class SourceStreamer {
    * Content-Length} from the source when known and no transformer may change it; HEAD, 204 and 304 get
    * no body. Called on the I/O thread.
    */
-  static void start(ExchangeImpl ex, ResponseImpl r) {
+  public static void start(ExchangeImpl ex, ResponseImpl r) {
     new SourceStreamer(ex, r.source(), r.transformers()).start();
   }
 
@@ -197,7 +197,7 @@ final class SourceStreamer {
       }
       Arrays.fill(gather, 0, k, null);
       queued -= written;
-      ex.responseBodyBytes += written;
+      ex.addResponseBodyBytes(written);
       ByteBuffer b;
       while ((b = queue.peek()) != null && !b.hasRemaining()) {
         queue.poll();

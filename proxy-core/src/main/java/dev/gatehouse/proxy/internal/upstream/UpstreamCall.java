@@ -47,7 +47,8 @@ import org.xnio.XnioIoThread;
  * <p>A pooled connection that turns out to be dead (the upstream closed it while idle) is replaced once,
  * as long as no byte of the request body has been consumed: the request never reached the upstream.
  */
-public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receiver, H2Sessions.Stream {
+public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receiver, H2Sessions.Stream,
+    UpstreamConnection.User {
   private static final Logger log = LoggerFactory.getLogger(UpstreamCall.class);
   /** How long to wait for an upstream's 100 Continue before sending the body anyway (as curl does). */
   private static final long CONTINUE_WAIT_MS = 1000;
@@ -122,11 +123,11 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   final String requestTarget;
   final String[] extraHeaders;
 
-  UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders) {
+  public UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders) {
     this(ex, endpoint, pool, requestTarget, extraHeaders, CallOptions.DEFAULTS);
   }
 
-  UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders,
+  public UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders,
       CallOptions options) {
     this.options = options == null ? CallOptions.DEFAULTS : options;
     this.listener = this.options.listener();
@@ -147,7 +148,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
         : config.connectTimeout()).toMillis());
     this.idleTimeoutNanos = config.idleTimeout().toNanos();
     // the final response's fields are parsed straight into the exchange's map: no copy at commit
-    this.parser.finalTarget = hse.getResponseHeaders();
+    this.parser.finalTarget(hse.getResponseHeaders());
   }
 
   /** The stage that completes with the response head (on the I/O thread). */
@@ -170,7 +171,8 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     return connectTimeoutMillis;
   }
 
-  CompletionStage<ProxyResponse> start() {
+  /** Starts the call: acquires a connection (or an HTTP/2 stream) and sends the request. */
+  public CompletionStage<ProxyResponse> start() {
     observed = Telemetry.attemptStarted(ex, endpoint);
     String unsafe = RequestHead.unsafeHead(ex.requestImpl(),
         requestTarget != null ? requestTarget : ex.requestImpl().pathAndQuery(), extraHeaders);
@@ -263,13 +265,13 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     }
     this.conn = c;
     this.reused = reused;
-    c.call = this;
+    c.use(this);
     long now = System.nanoTime();
     lastUpstreamNanos = now;
     lastClientNanos = now;
     c.ensureTimer(checkInterval());
-    c.source.getReadSetter().set(ch -> onReadable());
-    c.source.resumeReads();
+    c.source().getReadSetter().set(ch -> onReadable());
+    c.source().resumeReads();
     sender = new RequestSender(this, c);
     sender.start();
   }
@@ -352,7 +354,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       }
       return;
     }
-    conn.reusable = false;
+    conn.dontReuse();
     if (reused && !responseBytesSeen && !bodyConsumed && !retried) {
       retry(e);
       return;
@@ -420,7 +422,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       b.clear();
       int n;
       try {
-        n = conn.source.read(b);
+        n = conn.source().read(b);
       } catch (IOException e) {
         headFailed(e);
         return;
@@ -437,7 +439,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       b.flip();
       try {
         while (parser.feed(b)) {
-          int status = parser.status;
+          int status = parser.status();
           if (status == 100) {
             if (awaitingContinue) {
               awaitingContinue = false;
@@ -452,7 +454,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
             onUpgraded(b);
             return;
           } else if (status < 200) {
-            InterimResponses.forward(hse, status, parser.reason, parser.headers);
+            InterimResponses.forward(hse, status, parser.reason(), parser.headers());
             parser.reset();
           } else {
             onFinalHead(b);
@@ -460,7 +462,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
           }
         }
       } catch (UpstreamResponseException e) {
-        conn.reusable = false;
+        conn.dontReuse();
         fail(e);
         return;
       }
@@ -477,7 +479,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     if (aborted) {
       return;
     }
-    conn.reusable = false;
+    conn.dontReuse();
     if (reused && !responseBytesSeen && !bodyConsumed && !retried) {
       retry(e);
       return;
@@ -499,7 +501,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     cancelContinueTimer();
     UpstreamConnection dead = conn;
     conn = null;
-    dead.call = null;
+    dead.use(null);
     dead.close();
     parser.reset();
     requestSent = false;
@@ -509,9 +511,9 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   /** The upstream agreed to switch protocols: hand the 101 out; the connection waits for the tunnel. */
   private void onUpgraded(ByteBuffer rest) {
     upgraded = true;
-    conn.reusable = false;
-    conn.source.suspendReads();
-    conn.source.getReadSetter().set(null);
+    conn.dontReuse();
+    conn.source().suspendReads();
+    conn.source().getReadSetter().set(null);
     if (rest.hasRemaining()) {
       upgradeLeftover = ByteBuffer.allocate(rest.remaining());
       upgradeLeftover.put(rest).flip();
@@ -521,7 +523,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       readBuffer = null;
     }
     cancelDeadlineTimer();
-    response = new ResponseImpl(101, parser.headers, this, parser.protocol);
+    response = new ResponseImpl(101, parser.headers(), this, parser.protocol());
     if (listener != null) {
       try {
         listener.onResponseHead(101);
@@ -530,6 +532,24 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       }
     }
     result.complete(response);
+  }
+
+  /**
+   * Streams the response body to the client through {@code transformers}, after its head has been
+   * committed to the exchange. On the I/O thread.
+   */
+  public void streamResponse(List<BodyTransformer> transformers) {
+    streamer.start(transformers);
+  }
+
+  /** Lets {@code observer} see the response body as it is received. Before {@link #streamResponse}. */
+  public void observeBody(BodyObserver observer) {
+    streamer.observe(observer);
+  }
+
+  /** Reads the response body to its end without sending it to the client. Instead of {@link #streamResponse}. */
+  public void discardBody() {
+    streamer.startDiscarding();
   }
 
   /** Whether the upstream switched protocols (the response is a 101 to be answered with a tunnel). */
@@ -542,7 +562,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
    * call must not be aborted with it. Should the client's connection never come (it closed first), the
    * upstream connection is closed after a while.
    */
-  void upgradeCommitted() {
+  public void upgradeCommitted() {
     upgradeCommitted = true;
     thread.executeAfter(() -> {
       if (!tunneling && conn != null) {
@@ -557,7 +577,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
    * Joins the client's connection (after the 101 was sent to it) and the upstream's in a {@link Tunnel};
    * on the I/O thread. The call ends when the tunnel does.
    */
-  void startTunnel(org.xnio.StreamConnection client) {
+  public void startTunnel(org.xnio.StreamConnection client) {
     if (aborted || conn == null) {
       org.xnio.IoUtils.safeClose(client);
       return;
@@ -565,10 +585,10 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     tunneling = true;
     UpstreamConnection c = conn;
     conn = null;
-    c.call = null;
+    c.use(null);
     long idleMillis = readTimeoutNanos > 0 ? readTimeoutNanos / 1_000_000 : config.idleTimeout().toMillis();
     try {
-      Tunnel.start(client, c.connection, hse.getConnection().getByteBufferPool(), null, upgradeLeftover, idleMillis,
+      Tunnel.start(client, c.streamConnection(), hse.getConnection().getByteBufferPool(), null, upgradeLeftover, idleMillis,
           (t, up, down, reason) -> {
             log.debug("{}: tunnel to {} ended ({}), {} bytes up, {} down", ex, endpoint, reason, up, down);
             ex.recordTunnelBytes(up, down);
@@ -586,30 +606,30 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   }
 
   private void onFinalHead(ByteBuffer rest) {
-    int status = parser.status;
-    HeaderMap headers = parser.headers;
+    int status = parser.status();
+    HeaderMap headers = parser.headers();
     if (awaitingContinue) {
       continueDecided = true;
       // Refused without 100 Continue: the body will not be sent, so neither side can be reused.
       awaitingContinue = false;
       cancelContinueTimer();
-      conn.reusable = false;
+      conn.dontReuse();
       hse.setPersistent(false);
       if (sender != null) {
         sender.stop();
       }
     }
     BodyDecoder decoder = ResponseFraming.http1(ex.requestImpl().method(), status, headers);
-    if (decoder.endsAtClose() || !ResponseFraming.keepAlive(headers, parser.protocol)) {
-      conn.reusable = false;
+    if (decoder.endsAtClose() || !ResponseFraming.keepAlive(headers, parser.protocol())) {
+      conn.dontReuse();
     }
     if (!decoder.completeIn(rest)) {
       // the body streams once filters have returned; until then nothing may be read
-      conn.source.suspendReads();
+      conn.source().suspendReads();
     }
     PooledByteBuffer leftover = readBuffer;
     readBuffer = null;
-    headArrived(new ResponseImpl(status, headers, this, parser.protocol), new ResponseStreamer(this, decoder, leftover, rest));
+    headArrived(new ResponseImpl(status, headers, this, parser.protocol()), new ResponseStreamer(this, decoder, leftover, rest));
   }
 
   /** The final response head is in: the try timeout stops, listeners hear of it, the stage completes. */
@@ -637,7 +657,8 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
    * timer churn). Fails the call if the upstream owed bytes for longer than readTimeout, or the client
    * for longer than idleTimeout; otherwise returns the nanoseconds until the next check.
    */
-  long checkTimeouts(long now) {
+  @Override
+  public long checkTimeouts(long now) {
     if (aborted || finished) {
       return -1;
     }
@@ -739,14 +760,14 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     }
     UpstreamConnection c = conn;
     conn = null;
-    c.call = null;
+    c.use(null);
     if (sender != null && !sender.isDone()) {
-      c.reusable = false; // the upstream answered before the whole request was sent
+      c.dontReuse(); // the upstream answered before the whole request was sent
       hse.setPersistent(false);
       sender.stop();
     }
-    c.source.getReadSetter().set(null);
-    c.sink.getWriteSetter().set(null);
+    c.source().getReadSetter().set(null);
+    c.sink().getWriteSetter().set(null);
     pool.release(c);
   }
 
@@ -832,7 +853,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
     if (conn != null) {
       UpstreamConnection c = conn;
       conn = null;
-      c.call = null;
+      c.use(null);
       c.close();
     }
     if (h2Session != null) {
@@ -847,7 +868,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
 
   /** The channel the response body is read from. */
   org.xnio.channels.StreamSourceChannel source() {
-    return h2Mode ? h2Source : conn.source;
+    return h2Mode ? h2Source : conn.source();
   }
 
   /** Whether the body arrives in frames of a multiplexed connection (HTTP/2), one per read event. */
@@ -863,7 +884,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
   /** The connection must not carry another request (HTTP/1.1; an HTTP/2 stream is never reused). */
   void dontReuse() {
     if (conn != null) {
-      conn.reusable = false;
+      conn.dontReuse();
     }
   }
 
@@ -968,7 +989,7 @@ public final class UpstreamCall implements HostPool.Acquirer, H2Sessions.Receive
       cr.getRequestHeaders().put(Headers.TRANSFER_ENCODING, "chunked"); // removed by Undertow before sending
     }
     int attempt = ++h2Attempt;
-    session.connection.sendRequest(cr, new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
+    session.sendRequest(cr, new io.undertow.client.ClientCallback<io.undertow.client.ClientExchange>() {
       @Override
       public void completed(io.undertow.client.ClientExchange exchange) {
         if (attempt != h2Attempt) {

@@ -126,11 +126,11 @@ class ResponseHeadParserFuzzTest {
         consumed += b.position();
         if (done) {
           Map<String, List<String>> fields = new LinkedHashMap<>();
-          for (HeaderValues hv : p.headers) {
+          for (HeaderValues hv : p.headers()) {
             fields.computeIfAbsent(hv.getHeaderName().toString().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
                 .addAll(hv);
           }
-          return new Head("parsed", p.status, p.reason, p.protocol, fields, consumed);
+          return new Head("parsed", p.status(), p.reason(), p.protocol(), fields, consumed);
         }
         if (b.hasRemaining()) {
           throw new AssertionError("the parser left bytes of an unfinished head unread");

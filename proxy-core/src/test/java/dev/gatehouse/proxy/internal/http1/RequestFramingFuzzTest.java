@@ -1,9 +1,8 @@
-package dev.gatehouse.proxy.internal.server;
+package dev.gatehouse.proxy.internal.http1;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.internal.http1.Http;
 import dev.gatehouse.proxy.testing.Fuzz;
 import dev.gatehouse.proxy.testing.RawUpstream;
 import dev.gatehouse.proxy.testing.TestProxy;
