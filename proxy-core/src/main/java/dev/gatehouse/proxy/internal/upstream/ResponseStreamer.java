@@ -2,75 +2,98 @@ package dev.gatehouse.proxy.internal.upstream;
 
 import dev.gatehouse.proxy.BodyTransformer;
 import dev.gatehouse.proxy.UpstreamResponseException;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.Transformers;
 import dev.gatehouse.proxy.internal.http1.BodyDecoder;
 import dev.gatehouse.proxy.internal.http1.ChunkedDecoder;
-import dev.gatehouse.proxy.internal.server.Engine;
+import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.List;
-import org.xnio.ChannelListeners;
-import org.xnio.channels.StreamSinkChannel;
+import org.xnio.channels.StreamSourceChannel;
 
 /**
- * Streams an upstream response body to the client. Up to {@code responseBufferSize} bytes are read
- * ahead while the client is slower, so that a fast upstream is released early (nginx's {@code
- * proxy_buffers}); beyond that, upstream reads pause until the client catches up. A failure after the
- * response has started closes the client connection, so a truncated body can never look complete.
+ * Streams an upstream response body to the client: the read-ahead side. Up to {@code
+ * responseBufferSize} bytes are read ahead while the client is slower, so that a fast upstream is
+ * released early (nginx's {@code proxy_buffers}); buffers beyond the first are charged to the
+ * proxy-wide {@link BufferBudget}, and beyond either bound upstream reads pause until the client
+ * catches up. Slices are decoded from the framing, passed through the body transformers and an
+ * observer (a cache storing the body), and handed to the {@link ClientWriter}, which writes them. A
+ * failure after the response has started closes the client connection, so a truncated body can never
+ * look complete.
  */
 final class ResponseStreamer {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class);
-  private static final int MAX_GATHER = 16;
-  /** Scratch for gathering writes; used and cleared within one call on the I/O thread. */
-  private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
 
   private final UpstreamCall call;
+  private final ExchangeCodec codec;
   private final BodyDecoder decoder;
   private final HttpServerExchange hse;
-  private final ArrayDeque<Out> queue = new ArrayDeque<>(8);
+  private final ByteBufferPool buffers;
+  private final StreamSourceChannel source;
+  /** The body arrives one frame per read event (HTTP/2): writes to the client are batched per round. */
+  private final boolean framed;
+  private final ClientWriter writer;
   private final int limit;
   private final BufferBudget budget;
   private List<BodyTransformer> transformers;
   private Segment first;
   /** A drained segment kept for the next read. */
   private Segment spare;
-  private long queuedBytes;
   /** Capacity of the read-ahead buffers this exchange holds (charged to the budget). */
   private long held;
-  private StreamSinkChannel out;
   private boolean started;
   private boolean upstreamDone;
   private boolean readsPaused;
-  private boolean awaitingWritable;
-  private boolean clientDone;
   private boolean released;
   private boolean mayAddLength;
-  private boolean failAfterDrain;
-  private boolean writeScheduled;
-  /** Made on first use: only HTTP/2 upstreams schedule writes. */
-  private Runnable scheduledWrite;
   /** Sees the body as received (a cache storing it), until it completes or is cut. */
   private BodyObserver observer;
   /** Read the body without sending it to the client (a cache revalidation's answer). */
   private boolean discard;
 
-  ResponseStreamer(UpstreamCall call, BodyDecoder decoder, PooledByteBuffer head, ByteBuffer rest) {
+  /**
+   * @param head the pooled buffer the head was read into
+   * @param rest the bytes of {@code head} after the head: the first of the body
+   */
+  ResponseStreamer(UpstreamCall call, ExchangeCodec codec, ExchangeImpl ex, BodyDecoder decoder, PooledByteBuffer head,
+      ByteBuffer rest, int limit, BufferBudget budget) {
     this.call = call;
+    this.codec = codec;
     this.decoder = decoder;
-    this.hse = call.hse;
-    this.limit = call.config.responseBufferSize();
-    this.budget = call.ex.engine().bufferBudget();
+    this.hse = ex.hse();
+    this.buffers = hse.getConnection().getByteBufferPool();
+    this.source = codec.responseSource();
+    this.framed = codec.framedSource();
+    this.writer = new ClientWriter(this, call, ex);
+    this.limit = limit;
+    this.budget = budget;
     this.first = new Segment(head, 0);
     this.first.buffer = rest;
   }
 
   boolean started() {
     return started;
+  }
+
+  boolean isReleased() {
+    return released;
+  }
+
+  boolean upstreamDone() {
+    return upstreamDone;
+  }
+
+  boolean discarding() {
+    return discard;
+  }
+
+  /** Whether the body's exact length may be declared once it is all read (a transformer may change it). */
+  boolean mayDeclareLength() {
+    return mayAddLength;
   }
 
   /** Lets {@code o} see the body as it is received and learn how it ends. Before {@link #start}. */
@@ -95,29 +118,29 @@ final class ResponseStreamer {
       return;
     }
     if (!upstreamDone) {
-      call.source().resumeReads();
+      source.resumeReads();
     }
     onUpstreamReadable();
   }
 
   /** Whether the upstream owes us bytes (reads are on and not paused for a slow client). */
   boolean waitingForUpstream() {
-    return started && !upstreamDone && !readsPaused && !failAfterDrain;
+    return started && !upstreamDone && !readsPaused && !writer.failing();
   }
 
   /** Whether the client has not taken what was written (a slow reader). */
   boolean waitingForClient() {
-    return awaitingWritable && !released;
+    return writer.awaitingWritable() && !released;
   }
 
   /** The client read nothing for idleTimeout: give up on it. */
   void clientTimedOut(RuntimeException e) {
-    clientDone = true;
+    writer.clientTimedOut();
     if (continueWithoutClient()) {
       return;
     }
     call.abortStreaming(e);
-    abortClient();
+    writer.abort();
   }
 
   /**
@@ -139,16 +162,9 @@ final class ResponseStreamer {
       return;
     }
     if (!upstreamDone) {
-      call.source().resumeReads();
-      if (this.transformers == null && queue.isEmpty()) {
-        // Nothing of the body yet (a slow or streaming upstream): send the head now.
-        openChannel();
-        try {
-          out.flush();
-        } catch (IOException e) {
-          clientFailed(e);
-          return;
-        }
+      source.resumeReads();
+      if (this.transformers == null && writer.isEmpty() && !writer.sendHead()) {
+        return; // nothing of the body yet (a slow or streaming upstream): the head went now, or the client failed
       }
     }
     onUpstreamReadable();
@@ -159,23 +175,24 @@ final class ResponseStreamer {
     return !"HEAD".equals(hse.getRequestMethod().toString()) && status != 204 && status != 304;
   }
 
+  /** Reads what the upstream has, as far as the read-ahead bounds allow, then lets the writer write. */
   void onUpstreamReadable() {
-    if (released || failAfterDrain) {
+    if (released || writer.failing()) {
       return;
     }
     boolean budgetSpent = false;
-    while (!upstreamDone && queuedBytes < limit) {
+    while (!upstreamDone && writer.queuedBytes() < limit) {
       Segment s = spare;
       if (s != null) {
         spare = null;
         s.refs = 1;
       } else {
-        s = new Segment(hse.getConnection().getByteBufferPool().allocate(), 0);
+        s = new Segment(buffers.allocate(), 0);
       }
       ByteBuffer b = s.pooled.getBuffer();
       b.clear();
       long charge = 0;
-      if (queuedBytes > 0) {
+      if (writer.queuedBytes() > 0) {
         // reading ahead of the client: bounded per exchange and charged to the proxy-wide budget
         charge = b.capacity();
         if (held + charge > limit || !budget.tryReserve(charge)) {
@@ -186,11 +203,11 @@ final class ResponseStreamer {
       }
       int n;
       try {
-        n = call.source().read(b);
+        n = source.read(b);
       } catch (IOException e) {
         spare = s;
         budget.release(charge);
-        upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint
+        upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint()
             + " reset the connection during the response body", e));
         return;
       }
@@ -202,16 +219,16 @@ final class ResponseStreamer {
         break;
       }
       if (n < 0) {
-        if (decoder.endsAtClose() && call.cleanEnd()) {
-          call.dontReuse();
-          upstreamDone();
+        if (decoder.endsAtClose() && codec.cleanEnd()) {
+          codec.dontReuse();
+          bodyEnded();
           break;
         }
-        upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint
+        upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint()
             + " closed the connection before the end of the response body"));
         return;
       }
-      call.touch();
+      call.timeouts().touch();
       b.flip();
       held += charge;
       s.charge = charge;
@@ -221,45 +238,16 @@ final class ResponseStreamer {
         return;
       }
     }
-    if (!upstreamDone && call.hasSource()) {
-      if (queuedBytes >= limit || budgetSpent) {
+    if (!upstreamDone && codec.hasSource()) {
+      if (writer.queuedBytes() >= limit || budgetSpent) {
         readsPaused = true;
-        call.source().suspendReads();
+        source.suspendReads();
       } else {
         readsPaused = false;
-        call.source().resumeReads();
+        source.resumeReads();
       }
     }
-    if (!awaitingWritable) {
-      if (call.framedSource()) {
-        scheduleWrite();
-      } else {
-        writeToClient();
-      }
-    }
-  }
-
-  /**
-   * An HTTP/2 upstream hands over one DATA frame per read event (often 8 KiB); writing each to the
-   * client at once costs a system call per frame. The write waits for the end of the I/O thread's
-   * current round instead, so the frames that arrived together leave in one gathering write.
-   */
-  private void scheduleWrite() {
-    if (writeScheduled) {
-      return;
-    }
-    writeScheduled = true;
-    if (scheduledWrite == null) {
-      scheduledWrite = this::runScheduledWrite;
-    }
-    hse.getIoThread().execute(scheduledWrite);
-  }
-
-  private void runScheduledWrite() {
-    writeScheduled = false;
-    if (!awaitingWritable) {
-      writeToClient();
-    }
+    writer.writeSoon(framed);
   }
 
   /** Decodes one buffer from the upstream into queued output. */
@@ -272,7 +260,7 @@ final class ResponseStreamer {
         }
         s.release();
         if (decoder.isDone()) {
-          upstreamDone();
+          bodyEnded();
         }
         return;
       }
@@ -284,19 +272,19 @@ final class ResponseStreamer {
       }
       if (decoder.isDone()) {
         if (s.buffer.hasRemaining()) {
-          call.dontReuse(); // bytes after the end of the message: do not trust the connection
+          codec.dontReuse(); // bytes after the end of the message: do not trust the connection
         }
         s.release();
-        upstreamDone();
+        bodyEnded();
         return;
       }
     } catch (ChunkedDecoder.FramingException e) {
       s.release();
-      upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint + " sent a " + e.getMessage()));
+      upstreamFailed(new UpstreamResponseException("upstream " + call.endpoint() + " sent a " + e.getMessage()));
       return;
     } catch (RuntimeException e) {
       s.release();
-      transformFailed(e);
+      upstreamFailed(e); // a transformer failed
       return;
     }
     s.release();
@@ -312,21 +300,14 @@ final class ResponseStreamer {
       }
     }
     if (transformers == null) {
-      enqueue(data, owner);
+      writer.enqueue(data, owner);
     } else {
-      Transformers.apply(transformers, data, b -> enqueue(b, owner));
+      Transformers.apply(transformers, data, b -> writer.enqueue(b, owner));
     }
   }
 
-  private void enqueue(ByteBuffer data, Segment owner) {
-    if (owner != null) {
-      owner.refs++;
-    }
-    queue.add(new Out(data, owner));
-    queuedBytes += data.remaining();
-  }
-
-  private void upstreamDone() {
+  /** The body is all in: the observer hears of it, transformers finish, the call completes. */
+  private void bodyEnded() {
     upstreamDone = true;
     BodyObserver o = observer;
     if (o != null) {
@@ -339,150 +320,30 @@ final class ResponseStreamer {
     }
     if (transformers != null) {
       try {
-        Transformers.finish(transformers, b -> enqueue(b, null));
+        Transformers.finish(transformers, b -> writer.enqueue(b, null));
       } catch (RuntimeException e) {
-        transformFailed(e);
+        upstreamFailed(e);
         return;
       }
     }
     call.onResponseComplete();
   }
 
-  private void openChannel() {
-    if (out != null) {
-      return;
-    }
-    if (mayAddLength && upstreamDone) {
-      hse.getResponseHeaders().put(Headers.CONTENT_LENGTH, queuedBytes);
-    }
-    out = hse.getResponseChannel();
-    out.getWriteSetter().set(ch -> {
-      awaitingWritable = false;
-      writeToClient();
-    });
-  }
-
-  private void writeToClient() {
-    if (released || (clientDone && !discard)) {
-      return;
-    }
-    if (discard) {
-      Out o;
-      while ((o = queue.poll()) != null) {
-        if (o.owner != null) {
-          o.owner.release();
-        }
-      }
-      queuedBytes = 0;
-      if (upstreamDone) {
-        release();
-      } else {
-        resumeUpstreamIfRoom();
-      }
-      return;
-    }
-    if (out == null) {
-      if (queue.isEmpty() && !upstreamDone) {
-        return;
-      }
-      openChannel();
-    }
-    while (!queue.isEmpty()) {
-      ByteBuffer[] gather = GATHER.get();
-      int k = 0;
-      for (Out o : queue) {
-        gather[k++] = o.data;
-        if (k == MAX_GATHER) {
-          break;
-        }
-      }
-      long written;
-      try {
-        written = out.write(gather, 0, k);
-      } catch (IOException e) {
-        Arrays.fill(gather, 0, k, null);
-        clientFailed(e);
-        return;
-      }
-      Arrays.fill(gather, 0, k, null);
-      queuedBytes -= written;
-      call.ex.addResponseBodyBytes(written);
-      Out o;
-      while ((o = queue.peek()) != null && !o.data.hasRemaining()) {
-        queue.poll();
-        if (o.owner != null) {
-          o.owner.release();
-        }
-      }
-      if (written > 0) {
-        call.touchClient();
-      }
-      if (!queue.isEmpty() && written == 0) {
-        if (!awaitingWritable) {
-          call.touchClient();
-        }
-        awaitingWritable = true;
-        out.resumeWrites();
-        resumeUpstreamIfRoom();
-        return;
-      }
-    }
-    if (failAfterDrain) {
-      try {
-        if (!out.flush()) {
-          if (!awaitingWritable) {
-            call.touchClient();
-          }
-          awaitingWritable = true;
-          out.resumeWrites();
-          return;
-        }
-      } catch (IOException e) {
-        // closing anyway
-      }
-      abortClient();
-      return;
-    }
+  /** What was queued while discarding is gone: read on, or stop at the end. */
+  void discarded() {
     if (upstreamDone) {
-      finishClient();
-      return;
+      release();
+    } else {
+      resumeUpstreamIfRoom();
     }
-    resumeUpstreamIfRoom();
   }
 
-  private void resumeUpstreamIfRoom() {
-    if (readsPaused && queuedBytes < limit && call.hasSource()) {
+  void resumeUpstreamIfRoom() {
+    if (readsPaused && writer.queuedBytes() < limit && codec.hasSource()) {
       readsPaused = false;
-      call.touch();
-      call.source().resumeReads();
+      call.timeouts().touch();
+      source.resumeReads();
     }
-  }
-
-  private void finishClient() {
-    clientDone = true;
-    try {
-      out.shutdownWrites();
-      if (!out.flush()) {
-        out.getWriteSetter().set(ChannelListeners.flushingChannelListener(
-            ch -> responseSent(), (ch, e) -> clientFailed(e)));
-        out.resumeWrites();
-        return;
-      }
-    } catch (IOException e) {
-      clientFailed(e);
-      return;
-    }
-    responseSent();
-  }
-
-  /**
-   * The whole response is out. Undertow completes the exchange only once the request side is done too:
-   * endExchange() reads what is left of an unread request body, or closes the connection when it is not
-   * to be kept.
-   */
-  private void responseSent() {
-    release();
-    hse.endExchange();
   }
 
   /** The upstream failed mid-body (reset, truncation, malformed framing, read timeout). */
@@ -495,35 +356,14 @@ final class ResponseStreamer {
       release();
       return;
     }
-    if (out == null && !hse.isResponseStarted()) {
+    if (!writer.started()) {
       // Nothing sent yet (the body was held by a transformer): the client can still get an error status.
       release();
       call.failStreaming(e, true);
       return;
     }
     call.abortStreaming(e);
-    if (queue.isEmpty() || out == null) {
-      abortClient();
-    } else {
-      // Deliver what the upstream did send, then cut the connection: the client sees a truncated message.
-      failAfterDrain = true;
-      if (!awaitingWritable) {
-        writeToClient();
-      }
-    }
-  }
-
-  private void transformFailed(RuntimeException e) {
-    upstreamFailed(e);
-  }
-
-  private void clientFailed(IOException e) {
-    clientDone = true;
-    if (continueWithoutClient()) {
-      return;
-    }
-    call.clientGone(e);
-    abortClient();
+    writer.failAfterDrain(); // deliver what the upstream did send, then cut the connection
   }
 
   /**
@@ -540,23 +380,9 @@ final class ResponseStreamer {
     }
     discard = true;
     call.detachFromClient();
-    Out q;
-    while ((q = queue.poll()) != null) {
-      if (q.owner != null) {
-        q.owner.release();
-      }
-    }
-    queuedBytes = 0;
-    awaitingWritable = false;
-    Engine.abortClient(hse, out); // may end the client's exchange at once: the call stays, detached
+    writer.detach();
     resumeUpstreamIfRoom();
     return true;
-  }
-
-  /** Ends the client's response abnormally: the connection (HTTP/1.x) or the stream (HTTP/2) is closed. */
-  private void abortClient() {
-    release();
-    Engine.abortClient(hse, out);
   }
 
   /** Frees every buffer this streamer holds. */
@@ -582,27 +408,11 @@ final class ResponseStreamer {
       spare.pooled.close();
       spare = null;
     }
-    Out o;
-    while ((o = queue.poll()) != null) {
-      if (o.owner != null) {
-        o.owner.release();
-      }
-    }
-    queuedBytes = 0;
-  }
-
-  private static final class Out {
-    final ByteBuffer data;
-    final Segment owner;
-
-    Out(ByteBuffer data, Segment owner) {
-      this.data = data;
-      this.owner = owner;
-    }
+    writer.drop();
   }
 
   /** A pooled read buffer shared by the slices made from it; returned to the pool with the last one. */
-  private final class Segment {
+  final class Segment {
     final PooledByteBuffer pooled;
     long charge;
     ByteBuffer buffer;

@@ -10,7 +10,6 @@ import io.undertow.util.Headers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,8 +30,6 @@ public final class SourceStreamer {
   private static final Logger log = LoggerFactory.getLogger(SourceStreamer.class);
   /** Bytes taken from the source ahead of the client. */
   static final int LIMIT = 256 * 1024;
-  private static final int MAX_GATHER = 16;
-  private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
 
   private final ExchangeImpl ex;
   private final HttpServerExchange hse;
@@ -179,23 +176,13 @@ public final class SourceStreamer {
       openChannel();
     }
     while (!queue.isEmpty()) {
-      ByteBuffer[] gather = GATHER.get();
-      int k = 0;
-      for (ByteBuffer b : queue) {
-        gather[k++] = b;
-        if (k == MAX_GATHER) {
-          break;
-        }
-      }
       long written;
       try {
-        written = k == 1 ? out.write(gather[0]) : out.write(gather, 0, k);
+        written = GatheringWrite.write(out, queue, GatheringWrite::self);
       } catch (IOException e) {
-        Arrays.fill(gather, 0, k, null);
         clientFailed(e);
         return false;
       }
-      Arrays.fill(gather, 0, k, null);
       queued -= written;
       ex.addResponseBodyBytes(written);
       ByteBuffer b;

@@ -2,39 +2,46 @@ package dev.gatehouse.proxy.internal.upstream;
 
 import dev.gatehouse.proxy.BodyTooLargeException;
 import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.ReplayBuffer;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import dev.gatehouse.proxy.internal.exchange.Transformers;
 import dev.gatehouse.proxy.internal.http1.Http;
-import dev.gatehouse.proxy.internal.http1.RequestHead;
-import dev.gatehouse.proxy.internal.pool.UpstreamConnection;
 import io.undertow.connector.PooledByteBuffer;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpAttachments;
 import io.undertow.server.protocol.http.HttpContinue;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Protocols;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import java.nio.channels.Channel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.xnio.ChannelListener;
 import org.xnio.channels.StreamSinkChannel;
 import org.xnio.channels.StreamSourceChannel;
 
 /**
- * Writes the request head and streams the client's body to the upstream with the proxy's own framing
- * ({@code Content-Length} or chunked). Reads from the client only when everything read before has been
- * written, so at most one I/O buffer is held per request.
+ * Streams the client's request body to the upstream: reads it (again from the replay buffer on a
+ * retry), passes it through the request's body transformers, enforces {@code maxRequestBodySize}, and
+ * writes it with its codec's framing ({@code Content-Length} or chunked for HTTP/1.1, DATA frames for
+ * HTTP/2), the head first when the codec writes one. Reads from the client only when everything read
+ * before has been written, so at most one I/O buffer is held per request. Listens to both channels
+ * itself (no listener object per request).
  */
-final class RequestSender {
-  private static final byte[] CRLF = {'\r', '\n'};
-  private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
-  private static final int MAX_GATHER = 16;
-  /** Scratch for gathering writes; used and cleared within one call on the I/O thread. */
-  private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[MAX_GATHER]);
-
+final class BodyPump implements ChannelListener<Channel> {
   private final UpstreamCall call;
+  private final ExchangeCodec codec;
+  private final ExchangeImpl ex;
+  private final HttpServerExchange hse;
   private final StreamSinkChannel sink;
-  /** HTTP/2: the head went out with the stream; the body goes as it is and ends with the stream. */
-  private final boolean h2;
+  /** The codec's channel holds writes until flushed (HTTP/2). */
+  private final boolean flushes;
+  /** The end of the body is the end of the stream (HTTP/2): the sink is shut when it is all written. */
+  private final boolean endsWithStream;
   private boolean shutdown;
   private final RequestImpl request;
   private final List<BodyTransformer> transformers;
@@ -52,20 +59,19 @@ final class RequestSender {
   private boolean waitingForClient;
   private long received;
   private ReplayBuffer replay;
-  private PooledByteBuffer headBuffer;
 
-  RequestSender(UpstreamCall call, UpstreamConnection conn) {
-    this(call, conn.sink(), false);
-  }
-
-  RequestSender(UpstreamCall call, StreamSinkChannel sink, boolean h2) {
+  BodyPump(UpstreamCall call, ExchangeCodec codec, ExchangeImpl ex, long maxBody) {
     this.call = call;
-    this.sink = sink;
-    this.h2 = h2;
-    this.request = call.ex.requestImpl();
+    this.codec = codec;
+    this.ex = ex;
+    this.hse = ex.hse();
+    this.sink = codec.requestSink();
+    this.flushes = codec.flushesWrites();
+    this.endsWithStream = codec.endsBodyWithStream();
+    this.request = ex.requestImpl();
     List<BodyTransformer> t = request.transformers();
     this.transformers = t == null || t.isEmpty() ? null : t;
-    this.maxBody = call.config.maxRequestBodySize();
+    this.maxBody = maxBody;
   }
 
   boolean isDone() {
@@ -81,90 +87,55 @@ final class RequestSender {
     return waitingForClient;
   }
 
+  @Override
+  public void handleEvent(Channel channel) {
+    pump(); // the client's body is readable, or the upstream writable
+  }
+
+  /**
+   * Starts: a body of known length or chunked goes out after its head at once (or after the upstream's
+   * {@code 100 Continue}); a transformed body's head waits for the first output (then chunked) or the
+   * end (then an exact length); a request without a body but with transformers sends what they finish with.
+   */
   void start() {
-    if (h2) {
-      headSent = true;
-      boolean expect = HttpContinue.requiresContinueResponse(call.hse);
-      if (!request.hasBody()) {
-        inDone = true;
-        if (transformers != null) {
-          List<ByteBuffer> tail = finishTransformers();
-          if (tail == null) {
-            return;
-          }
-          pending.addAll(tail);
-        }
-        pump();
-      } else if (expect) {
-        call.continueClient();
-      } else {
-        startBody();
-      }
-      return;
-    }
-    boolean closeAfter = call.pool.maxIdle() == 0 && !call.upgradeRequested;
+    boolean expect = HttpContinue.requiresContinueResponse(hse);
     if (!request.hasBody()) {
-      inDone = true;
-      if (transformers == null) {
-        long cl = request.headerMap().contains("Content-Length") ? 0 : -2;
-        pending.add(head(cl, false, closeAfter));
-      } else {
-        List<ByteBuffer> tail = finishTransformers();
-        if (tail == null) {
-          return;
-        }
-        pending.add(head(total(tail), false, closeAfter));
-        pending.addAll(tail);
+      inDone = true; // transformers only: what they make at the end is the body
+      List<ByteBuffer> tail = finishTransformers();
+      if (tail == null) {
+        return;
       }
+      codec.queueHead(pending, total(tail), false);
+      pending.addAll(tail);
       headSent = true;
       pump();
       return;
     }
-    boolean expect = HttpContinue.requiresContinueResponse(call.hse);
-    if (transformers == null && request.contentLength() == 0) {
-      // HTTP/2, content-length 0, stream still open: the head, a complete request by itself, waits until
-      // the stream has ended without data (see DeclaredLengthConduit)
-      if (expect) {
-        call.continueClient();
-      } else {
-        startBody();
-      }
-      return;
-    }
-    if (transformers == null) {
-      chunked = request.contentLength() < 0;
-      pending.add(head(chunked ? -1 : request.contentLength(), expect, closeAfter));
-      headSent = true;
-      if (expect) {
-        if (flush()) {
-          call.awaitContinue();
+    if (transformers == null && request.contentLength() != 0) {
+      long length = request.contentLength() < 0 ? -1 : request.contentLength();
+      if (codec.queueHead(pending, length, expect)) {
+        chunked = length == -1;
+        headSent = true;
+        if (expect) {
+          if (flush()) {
+            call.expectContinue().await();
+          }
+          // else the write listener flushes the head; the wait starts once it is out (see pump)
+          return;
         }
-        // else the write listener flushes the head; awaitContinue once it is out (see pump)
+        startBody();
         return;
       }
-      startBody();
-      return;
+      headSent = true; // it opened the stream
     }
-    // A transformed body: the head waits for the first output (then chunked) or the end (then an exact length).
+    // HTTP/2 (the head is out), content-length 0 on a stream still open (the head, a complete request by
+    // itself, waits until the stream has ended without data: see DeclaredLengthConduit), or a transformed
+    // body (its head waits for the first output)
     if (expect) {
-      call.continueClient();
+      call.expectContinue().continueClient();
     } else {
       startBody();
     }
-  }
-
-  private ByteBuffer head(long contentLength, boolean keepExpect, boolean closeAfter) {
-    String target = call.requestTarget != null ? call.requestTarget : request.pathAndQuery();
-    PooledByteBuffer pooled = call.hse.getConnection().getByteBufferPool().allocate();
-    ByteBuffer b = pooled.getBuffer();
-    b.clear();
-    if (RequestHead.writeTo(b, request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders)) {
-      b.flip();
-      headBuffer = pooled; // returned to the pool once written
-      return b;
-    }
-    pooled.close();
-    return RequestHead.write(request, call.endpoint, target, contentLength, keepExpect, closeAfter, call.extraHeaders);
   }
 
   /** Starts reading the client's body (after 100 Continue, if one was needed). */
@@ -173,13 +144,13 @@ final class RequestSender {
       return;
     }
     bodyStarted = true;
-    in = call.ex.requestChannel();
+    in = ex.requestChannel();
     if (in == null) {
       stop();
       call.onClientBodyFailed(new IOException("request body already consumed"));
       return;
     }
-    replay = transformers == null ? call.ex.replayBuffer() : null;
+    replay = transformers == null ? ex.replayBuffer() : null;
     if (replay != null && replay.size() > 0) {
       // a retry: first what the earlier attempt read from the client, then the rest
       for (ByteBuffer chunk : replay.chunks()) {
@@ -187,14 +158,14 @@ final class RequestSender {
       }
       received = replay.size();
     }
-    if (call.ex.requestBodyDone()) {
+    if (ex.requestBodyDone()) {
       inDone = true;
       if (!endOfBody()) {
         return;
       }
     } else {
-      inBuf = call.hse.getConnection().getByteBufferPool().allocate();
-      in.getReadSetter().set(ch -> pump());
+      inBuf = hse.getConnection().getByteBufferPool().allocate();
+      in.getReadSetter().set(this);
     }
     pump();
   }
@@ -213,8 +184,8 @@ final class RequestSender {
         return;
       }
       if (!bodyStarted) {
-        // head (with Expect) is out: wait for 100 Continue
-        call.awaitContinue();
+        // the head (with Expect) is out: wait for 100 Continue
+        call.expectContinue().await();
         return;
       }
       ByteBuffer b = inBuf.getBuffer();
@@ -230,7 +201,7 @@ final class RequestSender {
       if (n == 0) {
         if (!waitingForClient) {
           waitingForClient = true;
-          call.touchClient();
+          call.timeouts().touchClient();
         }
         in.resumeReads();
         return;
@@ -238,7 +209,7 @@ final class RequestSender {
       waitingForClient = false;
       if (n < 0) {
         inDone = true;
-        call.ex.requestBodyDone(true);
+        ex.requestBodyDone(true);
         in.suspendReads();
         String badTrailer = trailerProblem();
         if (badTrailer != null) {
@@ -251,10 +222,10 @@ final class RequestSender {
         }
         continue;
       }
-      call.bodyConsumed = true;
-      call.touchClient();
+      call.onBodyConsumed();
+      call.timeouts().touchClient();
       received += n;
-      call.ex.addRequestBodyBytes(n);
+      ex.addRequestBodyBytes(n);
       if (maxBody >= 0 && received > maxBody) {
         stop();
         call.onRequestBodyRejected(new BodyTooLargeException(maxBody));
@@ -270,8 +241,7 @@ final class RequestSender {
         try {
           Transformers.apply(transformers, b, out -> {
             if (!headSent) {
-              chunked = true;
-              pending.add(head(-1, false, call.pool.maxIdle() == 0));
+              chunked = codec.queueHead(pending, -1, false);
               headSent = true;
             }
             queueData(out);
@@ -290,12 +260,12 @@ final class RequestSender {
    * (RFC 9113 §8.1.1): it is refused before the upstream sees the end of it. Null when they are fine.
    */
   private String trailerProblem() {
-    io.undertow.util.HeaderMap trailers = call.hse.getAttachment(io.undertow.server.protocol.http.HttpAttachments.REQUEST_TRAILERS);
+    HeaderMap trailers = hse.getAttachment(HttpAttachments.REQUEST_TRAILERS);
     if (trailers == null) {
       return null;
     }
-    boolean h2Client = io.undertow.util.Protocols.HTTP_2_0.equals(call.hse.getProtocol());
-    for (io.undertow.util.HeaderValues values : trailers) {
+    boolean h2Client = Protocols.HTTP_2_0.equals(hse.getProtocol());
+    for (HeaderValues values : trailers) {
       String name = values.getHeaderName().toString();
       for (String v : values) {
         String problem = h2Client ? Http.http2FieldProblem(name, v)
@@ -311,7 +281,7 @@ final class RequestSender {
   /** Queues the end of the body; false if it failed. */
   private boolean endOfBody() {
     if (transformers == null && !headSent) {
-      pending.add(head(0, false, call.pool.maxIdle() == 0));
+      codec.queueHead(pending, 0, false);
       headSent = true;
       return true;
     }
@@ -321,7 +291,7 @@ final class RequestSender {
         return false;
       }
       if (!headSent) {
-        pending.add(head(total(tail), false, call.pool.maxIdle() == 0));
+        codec.queueHead(pending, total(tail), false);
         headSent = true;
         pending.addAll(tail);
         return true;
@@ -331,7 +301,7 @@ final class RequestSender {
       }
     }
     if (chunked) {
-      pending.add(ByteBuffer.wrap(LAST_CHUNK));
+      codec.queueLastChunk(pending);
     }
     return true;
   }
@@ -358,9 +328,7 @@ final class RequestSender {
 
   private void queueData(ByteBuffer data) {
     if (chunked) {
-      pending.add(ByteBuffer.wrap((Integer.toHexString(data.remaining()) + "\r\n").getBytes(StandardCharsets.US_ASCII)));
-      pending.add(data);
-      pending.add(ByteBuffer.wrap(CRLF));
+      codec.queueChunk(pending, data);
     } else {
       pending.add(data);
     }
@@ -369,27 +337,17 @@ final class RequestSender {
   /** Writes what is pending; false (with a write listener set) if the upstream cannot take it all now. */
   private boolean flush() {
     while (!pending.isEmpty()) {
-      ByteBuffer[] gather = GATHER.get();
-      int k = 0;
-      for (ByteBuffer b : pending) {
-        gather[k++] = b;
-        if (k == MAX_GATHER) {
-          break;
-        }
-      }
       long written;
       try {
-        written = sink.write(gather, 0, k);
+        written = GatheringWrite.write(sink, pending, GatheringWrite::self);
       } catch (IOException e) {
         stop();
-        call.onUpstreamWriteFailed(e);
+        call.upstreamWriteFailed(e);
         return false;
-      } finally {
-        java.util.Arrays.fill(gather, 0, k, null);
       }
       if (written > 0) {
-        call.requestBytesWritten = true;
-        call.touch();
+        call.onRequestBytesWritten();
+        call.timeouts().touch();
       }
       while (!pending.isEmpty() && !pending.peek().hasRemaining()) {
         pending.poll();
@@ -399,11 +357,8 @@ final class RequestSender {
         return false;
       }
     }
-    if (headBuffer != null) {
-      headBuffer.close();
-      headBuffer = null;
-    }
-    if (h2) {
+    codec.releaseHead();
+    if (flushes) {
       // a framed channel holds what was written until flushed
       try {
         if (!sink.flush()) {
@@ -412,7 +367,7 @@ final class RequestSender {
         }
       } catch (IOException e) {
         stop();
-        call.onUpstreamWriteFailed(e);
+        call.upstreamWriteFailed(e);
         return false;
       }
     }
@@ -426,7 +381,7 @@ final class RequestSender {
   /** The upstream takes no more for now: stop reading the client until it is writable again. */
   private void waitForUpstream() {
     blockedOnUpstream = true;
-    sink.getWriteSetter().set(ch -> pump());
+    sink.getWriteSetter().set(this);
     sink.resumeWrites();
     if (in != null) {
       in.suspendReads();
@@ -435,19 +390,19 @@ final class RequestSender {
 
   private void finish() {
     try {
-      if (h2 && !shutdown) {
+      if (endsWithStream && !shutdown) {
         shutdown = true;
         sink.shutdownWrites(); // END_STREAM
       }
       if (!sink.flush()) {
         blockedOnUpstream = true;
-        sink.getWriteSetter().set(ch -> pump());
+        sink.getWriteSetter().set(this);
         sink.resumeWrites();
         return;
       }
     } catch (IOException e) {
       stop();
-      call.onUpstreamWriteFailed(e);
+      call.upstreamWriteFailed(e);
       return;
     }
     if (blockedOnUpstream) {
@@ -485,9 +440,6 @@ final class RequestSender {
       inBuf.close();
       inBuf = null;
     }
-    if (headBuffer != null) {
-      headBuffer.close();
-      headBuffer = null;
-    }
+    codec.releaseHead();
   }
 }
