@@ -18,7 +18,6 @@ import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
 import com.nimbusds.jose.util.Base64URL;
-import com.nimbusds.jwt.JWTClaimsSet;
 import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyServer;

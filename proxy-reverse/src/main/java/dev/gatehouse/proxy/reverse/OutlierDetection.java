@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * Passive health: a server that fails {@code consecutiveFailures} requests in a row (connection refused

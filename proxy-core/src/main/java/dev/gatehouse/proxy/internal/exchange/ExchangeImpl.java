@@ -428,6 +428,22 @@ public final class ExchangeImpl implements ChainContext {
     return requestBodyBytes;
   }
 
+  /**
+   * Ends the client's response abnormally, so a truncated body can never look complete: the connection
+   * for HTTP/1.x, only the stream for HTTP/2. {@code out} is the response channel if it was taken.
+   */
+  public void abortClient(org.xnio.channels.StreamSinkChannel out) {
+    hse.setPersistent(false);
+    if (io.undertow.util.Protocols.HTTP_2_0.equals(hse.getProtocol())) {
+      org.xnio.channels.StreamSinkChannel ch = out != null ? out : hse.getResponseChannel();
+      if (ch != null) {
+        org.xnio.IoUtils.safeClose(ch);
+        return;
+      }
+    }
+    org.xnio.IoUtils.safeClose(hse.getConnection());
+  }
+
   @Override
   public String toString() {
     return "ProxyExchange(" + request + " from " + clientAddress() + ")";

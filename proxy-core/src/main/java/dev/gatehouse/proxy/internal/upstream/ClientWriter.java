@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.internal.upstream;
 
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
-import dev.gatehouse.proxy.internal.server.Engine;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import java.io.IOException;
@@ -287,14 +286,14 @@ final class ClientWriter implements ChannelListener<StreamSinkChannel> {
   /** Ends the client's response abnormally: the connection (HTTP/1.x) or the stream (HTTP/2) is closed. */
   void abort() {
     streamer.release();
-    Engine.abortClient(hse, out);
+    ex.abortClient(out);
   }
 
   /** Cuts the client off, keeping the upstream side going (the body is still wanted without the client). */
   void detach() {
     drop();
     awaitingWritable = false;
-    Engine.abortClient(hse, out); // may end the client's exchange at once: the call stays, detached
+    ex.abortClient(out); // may end the client's exchange at once: the call stays, detached
   }
 
   /** One slice for the client and the segment it lives in (null when it owns its bytes). */

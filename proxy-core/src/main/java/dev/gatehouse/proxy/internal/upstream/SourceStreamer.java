@@ -4,7 +4,6 @@ import dev.gatehouse.proxy.BodyTransformer;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
 import dev.gatehouse.proxy.internal.exchange.Transformers;
-import dev.gatehouse.proxy.internal.server.Engine;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import java.io.IOException;
@@ -249,7 +248,7 @@ public final class SourceStreamer {
     queued = 0;
     closeSource();
     cancelTimer();
-    Engine.abortClient(hse, out);
+    ex.abortClient(out);
   }
 
   private void closeSource() {
