@@ -21,6 +21,9 @@ import java.util.Objects;
  * <p>Timeouts are {@link Duration}s; {@link Duration#ZERO} disables one where the setter says so.
  *
  * @param <B> the concrete builder type, returned by every setter
+ *
+ * <p>(This class is long because it holds one setter per shared setting, each with its documented default and
+ * its validation.)
  */
 public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 

@@ -72,6 +72,9 @@ import java.util.regex.Pattern;
  * <p><b>Verified-token cache.</b> A token already verified is recognised by its SHA-256 and not verified
  * again until its {@code exp} (a bounded Caffeine cache, {@code com.github.ben-manes.caffeine:caffeine};
  * {@link Builder#verifiedTokenCacheSize(int) 0} turns it off). A change of the key set empties it.
+ *
+ * <p>(This class is long because its builder holds every verification setting, each with its documented
+ * default and validation; the verification itself is in a class of its own.)
  */
 public final class JwtAuth implements Filter {
   /** Default JWKS refresh interval. */

