@@ -4,14 +4,19 @@ import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.observe.AdminServer;
 import dev.gatehouse.proxy.internal.observe.Features;
-import dev.gatehouse.proxy.internal.pool.CidrSet;
 import dev.gatehouse.proxy.internal.server.CoreConfig;
 import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.ExchangeFilter;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.Terminal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Settings shared by the forward and the reverse proxy. Every setter checks its value at once and
@@ -521,24 +526,39 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
-   * For subclasses: checks the shared settings and creates the server, with {@code terminal} as the last
-   * step after the global filters. The terminal decides where a request goes.
+   * For the direction modules (the one seam between them and the engine): checks the shared settings
+   * and creates the server, with {@code terminal} as the last step after the global filters. The
+   * terminal decides where a request goes; it is given the engine's view of each exchange. Returns the
+   * server as the module sees it, which is also the server its users get.
    */
-  protected final ProxyServer buildServer(Filter terminal, String kind) {
+  protected final ProxyRuntime buildServer(Terminal terminal, String kind) {
     return buildServer(List.of(), terminal, kind);
   }
 
   /**
-   * For subclasses: like {@link #buildServer(Filter, String)}, with {@code first} running before the
-   * global filters (the module's own duties that every filter may rely on, such as proxy
+   * For the direction modules: like {@link #buildServer(Terminal, String)}, with {@code first} running
+   * before the global filters (the module's own duties that every filter may rely on, such as proxy
    * authentication).
    */
-  protected final ProxyServer buildServer(List<Filter> first, Filter terminal, String kind) {
+  protected final ProxyRuntime buildServer(List<ExchangeFilter> first, Terminal terminal, String kind) {
     Objects.requireNonNull(terminal, "terminal");
     if (cache != null && !cachePlacedByTerminal) {
       terminal = dev.gatehouse.proxy.internal.cache.CacheAccess.engine(cache).around(terminal);
     }
-    List<Filter> chain = new ArrayList<>(first);
+    List<Filter> chain = new ArrayList<>(first.size() + filters.size());
+    for (ExchangeFilter f : first) {
+      chain.add(new Filter() {
+        @Override
+        public CompletionStage<ProxyResponse> filter(ProxyExchange exchange, Chain next) {
+          return f.filter((Exchange) exchange, next); // the engine's exchanges are its view
+        }
+
+        @Override
+        public String toString() {
+          return f.toString();
+        }
+      });
+    }
     chain.addAll(filters);
     if (upstreamMaxIdleConnections > upstreamMaxConnections) {
       throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
@@ -575,7 +595,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     if (adminPort >= 0) {
       AdminServer.attach(engine, adminHost, adminPort);
     }
-    return engine;
+    return engine.runtime();
   }
 
   private static Duration positive(String name, Duration d) {

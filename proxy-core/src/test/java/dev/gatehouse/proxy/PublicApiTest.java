@@ -13,6 +13,11 @@ class PublicApiTest {
   }
 
   @Test
+  void theSpiMentionsNoEngineOrInternalTypes() throws Exception {
+    assertThat(PublicApi.violations(dev.gatehouse.proxy.spi.ProxyRuntime.class)).isEmpty();
+  }
+
+  @Test
   void theCheckFindsEngineTypesWhereTheyAre() throws Exception {
     // the internal package is allowed to use Undertow; this proves the scan sees such signatures
     assertThat(PublicApi.violations(dev.gatehouse.proxy.internal.server.Engine.class))

@@ -9,7 +9,7 @@ import dev.gatehouse.proxy.internal.cache.CacheKeys;
 import dev.gatehouse.proxy.internal.cache.CacheSettings;
 import dev.gatehouse.proxy.internal.cache.PurgeFilter;
 import dev.gatehouse.proxy.internal.http1.Http;
-import dev.gatehouse.proxy.internal.pool.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -132,7 +132,7 @@ public final class TestRequest {
   /** From the client at {@code ip} (an IPv4 or IPv6 literal). @implSpec Defaults to {@code 127.0.0.1}. */
   public TestRequest from(String ip) {
     Objects.requireNonNull(ip, "ip");
-    byte[] literal = dev.gatehouse.proxy.internal.pool.CidrSet.parseLiteral(ip);
+    byte[] literal = dev.gatehouse.proxy.spi.CidrSet.parseLiteral(ip);
     if (literal == null) {
       throw new IllegalArgumentException("ip: \"" + ip + "\" (expected: an IPv4 or IPv6 address)");
     }

@@ -2,8 +2,7 @@ package dev.gatehouse.proxy.testing;
 
 import dev.gatehouse.proxy.ProxyBuilder;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
 import java.net.URI;
 import java.util.concurrent.CompletableFuture;
 
@@ -30,8 +29,8 @@ public final class TestProxy extends ProxyBuilder<TestProxy> {
   @Override
   public ProxyServer build() {
     Endpoint endpoint = upstream == null ? null : Endpoint.of(URI.create(upstream));
-    return buildServer((exchange, chain) -> endpoint == null
+    return buildServer(exchange -> endpoint == null
         ? CompletableFuture.failedFuture(new IllegalStateException("no upstream"))
-        : ((ExchangeImpl) exchange).forwardTo(endpoint), "test");
+        : exchange.forwardTo(endpoint), "test");
   }
 }

@@ -167,7 +167,7 @@ public final class EgressPolicy {
     if (byAddress == null) {
       InetAddress checked = address;
       if (checked == null) {
-        byte[] literal = dev.gatehouse.proxy.internal.pool.CidrSet.parseLiteral(h);
+        byte[] literal = dev.gatehouse.proxy.spi.CidrSet.parseLiteral(h);
         if (literal != null) {
           try {
             checked = InetAddress.getByAddress(literal);

@@ -9,7 +9,8 @@ import dev.gatehouse.proxy.forward.internal.NoProxy;
 import dev.gatehouse.proxy.forward.internal.ParentProxy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
-import dev.gatehouse.proxy.internal.server.Engine;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.Tokens;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,7 +134,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     Objects.requireNonNull(alsoStrip, "alsoStrip");
     for (String h : alsoStrip) {
       Objects.requireNonNull(h, "alsoStrip");
-      if (!dev.gatehouse.proxy.internal.http1.Http.isToken(h)) {
+      if (!Tokens.isToken(h)) {
         throw new IllegalArgumentException("anonymous: \"" + h + "\" (expected: a header field name)");
       }
       stripped.add(h);
@@ -328,10 +329,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     ForwardSettings settings = new ForwardSettings(egress, resolver, realm, authenticator, anonymous,
         List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout, userPolicies);
     dev.gatehouse.proxy.cache.HttpCache cache = cacheForTerminal();
-    ForwardSteps steps = new ForwardSteps(settings, intercepting,
-        cache == null ? null : dev.gatehouse.proxy.internal.cache.CacheAccess.engine(cache));
-    ProxyServer server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
-    steps.attach((Engine) server);
+    ForwardSteps steps = new ForwardSteps(settings, intercepting, cache);
+    ProxyRuntime server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
+    steps.attach(server);
     return server;
   }
 

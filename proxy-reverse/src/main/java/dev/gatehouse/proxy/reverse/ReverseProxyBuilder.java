@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyBuilder;
-import dev.gatehouse.proxy.internal.server.Engine;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -45,7 +45,7 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
     List<Route> snapshot = List.copyOf(routes);
     RouteSet.checkDistinct(snapshot);
     RouteTable table = new RouteTable(preserveHost, cacheForTerminal());
-    Engine engine = (Engine) buildServer(table, "reverse");
+    ProxyRuntime engine = buildServer(table, "reverse");
     table.bind(engine, snapshot);
     return new ReverseServer(engine, table);
   }

@@ -1,8 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.pool.PoolSettings;
-import dev.gatehouse.proxy.internal.server.CoreConfig;
-import dev.gatehouse.proxy.internal.server.Engine;
+import dev.gatehouse.proxy.spi.PoolSettings;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -228,21 +227,21 @@ public final class UpstreamGroup {
    *
    * @throws IllegalStateException if another proxy using the group has another clock
    */
-  void bindClock(Engine engine) {
-    clock.bind(engine.config());
+  void bindClock(ProxyRuntime runtime) {
+    clock.bind(runtime);
   }
 
   /** A proxy routing to this group started, or a running proxy's routes now use it: health checks run. */
-  void engineStarted(Engine engine) {
+  void engineStarted(ProxyRuntime runtime) {
     if (lifecycle != null) {
-      lifecycle.started(engine);
+      lifecycle.started(runtime);
     }
   }
 
   /** A proxy closed, or no longer routes to this group. */
-  void engineStopped(Engine engine) {
+  void engineStopped(ProxyRuntime runtime) {
     if (lifecycle != null) {
-      lifecycle.stopped(engine);
+      lifecycle.stopped(runtime);
     }
   }
 
@@ -284,8 +283,8 @@ public final class UpstreamGroup {
   }
 
   /** The pool limits and TLS of this group's servers on top of the proxy's defaults. */
-  PoolSettings poolSettings(CoreConfig config) {
-    return poolLimits.settings(config);
+  PoolSettings poolSettings(PoolSettings defaults) {
+    return poolLimits.settings(defaults);
   }
 
   @Override

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.tls.ClientTls;
-import dev.gatehouse.proxy.internal.tls.Pem;
+import dev.gatehouse.proxy.spi.ClientTls;
+import dev.gatehouse.proxy.spi.KeyMaterial;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.Objects;
@@ -121,19 +121,19 @@ public final class UpstreamTls {
       }
       TrustManager[] tm = null;
       if (trustPem != null) {
-        tm = Pem.trustManagers(Pem.trustStore(Pem.certificates("upstreamTls.trustPem", trustPem)));
+        tm = KeyMaterial.trustManagers(KeyMaterial.trustStore(KeyMaterial.certificates("upstreamTls.trustPem", trustPem)));
       } else if (trustStore != null) {
-        tm = Pem.trustManagers(Pem.loadKeyStore("upstreamTls.trustStore", trustStore, trustStorePassword));
+        tm = KeyMaterial.trustManagers(KeyMaterial.loadKeyStore("upstreamTls.trustStore", trustStore, trustStorePassword));
       }
       KeyManager[] km = null;
       if (certChain != null) {
-        KeyStore ks = Pem.keyStore("upstreamTls.clientCertificate", certChain, certKey);
-        km = Pem.keyManagers(ks, new char[0]);
+        KeyStore ks = KeyMaterial.keyStore("upstreamTls.clientCertificate", certChain, certKey);
+        km = KeyMaterial.keyManagers(ks, new char[0]);
       } else if (keyStore != null) {
-        km = Pem.keyManagers(Pem.loadKeyStore("upstreamTls.clientKeyStore", keyStore, keyStorePassword),
+        km = KeyMaterial.keyManagers(KeyMaterial.loadKeyStore("upstreamTls.clientKeyStore", keyStore, keyStorePassword),
             keyStorePassword);
       }
-      return new UpstreamTls(new ClientTls(km, tm, verifyHostname, protocols));
+      return new UpstreamTls(ClientTls.of(km, tm, verifyHostname, protocols));
     }
   }
 }

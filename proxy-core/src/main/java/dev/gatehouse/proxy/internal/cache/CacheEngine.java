@@ -144,9 +144,8 @@ public final class CacheEngine {
   // ---------------------------------------------------------------- the step
 
   /** {@code terminal} with this cache in front of it (for builders that do not place the cache themselves). */
-  public dev.gatehouse.proxy.Filter around(dev.gatehouse.proxy.Filter terminal) {
-    return dev.gatehouse.proxy.Filter.named("cache+" + dev.gatehouse.proxy.internal.exchange.FilterChain.nameOf(terminal),
-        (exchange, chain) -> handle((ExchangeImpl) exchange, x -> terminal.filter(x, chain)));
+  public dev.gatehouse.proxy.spi.Terminal around(dev.gatehouse.proxy.spi.Terminal terminal) {
+    return exchange -> handle((ExchangeImpl) exchange, terminal::handle);
   }
 
   /**

@@ -5,7 +5,7 @@ import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
-import dev.gatehouse.proxy.internal.pool.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

@@ -5,11 +5,14 @@ import dev.gatehouse.proxy.ProxyRequest;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.http1.HttpDuties;
 import dev.gatehouse.proxy.internal.observe.ObservedExchange;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
-import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.internal.observe.Telemetry;
 import dev.gatehouse.proxy.internal.server.Engine;
-import dev.gatehouse.proxy.internal.upstream.CallOptions;
 import dev.gatehouse.proxy.internal.upstream.UpstreamCall;
+import dev.gatehouse.proxy.spi.CallOptions;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.HeaderField;
+import dev.gatehouse.proxy.spi.PoolSettings;
 import io.undertow.server.HttpServerExchange;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -22,8 +25,14 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.xnio.XnioIoThread;
 
-/** One exchange: the Undertow exchange, the request as filters change it, attributes, upstream calls. */
-public final class ExchangeImpl implements ChainContext {
+/**
+ * One exchange: the Undertow exchange, the request as filters change it, attributes, upstream calls.
+ *
+ * <p>Why one class of this size: it is three views of one exchange, each method small: the public {@link
+ * dev.gatehouse.proxy.ProxyExchange} filters see, the filter chain's {@link ChainContext}, and the modules'
+ * {@link Exchange}; the request body the calls share is a {@link RequestBody} of its own.
+ */
+public final class ExchangeImpl implements ChainContext, Exchange {
   private final Engine engine;
   private final HttpServerExchange hse;
   private final RequestImpl request;
@@ -33,12 +42,8 @@ public final class ExchangeImpl implements ChainContext {
   private volatile Throwable misuse;
   private List<UpstreamCall> calls;
   private boolean finished;
-  private boolean requestBodyClaimed;
-  private org.xnio.channels.StreamSourceChannel requestChannel;
-  private boolean requestBodyDone;
-  /** Some of the client's body has been read (and so is gone unless kept for replay). */
-  private boolean requestBodyRead;
-  private ReplayBuffer replay;
+  /** The client's body as the calls share it; made on first use, for a request with a body. */
+  private RequestBody body;
   private String proxyAuthorization;
   private String upgrade;
   private boolean completionDeferred;
@@ -190,17 +195,21 @@ public final class ExchangeImpl implements ChainContext {
    * Sends the request, as filters left it, to {@code endpoint}. The stage completes on the I/O thread
    * when the response head has arrived. Must be called on the I/O thread.
    */
+  @Override
   public CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint) {
-    return forwardTo(endpoint, null);
+    return forwardTo(endpoint, null, List.of());
   }
 
   /**
    * Like {@link #forwardTo(Endpoint)}, with a request-target other than the request's path and query
    * (e.g. absolute-form through a parent proxy; {@code null} for the default) and extra fields appended
-   * to the head as name/value pairs (e.g. {@code Proxy-Authorization} for that parent).
+   * to the head (e.g. {@code Proxy-Authorization} for that parent).
    */
-  public CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint, String requestTarget, String... extraHeaders) {
-    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint), requestTarget, extraHeaders);
+  @Override
+  public CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint, String requestTarget,
+      List<HeaderField> extraFields) {
+    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint), requestTarget, extraFields, null,
+        CallOptions.DEFAULTS);
     if (calls == null) {
       calls = new ArrayList<>(1);
     }
@@ -214,13 +223,12 @@ public final class ExchangeImpl implements ChainContext {
    * response head has arrived. Must be called on the I/O thread. May be called again after a failed
    * call (a retry) when {@link #canResendRequest()}.
    */
+  @Override
   public UpstreamCall call(Endpoint endpoint, CallOptions options) {
     PoolSettings settings = options.pool() != null ? options.pool() : engine.defaultPoolSettings();
-    String[] extra = null;
-    if (options.upgrade() && wantsUpgrade()) {
-      extra = new String[] {"Connection", "Upgrade", "Upgrade", upgrade};
-    }
-    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint, settings), null, extra, options);
+    String passUpgrade = options.upgrade() && wantsUpgrade() ? upgrade : null;
+    UpstreamCall call = new UpstreamCall(this, endpoint, engine.pool(endpoint, settings), null, List.of(),
+        passUpgrade, options);
     if (calls == null) {
       calls = new ArrayList<>(2);
     }
@@ -234,43 +242,60 @@ public final class ExchangeImpl implements ChainContext {
    * (a body with a declared length above the limit, or with body transformers, is not kept). Call
    * before the first upstream call.
    */
+  @Override
   public void enableRequestReplay(long limit) {
-    if (replay != null || requestBodyClaimed || !request.hasBody()) {
-      return;
-    }
-    replay = new ReplayBuffer(limit);
-    if (request.contentLength() > limit || (request.transformers() != null && !request.transformers().isEmpty())) {
-      replay.overflow();
+    if (request.hasBody()) {
+      requestBody().enableReplay(limit);
     }
   }
 
   /** Whether another upstream call can still send the whole request (no body, or a body kept in full). */
+  @Override
   public boolean canResendRequest() {
-    if (!request.hasBody() || !requestBodyClaimed || !requestBodyRead) {
-      return true;
+    return body == null || !request.hasBody() || body.canResend();
+  }
+
+  /** The client's body as the upstream calls share it. */
+  public RequestBody requestBody() {
+    if (body == null) {
+      body = new RequestBody(hse, request);
     }
-    return replay != null && !replay.overflowed()
-        && (request.transformers() == null || request.transformers().isEmpty());
+    return body;
   }
 
-  public ReplayBuffer replayBuffer() {
-    return replay != null && !replay.overflowed() ? replay : null;
+  @Override
+  public String requestTarget() {
+    return hse.getRequestURI();
   }
 
-  /** The client's request body channel; the same one for every attempt. */
-  public org.xnio.channels.StreamSourceChannel requestChannel() {
-    if (requestChannel == null) {
-      requestChannel = hse.getRequestChannel();
-    }
-    return requestChannel;
+  @Override
+  public boolean absoluteFormTarget() {
+    return hse.isHostIncludedInRequestURI();
   }
 
-  public boolean requestBodyDone() {
-    return requestBodyDone;
+  @Override
+  public void closeConnectionAfterResponse() {
+    hse.setPersistent(false);
   }
 
-  public void requestBodyDone(boolean done) {
-    this.requestBodyDone = done;
+  @Override
+  public void scheme(String scheme) {
+    request.scheme(scheme);
+  }
+
+  @Override
+  public <T> Optional<T> connectionAttribute(AttributeKey<T> key) {
+    return ConnectionAttribute.get(hse, key);
+  }
+
+  @Override
+  public void routeChosen(String route) {
+    Telemetry.routeChosen(this, route);
+  }
+
+  @Override
+  public void upstreamChosen(String group, String server) {
+    Telemetry.upstream(this, group, server);
   }
 
   /** Keeps the hop-by-hop fields the modules need before they are stripped from the request. */
@@ -279,7 +304,7 @@ public final class ExchangeImpl implements ChainContext {
     this.upgrade = upgrade;
   }
 
-  /** The client's {@code Proxy-Authorization}, which is never forwarded. */
+  @Override
   public String proxyAuthorization() {
     return proxyAuthorization;
   }
@@ -296,19 +321,6 @@ public final class ExchangeImpl implements ChainContext {
   /** The client's {@code Upgrade} request, if any. */
   public String upgrade() {
     return upgrade;
-  }
-
-  /** Only one upstream call may stream the client's request body. */
-  public boolean claimRequestBody() {
-    if (requestBodyClaimed) {
-      return canResendRequest();
-    }
-    requestBodyClaimed = true;
-    return true;
-  }
-
-  public boolean requestBodyClaimed() {
-    return requestBodyClaimed;
   }
 
   @Override
@@ -334,7 +346,7 @@ public final class ExchangeImpl implements ChainContext {
     return misuse;
   }
 
-  @Override
+  @Override // both ChainContext and Exchange
   public boolean isFinished() {
     return finished;
   }
@@ -416,7 +428,7 @@ public final class ExchangeImpl implements ChainContext {
 
   /** Counts {@code n} more request body bytes read from the client (some of the body is now gone). */
   public void addRequestBodyBytes(long n) {
-    requestBodyRead = true;
+    requestBody().markRead();
     requestBodyBytes += n;
   }
 

@@ -4,13 +4,15 @@ import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import dev.gatehouse.proxy.internal.http1.HttpDuties;
 import dev.gatehouse.proxy.internal.http1.RequestHead;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.HeaderField;
 import io.undertow.client.ClientRequest;
 import io.undertow.client.ProxiedRequestAttachments;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
+import java.util.List;
 
 /** Maps a forwarded request onto an HTTP/2 stream's head, and an HTTP/2 response head back. */
 public final class H2Requests {
@@ -20,7 +22,7 @@ public final class H2Requests {
    * The request head for an HTTP/2 stream: the same fields as {@link RequestHead} writes for HTTP/1.1
    * (no hop-by-hop or framing fields, no {@code Expect}), with {@code Host} becoming {@code :authority}.
    */
-  public static ClientRequest build(RequestImpl request, Endpoint endpoint, String target, String[] extra) {
+  public static ClientRequest build(RequestImpl request, Endpoint endpoint, String target, List<HeaderField> extra) {
     ClientRequest cr = new ClientRequest();
     cr.setMethod(HttpString.tryFromString(request.method()));
     cr.setPath(target);
@@ -35,8 +37,8 @@ public final class H2Requests {
       }
       out.putAll(name, values);
     }
-    for (int i = 0; i + 1 < extra.length; i += 2) {
-      out.add(HttpString.tryFromString(extra[i]), extra[i + 1]);
+    for (HeaderField f : extra) {
+      out.add(HttpString.tryFromString(f.name()), f.value());
     }
     // Undertow's HTTP/2 client always writes X-Forwarded-Proto, from this attachment: keep ours
     String proto = out.getFirst(Headers.X_FORWARDED_PROTO);

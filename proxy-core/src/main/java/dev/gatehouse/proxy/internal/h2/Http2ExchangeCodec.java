@@ -5,7 +5,7 @@ import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import dev.gatehouse.proxy.internal.http1.BodyDecoder;
 import dev.gatehouse.proxy.internal.http1.ResponseFraming;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
 import dev.gatehouse.proxy.internal.upstream.ExchangeCodec;
 import dev.gatehouse.proxy.internal.upstream.UpstreamCall;
 import io.undertow.client.ClientCallback;
@@ -91,7 +91,7 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
     session = s;
     call.timeouts().transportReady();
     armTimer(call.timeouts().checkInterval());
-    ClientRequest cr = H2Requests.build(request, endpoint, call.requestTarget(), call.extraHeaders());
+    ClientRequest cr = H2Requests.build(request, endpoint, call.requestTarget(), call.extraFields());
     // H2Requests leaves out the framing fields; Undertow reads these two to know whether a body follows
     List<BodyTransformer> transformers = request.transformers();
     boolean transformed = transformers != null && !transformers.isEmpty();

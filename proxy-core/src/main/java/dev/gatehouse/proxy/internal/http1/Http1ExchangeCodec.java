@@ -2,12 +2,13 @@ package dev.gatehouse.proxy.internal.http1;
 
 import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.UpstreamConnection;
 import dev.gatehouse.proxy.internal.server.InterimResponses;
 import dev.gatehouse.proxy.internal.upstream.ExchangeCodec;
 import dev.gatehouse.proxy.internal.upstream.UpstreamCall;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.HeaderField;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.HttpServerExchange;
@@ -15,6 +16,7 @@ import io.undertow.util.HeaderMap;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.ChannelListener;
@@ -116,7 +118,7 @@ public final class Http1ExchangeCodec implements ExchangeCodec, HostPool.Acquire
   private ByteBuffer head(long contentLength, boolean keepExpect) {
     boolean closeAfter = pool.maxIdle() == 0 && !call.upgradeRequested();
     String target = call.requestTarget();
-    String[] extra = call.extraHeaders();
+    List<HeaderField> extra = call.extraFields();
     PooledByteBuffer pooled = buffers.allocate();
     ByteBuffer b = pooled.getBuffer();
     b.clear();

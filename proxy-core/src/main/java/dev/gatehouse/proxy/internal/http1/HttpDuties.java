@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.http1;
 
 import dev.gatehouse.proxy.ForwardedHeaders;
-import dev.gatehouse.proxy.internal.pool.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;

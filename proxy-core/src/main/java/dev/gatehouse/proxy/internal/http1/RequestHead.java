@@ -1,13 +1,15 @@
 package dev.gatehouse.proxy.internal.http1;
 
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.HeaderField;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
 
 /** Serialises the request line and fields sent upstream; framing fields are the proxy's own. */
 public final class RequestHead {
@@ -22,17 +24,17 @@ public final class RequestHead {
    * @param target request-target, e.g. {@code /a?b} (or absolute-form through a parent proxy)
    * @param contentLength the length to declare, {@code -1} for chunked, {@code -2} for no framing field
    * @param keepExpect whether to forward {@code Expect: 100-continue}
-   * @param extra fields added last (e.g. {@code Proxy-Authorization} for a parent proxy), name/value pairs
+   * @param extra fields added last (e.g. {@code Proxy-Authorization} for a parent proxy)
    */
   public static ByteBuffer write(RequestImpl request, Endpoint endpoint, String target, long contentLength,
-      boolean keepExpect, boolean closeAfter, String... extra) {
+      boolean keepExpect, boolean closeAfter, List<HeaderField> extra) {
     RequestHead h = build(request, endpoint, target, contentLength, keepExpect, closeAfter, extra);
     return ByteBuffer.wrap(java.util.Arrays.copyOf(h.buf, h.size));
   }
 
   /** Writes the head into {@code out} (a pooled buffer) if it fits; returns false if it does not. */
   public static boolean writeTo(ByteBuffer out, RequestImpl request, Endpoint endpoint, String target, long contentLength,
-      boolean keepExpect, boolean closeAfter, String... extra) {
+      boolean keepExpect, boolean closeAfter, List<HeaderField> extra) {
     RequestHead h = build(request, endpoint, target, contentLength, keepExpect, closeAfter, extra);
     if (h.size > out.remaining()) {
       return false;
@@ -47,7 +49,7 @@ public final class RequestHead {
    * line. Returns why the request must not be sent, or null when it may be: a method or field name that
    * is not a token, a field value with CR, LF or NUL, a request-target with white space or controls.
    */
-  public static String unsafeHead(RequestImpl request, String target, String[] extra) {
+  public static String unsafeHead(RequestImpl request, String target, List<HeaderField> extra) {
     if (!Http.isToken(request.method())) {
       return "method is not a token";
     }
@@ -71,9 +73,10 @@ public final class RequestHead {
         }
       }
     }
-    for (int i = 0; i + 1 < extra.length; i += 2) {
-      if (!Http.isToken(extra[i]) || !Http.isValidValue(extra[i + 1])) {
-        return "field " + extra[i] + " is malformed";
+    for (int i = 0, n = extra.size(); i < n; i++) {
+      HeaderField f = extra.get(i);
+      if (!Http.isToken(f.name()) || !Http.isValidValue(f.value())) {
+        return "field " + f.name() + " is malformed";
       }
     }
     return null;
@@ -93,7 +96,7 @@ public final class RequestHead {
   }
 
   private static RequestHead build(RequestImpl request, Endpoint endpoint, String target, long contentLength,
-      boolean keepExpect, boolean closeAfter, String... extra) {
+      boolean keepExpect, boolean closeAfter, List<HeaderField> extra) {
     RequestHead h = SCRATCH.get();
     h.size = 0;
     h.ascii(request.method()).ascii(" ").ascii(target).ascii(" HTTP/1.1\r\n");
@@ -109,8 +112,9 @@ public final class RequestHead {
         h.latin1(name.toString()).ascii(": ").latin1(v).ascii("\r\n");
       }
     }
-    for (int i = 0; i + 1 < extra.length; i += 2) {
-      h.ascii(extra[i]).ascii(": ").latin1(extra[i + 1]).ascii("\r\n");
+    for (int i = 0, n = extra.size(); i < n; i++) {
+      HeaderField f = extra.get(i);
+      h.ascii(f.name()).ascii(": ").latin1(f.value()).ascii("\r\n");
     }
     if (contentLength >= 0) {
       h.ascii("Content-Length: ").ascii(Long.toString(contentLength)).ascii("\r\n");

@@ -2,7 +2,10 @@ package dev.gatehouse.proxy.internal.pool;
 
 import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
-import dev.gatehouse.proxy.internal.tls.ClientTls;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.internal.tls.ClientTlsContext;
+import dev.gatehouse.proxy.spi.ClientTls;
+import dev.gatehouse.proxy.spi.Endpoint;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -163,7 +166,7 @@ public final class Connector {
     }
 
     private void handshake(StreamConnection sc) {
-      ClientTls t = tls != null ? tls : ClientTls.defaults();
+      ClientTlsContext t = ClientTlsContext.of(tls);
       SslConnection ssl;
       try {
         UndertowXnioSsl xs = new UndertowXnioSsl(sc.getWorker().getXnio(), OptionMap.EMPTY, t.sslContext());
@@ -210,7 +213,7 @@ public final class Connector {
 
     /** Why the handshake ended, when the trust check said so; Undertow's conduit reports only a close. */
     private String handshakeFailure(SslConnection ssl) {
-      String refusal = (tls != null ? tls : ClientTls.defaults()).refusal(UndertowXnioSsl.getSslEngine(ssl));
+      String refusal = ClientTlsContext.of(tls).refusal(UndertowXnioSsl.getSslEngine(ssl));
       return refusal != null ? refusal : "connection closed";
     }
 

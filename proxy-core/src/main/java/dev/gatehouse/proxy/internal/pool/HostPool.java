@@ -2,6 +2,8 @@ package dev.gatehouse.proxy.internal.pool;
 
 import dev.gatehouse.proxy.UpstreamUnavailableException;
 import dev.gatehouse.proxy.internal.h2.H2Sessions;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.PoolSettings;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.Executor;

@@ -1,6 +1,8 @@
 package dev.gatehouse.proxy.internal.pool;
 
 import dev.gatehouse.proxy.ProxyStatus;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.PoolSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;

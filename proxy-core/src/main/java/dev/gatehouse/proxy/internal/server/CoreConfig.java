@@ -3,8 +3,9 @@ package dev.gatehouse.proxy.internal.server;
 import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ForwardedHeaders;
-import dev.gatehouse.proxy.internal.pool.CidrSet;
 import dev.gatehouse.proxy.internal.tls.ServerTlsContexts;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.spi.PoolSettings;
 import java.time.Duration;
 import java.util.List;
 
@@ -44,6 +45,12 @@ public record CoreConfig(
     java.time.Duration tlsReloadInterval,
     boolean http2,
     java.time.InstantSource clock) {
+
+  /** The pool limits of calls that bring none of their own (HTTP/1.1, default TLS). */
+  public PoolSettings defaultPoolSettings() {
+    return new PoolSettings(upstreamMaxConnections, upstreamMaxIdleConnections, upstreamMaxPending,
+        upstreamKeepAliveTimeout, null);
+  }
 
   /**
    * Now in nanoseconds, for comparing against deadlines: {@link System#nanoTime()} with the system clock,

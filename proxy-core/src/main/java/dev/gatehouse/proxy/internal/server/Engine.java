@@ -1,15 +1,15 @@
 package dev.gatehouse.proxy.internal.server;
 
-import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ProxyStartException;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.PoolRegistry;
-import dev.gatehouse.proxy.internal.pool.PoolSettings;
+import dev.gatehouse.proxy.spi.PoolSettings;
 import dev.gatehouse.proxy.internal.upstream.BufferBudget;
+import dev.gatehouse.proxy.spi.Terminal;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.DefaultByteBufferPool;
@@ -41,6 +41,7 @@ public final class Engine implements ProxyServer {
   private final Intake intake;
   private final ResponseCommit commit;
   private final PoolRegistry pools;
+  private final EngineRuntime runtime;
   private final BufferBudget bufferBudget;
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
   private final Telemetry telemetry = new Telemetry(this);
@@ -55,12 +56,18 @@ public final class Engine implements ProxyServer {
   private volatile XnioWorker worker;
   private volatile InetSocketAddress address;
 
-  public Engine(CoreConfig config, Filter terminal) {
+  public Engine(CoreConfig config, Terminal terminal) {
     this.config = config;
-    this.pools = new PoolRegistry(PoolSettings.of(config), this::resolve, config.ioThreads());
+    this.pools = new PoolRegistry(config.defaultPoolSettings(), this::resolve, config.ioThreads());
     this.commit = new ResponseCommit(config);
     this.intake = new Intake(this, terminal, commit);
+    this.runtime = new EngineRuntime(this);
     this.bufferBudget = new BufferBudget(config.responseBufferMemoryLimit());
+  }
+
+  /** The direction modules' view of this engine. */
+  public EngineRuntime runtime() {
+    return runtime;
   }
 
   /** The proxy-wide memory bound of response read-ahead. */
@@ -338,6 +345,7 @@ public final class Engine implements ProxyServer {
       t.remove();
     }
     pools.closeAll();
+    runtime.closeTunnels(); // before the hooks: their log lines still reach the access log
     for (Runnable hook : closeHooks) {
       try {
         hook.run();

@@ -1,7 +1,5 @@
 package dev.gatehouse.proxy.internal.server;
 
-import dev.gatehouse.proxy.Chain;
-import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.FilterChain;
@@ -9,6 +7,7 @@ import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import dev.gatehouse.proxy.internal.http1.Http;
 import dev.gatehouse.proxy.internal.http1.HttpDuties;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
+import dev.gatehouse.proxy.spi.Terminal;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
@@ -33,16 +32,14 @@ import org.slf4j.LoggerFactory;
  */
 final class Intake implements HttpHandler {
   private static final Logger log = LoggerFactory.getLogger(Intake.class);
-  private static final Chain TERMINAL_CHAIN = () -> CompletableFuture.failedFuture(
-      new IllegalStateException("proceed() called from the terminal step: there is nothing after it"));
 
   private final Engine engine;
   private final CoreConfig config;
-  private final Filter terminal;
+  private final Terminal terminal;
   private final RequestValidator validator;
   private final ResponseCommit commit;
 
-  Intake(Engine engine, Filter terminal, ResponseCommit commit) {
+  Intake(Engine engine, Terminal terminal, ResponseCommit commit) {
     this.engine = engine;
     this.config = engine.config();
     this.terminal = terminal;
@@ -151,7 +148,7 @@ final class Intake implements HttpHandler {
   }
 
   private CompletionStage<ProxyResponse> terminal(ExchangeImpl ex) {
-    CompletionStage<ProxyResponse> s = terminal.filter(ex, TERMINAL_CHAIN);
+    CompletionStage<ProxyResponse> s = terminal.handle(ex);
     return s != null ? s : CompletableFuture.failedFuture(new IllegalStateException("terminal returned null"));
   }
 

@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.BodyTooLargeException;
 import dev.gatehouse.proxy.BodyTransformer;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.ReplayBuffer;
+import dev.gatehouse.proxy.internal.exchange.RequestBody;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import dev.gatehouse.proxy.internal.exchange.Transformers;
 import dev.gatehouse.proxy.internal.server.RequestValidator;
@@ -143,13 +144,14 @@ final class BodyPump implements ChannelListener<Channel> {
       return;
     }
     bodyStarted = true;
-    in = ex.requestChannel();
+    RequestBody body = ex.requestBody();
+    in = body.channel();
     if (in == null) {
       stop();
       call.onClientBodyFailed(new IOException("request body already consumed"));
       return;
     }
-    replay = transformers == null ? ex.replayBuffer() : null;
+    replay = transformers == null ? body.replay() : null;
     if (replay != null && replay.size() > 0) {
       // a retry: first what the earlier attempt read from the client, then the rest
       for (ByteBuffer chunk : replay.chunks()) {
@@ -157,7 +159,7 @@ final class BodyPump implements ChannelListener<Channel> {
       }
       received = replay.size();
     }
-    if (ex.requestBodyDone()) {
+    if (body.done()) {
       inDone = true;
       if (!endOfBody()) {
         return;
@@ -208,7 +210,7 @@ final class BodyPump implements ChannelListener<Channel> {
       waitingForClient = false;
       if (n < 0) {
         inDone = true;
-        ex.requestBodyDone(true);
+        ex.requestBody().markDone();
         in.suspendReads();
         String badTrailer = RequestValidator.trailerProblem(hse);
         if (badTrailer != null) {

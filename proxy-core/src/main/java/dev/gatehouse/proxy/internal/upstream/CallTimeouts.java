@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.ClientTimeoutException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.internal.pool.UpstreamConnection;
 import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.spi.CallOptions;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.xnio.XnioExecutor;

@@ -12,10 +12,13 @@ import dev.gatehouse.proxy.internal.http1.Http1ExchangeCodec;
 import dev.gatehouse.proxy.internal.http1.RequestHead;
 import dev.gatehouse.proxy.internal.observe.ObservedAttempt;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
-import dev.gatehouse.proxy.internal.pool.Endpoint;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.UpstreamConnection;
 import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.spi.CallListener;
+import dev.gatehouse.proxy.spi.CallOptions;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.HeaderField;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
@@ -46,7 +49,7 @@ import org.xnio.XnioIoThread;
  * the streamer and the hand-off never touch each other's state; they report here, each through a small named
  * method, and the split added no object per request on the hot path.
  */
-public final class UpstreamCall {
+public final class UpstreamCall implements dev.gatehouse.proxy.spi.UpstreamCall {
   private static final Logger log = LoggerFactory.getLogger(UpstreamCall.class);
 
   final ExchangeImpl ex;
@@ -61,7 +64,7 @@ public final class UpstreamCall {
   private final CallTimeouts timeouts;
   /** Request-target to send, or null for the request's path and query. */
   private final String requestTarget;
-  private final String[] extraHeaders;
+  private final List<HeaderField> extraFields;
   /** The request asks the upstream to switch protocols ({@code Upgrade}); a 101 is then accepted. */
   private final boolean upgradeRequested;
   private ExchangeCodec codec;
@@ -85,18 +88,21 @@ public final class UpstreamCall {
   private ResponseImpl response;
   private ResponseStreamer streamer;
 
-  public UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders) {
-    this(ex, endpoint, pool, requestTarget, extraHeaders, CallOptions.DEFAULTS);
-  }
-
-  public UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget, String[] extraHeaders,
-      CallOptions options) {
-    this.options = options == null ? CallOptions.DEFAULTS : options;
-    this.listener = this.options.listener();
-    this.upgradeRequested = this.options.upgrade() && extraHeaders != null && extraHeaders.length == 4
-        && "Upgrade".equals(extraHeaders[2]);
+  /**
+   * A call of {@code ex} to {@code endpoint} through {@code pool}.
+   *
+   * @param requestTarget the request-target to send, or null for the request's path and query
+   * @param extraFields fields appended to the head (a parent proxy's credentials)
+   * @param upgrade the client's {@code Upgrade} to pass on (a 101 is then accepted), or null for none
+   */
+  public UpstreamCall(ExchangeImpl ex, Endpoint endpoint, HostPool pool, String requestTarget,
+      List<HeaderField> extraFields, String upgrade, CallOptions options) {
+    this.options = options;
+    this.listener = options.listener();
+    this.upgradeRequested = upgrade != null;
     this.requestTarget = requestTarget;
-    this.extraHeaders = extraHeaders == null ? new String[0] : extraHeaders;
+    this.extraFields = upgrade == null ? extraFields
+        : List.of(new HeaderField("Connection", "Upgrade"), new HeaderField("Upgrade", upgrade));
     this.ex = ex;
     this.hse = ex.hse();
     this.endpoint = endpoint;
@@ -106,17 +112,17 @@ public final class UpstreamCall {
     this.timeouts = new CallTimeouts(this, thread, this.options, config);
   }
 
-  /** The stage that completes with the response head (on the I/O thread). */
+  @Override
   public CompletionStage<ProxyResponse> response() {
     return result;
   }
 
-  /** Whether any byte of the request was written to an upstream connection (it may have acted on it). */
+  @Override
   public boolean requestBytesWritten() {
     return requestBytesWritten;
   }
 
-  /** The endpoint this call goes to. */
+  @Override
   public Endpoint endpoint() {
     return endpoint;
   }
@@ -136,9 +142,9 @@ public final class UpstreamCall {
     return requestTarget != null ? requestTarget : ex.requestImpl().pathAndQuery();
   }
 
-  /** Fields appended to the head, as name/value pairs (an upgrade's, a parent proxy's credentials). */
-  public String[] extraHeaders() {
-    return extraHeaders;
+  /** Fields appended to the head (an upgrade's, a parent proxy's credentials). */
+  public List<HeaderField> extraFields() {
+    return extraFields;
   }
 
   /** Whether the request asks the upstream to switch protocols (so a 101 is accepted). */
@@ -154,7 +160,7 @@ public final class UpstreamCall {
   /** Starts the call: checks the head, takes the body, starts the clocks, and lets a codec get a transport. */
   public CompletionStage<ProxyResponse> start() {
     observed = Telemetry.attemptStarted(ex, endpoint);
-    String unsafe = RequestHead.unsafeHead(ex.requestImpl(), requestTarget(), extraHeaders);
+    String unsafe = RequestHead.unsafeHead(ex.requestImpl(), requestTarget(), extraFields);
     if (unsafe != null) {
       // every path into here validates; this refuses what a future one might let through
       IllegalStateException e = new IllegalStateException("refusing to send a malformed request head upstream: "
@@ -163,7 +169,7 @@ public final class UpstreamCall {
       result.completeExceptionally(e);
       return result;
     }
-    if (ex.requestImpl().hasBody() && !ex.claimRequestBody()) {
+    if (ex.requestImpl().hasBody() && !ex.requestBody().claim()) {
       ended(new IllegalStateException("the request body was already sent to another upstream and was not "
           + "buffered for a retry; it can be sent once"));
       result.completeExceptionally(new IllegalStateException(
@@ -572,6 +578,7 @@ public final class UpstreamCall {
   }
 
   /** Gives up silently: the exchange ended or chose another response. */
+  @Override
   public void abort() {
     if (aborted || finished || (upgrade != null && upgrade.holdsCall()) || detachedFromClient) {
       return;

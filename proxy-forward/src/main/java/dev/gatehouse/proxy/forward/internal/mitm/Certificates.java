@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
-import dev.gatehouse.proxy.internal.pool.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;

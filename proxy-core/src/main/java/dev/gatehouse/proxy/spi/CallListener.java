@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.internal.upstream;
+package dev.gatehouse.proxy.spi;
 
 /** Observes one upstream call; every method runs on the exchange's I/O thread and must not block. */
 public interface CallListener {

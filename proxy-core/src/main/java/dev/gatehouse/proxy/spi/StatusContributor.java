@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.internal.observe;
+package dev.gatehouse.proxy.spi;
 
 import dev.gatehouse.proxy.ProxyStatus;
 import java.util.List;

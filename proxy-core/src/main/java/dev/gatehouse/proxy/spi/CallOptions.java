@@ -1,7 +1,5 @@
-package dev.gatehouse.proxy.internal.upstream;
+package dev.gatehouse.proxy.spi;
 
-import dev.gatehouse.proxy.internal.pool.PoolSettings;
-import dev.gatehouse.proxy.internal.tunnel.Tunnel;
 import java.time.Duration;
 
 /**
@@ -16,7 +14,7 @@ import java.time.Duration;
  * @param pool the pool limits and TLS, null for the builder's
  * @param listener told about the outcome, or null
  * @param upgrade whether a client's {@code Upgrade} request (WebSocket, ...) is passed on; on {@code 101}
- *     the client and upstream connections are then joined by a {@link Tunnel}
+ *     the client and upstream connections are then joined by a tunnel
  */
 public record CallOptions(Duration connectTimeout, Duration readTimeout, Duration writeTimeout, Duration tryTimeout,
     long deadlineNanos, PoolSettings pool, CallListener listener, boolean upgrade) {

@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.internal.tls;
 
 import dev.gatehouse.proxy.internal.pool.Connector;
+import dev.gatehouse.proxy.spi.ClientTls;
 import java.net.Socket;
 import java.security.KeyStore;
 import java.security.cert.CertificateException;
@@ -8,6 +9,7 @@ import java.security.cert.X509Certificate;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.function.Function;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -17,11 +19,13 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * How the proxy speaks TLS to an upstream: trust (the JDK's roots or a custom store), an optional
- * client certificate, whether the certificate must name the host, and the protocols to offer. Why a
- * server's certificate was refused is remembered per connection, so that the 502's log line says it.
+ * The engine's side of a {@link ClientTls}: the TLS context its connections to upstreams use (the
+ * trust, the client certificate, host-name verification and protocols it describes). Why a server's
+ * certificate was refused is remembered per engine, so that the 502's log line says it.
  */
-public final class ClientTls {
+public final class ClientTlsContext {
+  private static volatile Function<ClientTls, ClientTlsContext> access;
+
   private final boolean verifyHostname;
   private final String[] protocols;
   private final SSLContext configured;
@@ -33,7 +37,8 @@ public final class ClientTls {
    * @param verifyHostname check that the certificate names the host (RFC 2818), as browsers do
    * @param protocols protocols to enable, or null for the JDK's defaults
    */
-  public ClientTls(KeyManager[] keyManagers, TrustManager[] trustManagers, boolean verifyHostname, String[] protocols) {
+  public ClientTlsContext(KeyManager[] keyManagers, TrustManager[] trustManagers, boolean verifyHostname,
+      String[] protocols) {
     this.verifyHostname = verifyHostname;
     this.protocols = protocols == null ? null : protocols.clone();
     TrustManager[] tms = trustManagers != null ? trustManagers : defaultTrustManagers();
@@ -46,13 +51,15 @@ public final class ClientTls {
     this.configured = new DelegatingSslContext(() -> context, this::configure);
   }
 
-  /** The JDK's default trust store, host names verified. */
-  public static ClientTls defaults() {
-    return Defaults.INSTANCE;
+  /** Lets {@link ClientTls} hand out its context without a public accessor; called once, by it. */
+  public static void install(Function<ClientTls, ClientTlsContext> accessor) {
+    access = accessor;
   }
 
-  private static final class Defaults {
-    static final ClientTls INSTANCE = new ClientTls(null, null, true, null);
+  /** The context of {@code tls}, or of {@link ClientTls#defaults()} when it is null. */
+  public static ClientTlsContext of(ClientTls tls) {
+    ClientTls t = tls != null ? tls : ClientTls.defaults();
+    return access.apply(t);
   }
 
   private static TrustManager[] defaultTrustManagers() {

@@ -1,7 +1,5 @@
-package dev.gatehouse.proxy.internal.pool;
+package dev.gatehouse.proxy.spi;
 
-import dev.gatehouse.proxy.internal.server.CoreConfig;
-import dev.gatehouse.proxy.internal.tls.ClientTls;
 import java.time.Duration;
 
 /**
@@ -24,9 +22,8 @@ public record PoolSettings(int maxConnections, int maxIdle, int maxPending, Dura
     this(maxConnections, maxIdle, maxPending, keepAlive, tls, false);
   }
 
-  /** The builder-wide defaults. */
-  public static PoolSettings of(CoreConfig c) {
-    return new PoolSettings(c.upstreamMaxConnections(), c.upstreamMaxIdleConnections(), c.upstreamMaxPending(),
-        c.upstreamKeepAliveTimeout(), null);
+  /** The same limits with {@code tls} towards the upstream and {@code http2} as given. */
+  public PoolSettings with(ClientTls tls, boolean http2) {
+    return new PoolSettings(maxConnections, maxIdle, maxPending, keepAlive, tls, http2);
   }
 }

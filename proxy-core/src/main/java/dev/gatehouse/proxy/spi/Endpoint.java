@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.internal.pool;
+package dev.gatehouse.proxy.spi;
 
 import java.net.InetSocketAddress;
 import java.util.Locale;
