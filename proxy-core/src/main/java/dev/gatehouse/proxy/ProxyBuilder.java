@@ -425,11 +425,13 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * io.micrometer:micrometer-core} (and {@code io.micrometer:micrometer-registry-prometheus} for
    * Prometheus). @implSpec Defaults to none.
    */
+  @SuppressWarnings("exports") // an optional library: present when the feature is used
   public B metrics(io.micrometer.core.instrument.MeterRegistry registry) {
     return metrics(registry, MetricsOptions.defaults());
   }
 
   /** Like {@link #metrics(io.micrometer.core.instrument.MeterRegistry)}, with histograms or extra tags. */
+  @SuppressWarnings("exports") // an optional library: present when the feature is used
   public B metrics(io.micrometer.core.instrument.MeterRegistry registry, MetricsOptions options) {
     this.meterRegistry = Objects.requireNonNull(registry, "registry");
     this.metricsOptions = Objects.requireNonNull(options, "options");
@@ -455,6 +457,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    *
    * @implSpec Defaults to none: trace headers pass through untouched, as any other header.
    */
+  @SuppressWarnings("exports") // an optional library: present when the feature is used
   public B tracing(io.opentelemetry.api.OpenTelemetry openTelemetry) {
     this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
     return self();
@@ -531,6 +534,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * terminal decides where a request goes; it is given the engine's view of each exchange. Returns the
    * server as the module sees it, which is also the server its users get.
    */
+  @SuppressWarnings("exports") // the SPI is for the direction modules only
   protected final ProxyRuntime buildServer(Terminal terminal, String kind) {
     return buildServer(List.of(), terminal, kind);
   }
@@ -540,6 +544,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * before the global filters (the module's own duties that every filter may rely on, such as proxy
    * authentication).
    */
+  @SuppressWarnings("exports") // the SPI is for the direction modules only
   protected final ProxyRuntime buildServer(List<ExchangeFilter> first, Terminal terminal, String kind) {
     Objects.requireNonNull(terminal, "terminal");
     if (cache != null && !cachePlacedByTerminal) {

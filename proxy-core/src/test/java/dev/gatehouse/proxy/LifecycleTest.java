@@ -3,9 +3,9 @@ package dev.gatehouse.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.Socket;

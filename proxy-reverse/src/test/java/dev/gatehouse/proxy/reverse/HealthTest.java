@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.Engines;
+import dev.gatehouse.proxy.testsupport.Engines;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;

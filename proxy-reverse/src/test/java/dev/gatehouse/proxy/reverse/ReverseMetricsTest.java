@@ -7,8 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.http.Fault;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.Engines;
-import dev.gatehouse.proxy.testing.RecordingListener;
+import dev.gatehouse.proxy.testsupport.Engines;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;

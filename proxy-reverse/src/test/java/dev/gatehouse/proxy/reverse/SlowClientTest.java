@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.internal.server.Engine;
-import dev.gatehouse.proxy.testing.Engines;
+import dev.gatehouse.proxy.testsupport.Engines;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;

@@ -2,7 +2,7 @@ package dev.gatehouse.proxy.internal.h2;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gatehouse.proxy.testing.Fuzz;
+import dev.gatehouse.proxy.testsupport.Fuzz;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

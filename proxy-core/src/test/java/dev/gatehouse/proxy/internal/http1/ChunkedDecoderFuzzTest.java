@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.internal.http1;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import dev.gatehouse.proxy.testing.Fuzz;
+import dev.gatehouse.proxy.testsupport.Fuzz;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -3,9 +3,9 @@ package dev.gatehouse.proxy.internal.http1;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.Fuzz;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.Fuzz;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.gatehouse.proxy.UpstreamResponseException;
-import dev.gatehouse.proxy.testing.Fuzz;
+import dev.gatehouse.proxy.testsupport.Fuzz;
 import io.undertow.util.HeaderValues;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

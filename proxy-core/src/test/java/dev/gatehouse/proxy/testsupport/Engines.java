@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.testing;
+package dev.gatehouse.proxy.testsupport;
 
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.internal.server.Engine;

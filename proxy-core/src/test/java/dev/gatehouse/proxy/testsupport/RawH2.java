@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.testing;
+package dev.gatehouse.proxy.testsupport;
 
 import io.undertow.protocols.http2.HpackDecoder;
 import io.undertow.protocols.http2.HpackException;

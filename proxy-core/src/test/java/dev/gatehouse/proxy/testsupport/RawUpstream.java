@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.testing;
+package dev.gatehouse.proxy.testsupport;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

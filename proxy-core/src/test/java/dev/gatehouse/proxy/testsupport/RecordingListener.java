@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.testing;
+package dev.gatehouse.proxy.testsupport;
 
 import dev.gatehouse.proxy.events.ConnectionInfo;
 import dev.gatehouse.proxy.events.ExchangeInfo;

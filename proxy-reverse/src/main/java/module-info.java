@@ -1,0 +1,6 @@
+/** Gatehouse reverse proxy: routes, upstream groups and load balancing, on the core's SPI. */
+module dev.gatehouse.proxy.reverse {
+  requires transitive dev.gatehouse.proxy.core;
+
+  exports dev.gatehouse.proxy.reverse;
+}
