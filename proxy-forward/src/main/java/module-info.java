@@ -4,6 +4,7 @@
  */
 module dev.gatehouse.proxy.forward {
   requires transitive dev.gatehouse.proxy.core;
+  requires static org.jspecify;
   // TLS interception only: optional, loaded when interception is configured
   requires static com.github.benmanes.caffeine;
   requires static org.bouncycastle.pkix;

@@ -28,6 +28,7 @@ import java.util.function.Consumer;
  * <p>An {@code AccessLog} is a description; each proxy built with it opens its own writer when the
  * first line arrives, and closes it with the proxy.
  */
+@CheckReturnValue
 public final class AccessLog {
 
   /** The authenticated user name the log shows (set by proxy authentication, or by a filter). */

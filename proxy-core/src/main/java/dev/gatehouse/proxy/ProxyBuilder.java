@@ -2,6 +2,7 @@ package dev.gatehouse.proxy;
 
 import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.events.ProxyListener;
+import dev.gatehouse.proxy.internal.http1.Http;
 import dev.gatehouse.proxy.internal.observe.AdminServer;
 import dev.gatehouse.proxy.internal.observe.Features;
 import dev.gatehouse.proxy.internal.server.CoreConfig;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Settings shared by the forward and the reverse proxy. Every setter checks its value at once and
@@ -291,8 +293,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * The pseudonym this proxy adds to {@code Via} in both directions (RFC 9110 §7.6.3), or {@code null} to
    * add none. @implSpec Defaults to {@code gatehouse}, giving {@code Via: 1.1 gatehouse}.
    */
-  public B via(String pseudonym) {
-    if (pseudonym != null && !pseudonym.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+  public B via(@Nullable String pseudonym) {
+    if (pseudonym != null && !Http.isToken(pseudonym)) {
       throw new IllegalArgumentException("via: \"" + pseudonym + "\" (expected: a token such as gatehouse, or null)");
     }
     this.via = pseudonym;
@@ -389,7 +391,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    *
    * @implSpec Defaults to none.
    */
-  public B accessLog(AccessLog log) {
+  public B accessLog(@Nullable AccessLog log) {
     this.accessLog = log;
     return self();
   }
@@ -504,7 +506,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * returns the cache set with {@link #cache(HttpCache)}, or null, and {@code buildServer} then leaves
    * it to the terminal. Without this call, {@code buildServer} runs the cache right before the terminal.
    */
-  protected final HttpCache cacheForTerminal() {
+  protected final @Nullable HttpCache cacheForTerminal() {
     cachePlacedByTerminal = true;
     return cache;
   }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * TLS for the proxy's listener (nginx's {@code listen 443 ssl} with {@code ssl_certificate}): one or
@@ -78,7 +79,7 @@ public final class ServerTls {
   }
 
   /** The enabled cipher suites, or null for the JDK's defaults. */
-  public List<String> cipherSuites() {
+  public @Nullable List<String> cipherSuites() {
     return cipherSuites;
   }
 

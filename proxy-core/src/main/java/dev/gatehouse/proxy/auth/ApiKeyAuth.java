@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,7 +206,7 @@ public final class ApiKeyAuth implements Filter {
     private Builder() {}
 
     /** The header carrying the key; {@code null} to read none. @implSpec Defaults to {@value ApiKeyAuth#DEFAULT_HEADER}. */
-    public Builder header(String name) {
+    public Builder header(@Nullable String name) {
       if (name != null && !HeaderValuesParser.isToken(name)) {
         throw new IllegalArgumentException("header: \"" + name + "\" (expected: a header name such as X-Api-Key)");
       }
@@ -214,7 +215,7 @@ public final class ApiKeyAuth implements Filter {
     }
 
     /** A query parameter carrying the key (read after the header); {@code null} for none. @implSpec Defaults to none. */
-    public Builder queryParameter(String name) {
+    public Builder queryParameter(@Nullable String name) {
       if (name != null && (name.isEmpty() || !name.matches("[A-Za-z0-9._~-]+"))) {
         throw new IllegalArgumentException("queryParameter: \"" + name + "\" (expected: a name such as apikey)");
       }

@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A shared HTTP cache (RFC 9111) for the reverse and the forward proxy: it stores what the origin's
@@ -278,7 +279,7 @@ public final class HttpCache implements AutoCloseable {
      * HttpCache#purgeTag(String)}; it is removed before the client sees the response. {@code null}
      * disables tags. @implSpec Defaults to {@code Surrogate-Key}.
      */
-    public Builder surrogateKeyField(String fieldName) {
+    public Builder surrogateKeyField(@Nullable String fieldName) {
       if (fieldName != null && !Http.isToken(fieldName)) {
         throw new IllegalArgumentException("surrogateKeyField: \"" + fieldName + "\" (expected: a header field name or null)");
       }

@@ -1,5 +1,7 @@
 package dev.gatehouse.proxy.spi;
 
+import org.jspecify.annotations.Nullable;
+
 /** Observes one upstream call; every method runs on the exchange's I/O thread and must not block. */
 public interface CallListener {
 
@@ -10,5 +12,5 @@ public interface CallListener {
    * The call ended, exactly once: {@code error} is null when the response was read completely, else why
    * it ended early ({@link java.util.concurrent.CancellationException} when the proxy gave it up).
    */
-  void onEnd(Throwable error);
+  void onEnd(@Nullable Throwable error);
 }

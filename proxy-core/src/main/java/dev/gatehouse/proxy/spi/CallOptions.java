@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.spi;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Per-call settings that override the builder-wide ones (a route's own timeouts, a group's pool limits
@@ -16,14 +17,15 @@ import java.time.Duration;
  * @param upgrade whether a client's {@code Upgrade} request (WebSocket, ...) is passed on; on {@code 101}
  *     the client and upstream connections are then joined by a tunnel
  */
-public record CallOptions(Duration connectTimeout, Duration readTimeout, Duration writeTimeout, Duration tryTimeout,
-    long deadlineNanos, PoolSettings pool, CallListener listener, boolean upgrade) {
+public record CallOptions(@Nullable Duration connectTimeout, @Nullable Duration readTimeout,
+    @Nullable Duration writeTimeout, @Nullable Duration tryTimeout, long deadlineNanos, @Nullable PoolSettings pool,
+    @Nullable CallListener listener, boolean upgrade) {
 
   /** No overrides. */
   public static final CallOptions DEFAULTS = new CallOptions(null, null, null, null, 0, null, null, false);
 
   /** The same options with {@code listener} and {@code deadlineNanos}. */
-  public CallOptions with(CallListener listener, long deadlineNanos) {
+  public CallOptions with(@Nullable CallListener listener, long deadlineNanos) {
     return new CallOptions(connectTimeout, readTimeout, writeTimeout, tryTimeout, deadlineNanos, pool, listener,
         upgrade);
   }

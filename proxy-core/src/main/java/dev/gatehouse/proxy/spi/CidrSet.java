@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A set of IPv4/IPv6 address blocks. Parsing never resolves names: only IP literals with an optional
@@ -58,7 +59,7 @@ public final class CidrSet {
   }
 
   /** Parses an IPv4 or IPv6 literal without any DNS lookup; null if it is not one. */
-  public static byte[] parseLiteral(String s) {
+  public static byte @Nullable [] parseLiteral(String s) {
     if (s.startsWith("[") && s.endsWith("]")) {
       s = s.substring(1, s.length() - 1);
     }
@@ -109,7 +110,7 @@ public final class CidrSet {
     return blocks.isEmpty();
   }
 
-  public boolean contains(InetAddress address) {
+  public boolean contains(@Nullable InetAddress address) {
     return address != null && contains(address.getAddress());
   }
 
@@ -123,7 +124,7 @@ public final class CidrSet {
   }
 
   /** The first block containing the address, or null. */
-  public Block find(byte[] address) {
+  public @Nullable Block find(byte[] address) {
     for (Block b : blocks) {
       if (b.contains(address)) {
         return b;

@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.spi;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the first bytes a client sent into an intercepted tunnel say: {@link Tunnels#intercept}.
@@ -9,7 +10,7 @@ import java.util.Objects;
  * @param serverName the TLS server name (SNI) as sent, or null when there is none
  * @param problem why a malformed hello is malformed, or null
  */
-public record ClientHelloInfo(Kind kind, String serverName, String problem) {
+public record ClientHelloInfo(Kind kind, @Nullable String serverName, @Nullable String problem) {
 
   /** What the first bytes are. */
   public enum Kind {

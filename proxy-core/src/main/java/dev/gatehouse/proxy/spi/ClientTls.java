@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.spi;
 import dev.gatehouse.proxy.internal.tls.ClientTlsContext;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.TrustManager;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How the proxy speaks TLS to an upstream: trust (the JDK's roots or a custom store), an optional
@@ -29,8 +30,8 @@ public final class ClientTls {
    * @param verifyHostname check that the certificate names the host (RFC 2818), as browsers do
    * @param protocols protocols to enable, or null for the JDK's defaults
    */
-  public static ClientTls of(KeyManager[] keyManagers, TrustManager[] trustManagers, boolean verifyHostname,
-      String[] protocols) {
+  public static ClientTls of(KeyManager @Nullable [] keyManagers, TrustManager @Nullable [] trustManagers,
+      boolean verifyHostname, String @Nullable [] protocols) {
     return new ClientTls(new ClientTlsContext(keyManagers, trustManagers, verifyHostname, protocols));
   }
 

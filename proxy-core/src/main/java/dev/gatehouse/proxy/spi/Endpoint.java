@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.spi;
 import java.net.InetSocketAddress;
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where a request is sent: scheme, host and port, and optionally the address already resolved (the
@@ -12,11 +13,11 @@ public final class Endpoint {
   private final String scheme;
   private final String host;
   private final int port;
-  private final InetSocketAddress address;
+  private final @Nullable InetSocketAddress address;
   private final String key;
   private final String authority;
 
-  public Endpoint(String scheme, String host, int port, InetSocketAddress address) {
+  public Endpoint(String scheme, String host, int port, @Nullable InetSocketAddress address) {
     this.scheme = scheme.toLowerCase(Locale.ROOT);
     this.host = Objects.requireNonNull(host, "host");
     this.port = port;
@@ -55,7 +56,7 @@ public final class Endpoint {
   }
 
   /** The resolved address, or null if it is to be resolved when connecting. */
-  public InetSocketAddress address() {
+  public @Nullable InetSocketAddress address() {
     return address;
   }
 
@@ -74,7 +75,7 @@ public final class Endpoint {
   }
 
   @Override
-  public boolean equals(Object o) {
+  public boolean equals(@Nullable Object o) {
     return o instanceof Endpoint && ((Endpoint) o).key.equals(key);
   }
 

@@ -6,6 +6,7 @@ import dev.gatehouse.proxy.ProxyResponse;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The engine's view of an exchange, for the direction modules' terminals and steps: what the request
@@ -25,7 +26,7 @@ public interface Exchange extends ProxyExchange {
   boolean absoluteFormTarget();
 
   /** The client's {@code Proxy-Authorization} field, which is never forwarded; null when it sent none. */
-  String proxyAuthorization();
+  @Nullable String proxyAuthorization();
 
   /** Closes the client connection once this response is sent (a request the proxy cannot trust). */
   void closeConnectionAfterResponse();
@@ -67,7 +68,8 @@ public interface Exchange extends ProxyExchange {
    * parent proxy) and {@code extraFields} appended to the head (e.g. {@code Proxy-Authorization} for
    * that parent).
    */
-  CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint, String requestTarget, List<HeaderField> extraFields);
+  CompletionStage<ProxyResponse> forwardTo(Endpoint endpoint, @Nullable String requestTarget,
+      List<HeaderField> extraFields);
 
   /** Tells the proxy's listeners which route the request matched. */
   void routeChosen(String route);

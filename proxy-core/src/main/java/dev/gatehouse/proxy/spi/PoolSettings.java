@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.spi;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Limits and TLS of the connection pool to one upstream address. Requests with equal settings to the
@@ -14,16 +15,16 @@ import java.time.Duration;
  * @param http2 speak HTTP/2 to the endpoint: offered by ALPN over TLS (HTTP/1.1 if the upstream declines),
  *     with prior knowledge (h2c) over cleartext
  */
-public record PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls,
-    boolean http2) {
+public record PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive,
+    @Nullable ClientTls tls, boolean http2) {
 
   /** HTTP/1.1 settings. */
-  public PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, ClientTls tls) {
+  public PoolSettings(int maxConnections, int maxIdle, int maxPending, Duration keepAlive, @Nullable ClientTls tls) {
     this(maxConnections, maxIdle, maxPending, keepAlive, tls, false);
   }
 
   /** The same limits with {@code tls} towards the upstream and {@code http2} as given. */
-  public PoolSettings with(ClientTls tls, boolean http2) {
+  public PoolSettings with(@Nullable ClientTls tls, boolean http2) {
     return new PoolSettings(maxConnections, maxIdle, maxPending, keepAlive, tls, http2);
   }
 }

@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.spi;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One active health check of a server: {@link ProxyRuntime#probe}.
@@ -13,8 +14,8 @@ import java.util.Objects;
  * @param host the {@code Host} field, or null for the endpoint's authority
  * @param timeout the most the whole check may take
  */
-public record ProbeRequest(Endpoint endpoint, PoolSettings pool, String method, String pathAndQuery, String host,
-    Duration timeout) {
+public record ProbeRequest(Endpoint endpoint, PoolSettings pool, String method, String pathAndQuery,
+    @Nullable String host, Duration timeout) {
 
   /** A check; all but {@code host} are required. */
   public ProbeRequest {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A built proxy as its direction module sees it ({@code ProxyBuilder.buildServer}): the server itself,
@@ -51,7 +52,7 @@ public interface ProxyRuntime extends ProxyServer {
   void onClose(Runnable hook);
 
   /** An I/O thread of the running proxy (one picked per call), or null while it is not running. */
-  IoThread ioThread();
+  @Nullable IoThread ioThread();
 
   /** The worker threads, for blocking work; rejects tasks while the proxy is not running. */
   Executor blockingExecutor();

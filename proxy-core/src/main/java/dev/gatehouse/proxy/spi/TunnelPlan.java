@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
+import org.jspecify.annotations.Nullable;
 
 /** What an intercepted tunnel does with the client's first bytes: {@link TunnelInterception#onFirstBytes}. */
 public final class TunnelPlan {
@@ -22,14 +23,15 @@ public final class TunnelPlan {
   }
 
   private final Kind kind;
-  private final CompletionStage<SSLContext> context;
-  private final AttributeKey<?> attributeKey;
-  private final Object attribute;
-  private final Consumer<SSLException> handshakeFailed;
-  private final InetSocketAddress destination;
+  private final @Nullable CompletionStage<SSLContext> context;
+  private final @Nullable AttributeKey<?> attributeKey;
+  private final @Nullable Object attribute;
+  private final @Nullable Consumer<SSLException> handshakeFailed;
+  private final @Nullable InetSocketAddress destination;
 
-  private TunnelPlan(Kind kind, CompletionStage<SSLContext> context, AttributeKey<?> attributeKey, Object attribute,
-      Consumer<SSLException> handshakeFailed, InetSocketAddress destination) {
+  private TunnelPlan(Kind kind, @Nullable CompletionStage<SSLContext> context, @Nullable AttributeKey<?> attributeKey,
+      @Nullable Object attribute, @Nullable Consumer<SSLException> handshakeFailed,
+      @Nullable InetSocketAddress destination) {
     this.kind = kind;
     this.context = context;
     this.attributeKey = attributeKey;
@@ -67,27 +69,27 @@ public final class TunnelPlan {
   }
 
   /** {@link Kind#SERVE}: the TLS context presented to the client. */
-  public CompletionStage<SSLContext> context() {
+  public @Nullable CompletionStage<SSLContext> context() {
     return context;
   }
 
   /** {@link Kind#SERVE}: the key of the connection attribute. */
-  public AttributeKey<?> attributeKey() {
+  public @Nullable AttributeKey<?> attributeKey() {
     return attributeKey;
   }
 
   /** {@link Kind#SERVE}: the value of the connection attribute. */
-  public Object attribute() {
+  public @Nullable Object attribute() {
     return attribute;
   }
 
   /** {@link Kind#SERVE}: told why a client's handshake failed. */
-  public Consumer<SSLException> handshakeFailed() {
+  public @Nullable Consumer<SSLException> handshakeFailed() {
     return handshakeFailed;
   }
 
   /** {@link Kind#PASS_THROUGH}: where the bytes go. */
-  public InetSocketAddress destination() {
+  public @Nullable InetSocketAddress destination() {
     return destination;
   }
 }

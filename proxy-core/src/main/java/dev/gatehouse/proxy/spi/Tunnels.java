@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.ProxyResponse;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code CONNECT} tunnels, run by the engine for the forward proxy, which decides where they go. A
@@ -26,7 +27,7 @@ public interface Tunnels {
    * refuses is relayed (its status), its 407 becomes 502 (the proxy's own credentials were refused).
    */
   CompletionStage<ProxyResponse> openThroughParent(Exchange exchange, Endpoint parent, String target,
-      String proxyAuthorization, Duration idleTimeout);
+      @Nullable String proxyAuthorization, Duration idleTimeout);
 
   /**
    * Answers the {@code CONNECT} with 200 at once, reads the client's first bytes, and does what {@code

@@ -10,5 +10,10 @@
  * <p><b>Not for users.</b> The module descriptor exports this package to the direction modules only;
  * on the class path it is visible, but it may change in any release. Applications use the public API
  * ({@code dev.gatehouse.proxy} and its feature packages).
+ *
+ * <p>Nothing here is null unless marked {@code @Nullable}.
  */
+@NullMarked
 package dev.gatehouse.proxy.spi;
+
+import org.jspecify.annotations.NullMarked;

@@ -233,7 +233,7 @@ public final class FilterHarness {
     }
 
     /** Sends the request (its body through the request transformers) and returns the upstream's answer. */
-    private HarnessResponse deliver(HarnessRequest r) {
+    private ProxyResponse deliver(HarnessRequest r) {
       byte[] body = r.transformers == null ? r.body : ResponseRules.transform(r.body, r.transformers);
       HarnessHeaders sent = new HarnessHeaders(r.headerMap());
       if (r.transformers != null) {
@@ -246,13 +246,13 @@ public final class FilterHarness {
         throw new IllegalStateException("the upstream function returned null (expected: a TestResponse)");
       }
       HarnessHeaders headers = new HarnessHeaders();
-      for (String[] h : reply.headers()) {
-        headers.add(h[0], h[1]);
+      for (Map.Entry<String, String> h : reply.headers()) {
+        headers.add(h.getKey(), h.getValue());
       }
       if (!headers.contains("Content-Length")) {
         headers.set("Content-Length", Integer.toString(reply.body().length));
       }
-      return new HarnessResponse(reply.status(), headers, reply.body());
+      return ResponseImpl.scripted(reply.status(), headers, reply.body());
     }
 
     /** The chain's outcome becomes the client's response, as the engine makes it. */
@@ -265,36 +265,37 @@ public final class FilterHarness {
         e = exchange.misuse;
       }
       if (e != null) {
-        r = errorAnswer(ResponseRules.unwrap(e), false);
+        r = errorAnswer(ResponseRules.unwrap(e), ErrorHandler.Phase.REQUEST);
       } else if (r == null) {
-        r = errorAnswer(new IllegalStateException("the filter chain completed with a null response"), false);
+        r = errorAnswer(new IllegalStateException("the filter chain completed with a null response"),
+            ErrorHandler.Phase.REQUEST);
       }
       commit(r);
     }
 
-    private ProxyResponse errorAnswer(Throwable e, boolean duringResponse) {
+    private ProxyResponse errorAnswer(Throwable e, ErrorHandler.Phase phase) {
       if (error == null) {
         error = e;
       }
-      return ResponseRules.errorResponse(errorHandler, exchange, e, duringResponse);
+      return ResponseRules.errorResponse(errorHandler, exchange, e, phase);
     }
 
     private void commit(ProxyResponse r) {
       boolean head = "HEAD".equals(exchange.request.method());
-      if (r instanceof HarnessResponse) {
-        HarnessResponse u = (HarnessResponse) r;
-        byte[] body = u.body;
-        HarnessHeaders headers = u.headerMap();
-        if (u.transformers != null && !u.transformers.isEmpty()) {
+      if (r.fromUpstream()) { // the scripted upstream's answer: the harness makes no other
+        byte[] body = ResponseImpl.body(r);
+        HarnessHeaders headers = (HarnessHeaders) r.headers();
+        List<BodyTransformer> transformers = ResponseImpl.transformers(r);
+        if (transformers != null && !transformers.isEmpty()) {
           try {
-            body = ResponseRules.transform(body, u.transformers);
+            body = ResponseRules.transform(body, transformers);
           } catch (RuntimeException e) {
-            commit(errorAnswer(e, true)); // nothing was sent yet: the error handler answers
+            commit(errorAnswer(e, ErrorHandler.Phase.RESPONSE)); // nothing was sent yet: the error handler answers
             return;
           }
           headers.set("Content-Length", Integer.toString(body.length));
         }
-        finish(new ClientResponse(u.status(), headers.toMap(), head ? new byte[0] : body, true));
+        finish(new ClientResponse(r.status(), headers.toMap(), head ? new byte[0] : body, true));
         return;
       }
       HarnessHeaders headers = new HarnessHeaders();
@@ -305,16 +306,15 @@ public final class FilterHarness {
           }
         }
       }
-      byte[] body = r instanceof ResponseImpl && ((ResponseImpl) r).body() != null ? ((ResponseImpl) r).body()
-          : new byte[0];
-      List<BodyTransformer> transformers = r instanceof ResponseImpl ? ((ResponseImpl) r).transformers() : null;
+      byte[] body = ResponseImpl.body(r) != null ? ResponseImpl.body(r) : new byte[0];
+      List<BodyTransformer> transformers = ResponseImpl.transformers(r);
       if (transformers != null && !transformers.isEmpty()) {
         try {
           body = ResponseRules.transform(body, transformers);
         } catch (RuntimeException e) {
-          ProxyResponse err = errorAnswer(e, true);
-          if (err instanceof ResponseImpl && ((ResponseImpl) err).transformers() != null) {
-            err = ResponseRules.errorResponse(ErrorHandler.defaults(), exchange, e, true);
+          ProxyResponse err = errorAnswer(e, ErrorHandler.Phase.RESPONSE);
+          if (ResponseImpl.transformers(err) != null) {
+            err = ResponseRules.errorResponse(ErrorHandler.defaults(), exchange, e, ErrorHandler.Phase.RESPONSE);
           }
           commit(err);
           return;

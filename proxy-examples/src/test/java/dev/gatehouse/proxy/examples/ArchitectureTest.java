@@ -17,11 +17,21 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchCondition;
 import com.tngtech.archunit.lang.ConditionEvents;
 import com.tngtech.archunit.lang.SimpleConditionEvent;
+import dev.gatehouse.proxy.AccessLog;
+import dev.gatehouse.proxy.CheckReturnValue;
+import dev.gatehouse.proxy.auth.BasicAuth;
+import dev.gatehouse.proxy.forward.EgressPolicy;
+import dev.gatehouse.proxy.forward.InterceptionPolicy;
+import dev.gatehouse.proxy.forward.UserPolicy;
+import dev.gatehouse.proxy.ratelimit.Limit;
+import dev.gatehouse.proxy.testing.TestRequest;
+import dev.gatehouse.proxy.testing.TestResponse;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.jspecify.annotations.NullMarked;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -107,6 +117,30 @@ class ArchitectureTest {
             "dev.gatehouse.proxy.forward"))
         .and(describe("are public", ArchitectureTest::isVisible))
         .should(exposeOnlyEngineFreeTypes())
+        .check(classes);
+  }
+
+  @Test
+  void everyPublicPackageDeclaresItsNullness() {
+    for (String p : with(CORE_API, SPI, "dev.gatehouse.proxy.reverse", "dev.gatehouse.proxy.forward")) {
+      if (!classes.getPackage(p).isAnnotatedWith(NullMarked.class)) {
+        throw new AssertionError("package " + p + " is not @NullMarked (expected: in its package-info.java)");
+      }
+    }
+  }
+
+  @Test
+  void immutableValueTypesAskForTheirResultToBeUsed() {
+    classes().that().haveFullyQualifiedName(EgressPolicy.class.getName())
+        .or().haveFullyQualifiedName(InterceptionPolicy.class.getName())
+        .or().haveFullyQualifiedName(UserPolicy.class.getName())
+        .or().haveFullyQualifiedName(Limit.class.getName())
+        .or().haveFullyQualifiedName(AccessLog.class.getName())
+        .or().haveFullyQualifiedName(BasicAuth.class.getName())
+        .or().haveFullyQualifiedName(TestRequest.class.getName())
+        .or().haveFullyQualifiedName(TestResponse.class.getName())
+        .should().beAnnotatedWith(CheckReturnValue.class)
+        .because("their methods return changed copies: a call whose result is dropped changes nothing")
         .check(classes);
   }
 

@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Builds a forward proxy: the shared settings of {@link ProxyBuilder} plus where requests may go
@@ -240,7 +241,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   }
 
   @Override
-  public ForwardProxyBuilder via(String pseudonym) {
+  public ForwardProxyBuilder via(@Nullable String pseudonym) {
     super.via(pseudonym);
     this.viaSet = true;
     this.viaValue = pseudonym;

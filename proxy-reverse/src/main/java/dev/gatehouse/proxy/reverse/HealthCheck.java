@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.reverse;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Active health checks of an {@link UpstreamGroup}: every {@code interval} (plus up to {@code jitter}),
@@ -58,7 +59,7 @@ public final class HealthCheck {
   }
 
   /** The {@code Host} sent, or null for the server's own authority. */
-  public String host() {
+  public @Nullable String host() {
     return host;
   }
 

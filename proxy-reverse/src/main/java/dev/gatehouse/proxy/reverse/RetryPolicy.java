@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When a failed request is tried again on another server of its group (nginx's {@code
@@ -91,7 +92,7 @@ public final class RetryPolicy {
   }
 
   /** Time from the start of one try to the response head, or null for none. */
-  public Duration tryTimeout() {
+  public @Nullable Duration tryTimeout() {
     return tryTimeout;
   }
 
@@ -119,7 +120,7 @@ public final class RetryPolicy {
    * Time from the first try's start after which no retry starts, or null for the route's read timeout
    * (the default).
    */
-  public Duration deadline() {
+  public @Nullable Duration deadline() {
     return deadline;
   }
 

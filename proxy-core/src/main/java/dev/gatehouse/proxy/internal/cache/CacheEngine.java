@@ -20,7 +20,6 @@ import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -295,10 +294,9 @@ public final class CacheEngine {
     }
     if (range == ByteRange.UNSATISFIABLE) {
       count(kind);
-      ResponseImpl r = new ResponseImpl(416, "Range Not Satisfiable\n".getBytes(StandardCharsets.UTF_8),
-          "text/plain; charset=utf-8");
-      r.headerMap().put(Headers.CONTENT_RANGE, "bytes */" + length);
-      r.headerMap().add(CACHE_STATUS, status.toString());
+      ProxyResponse r = ProxyResponse.of(416, "Range Not Satisfiable\n");
+      ResponseImpl.headerMap(r).put(Headers.CONTENT_RANGE, "bytes */" + length);
+      ResponseImpl.headerMap(r).add(CACHE_STATUS, status.toString());
       return completed(r);
     }
     long from = range == null ? 0 : range.first;
@@ -319,9 +317,9 @@ public final class CacheEngine {
     }
     Function<ByteBuffer, ProxyResponse> answer = b -> {
       count(kind);
-      ResponseImpl r = response(responseStatus, sel, age, status, new StoreSource(store, sel, from, to, b), false);
+      ProxyResponse r = response(responseStatus, sel, age, status, new StoreSource(store, sel, from, to, b), false);
       if (served != null) {
-        r.headerMap().put(Headers.CONTENT_RANGE, "bytes " + served.first + "-" + served.last + "/" + length);
+        ResponseImpl.headerMap(r).put(Headers.CONTENT_RANGE, "bytes " + served.first + "-" + served.last + "/" + length);
       }
       return r;
     };
@@ -373,7 +371,7 @@ public final class CacheEngine {
     }
   }
 
-  private ResponseImpl response(int status, StoredResponse m, long age, CacheStatus cacheStatus, BodySource body,
+  private ProxyResponse response(int status, StoredResponse m, long age, CacheStatus cacheStatus, BodySource body,
       boolean notModified) {
     HeaderMap h = new HeaderMap();
     List<Map.Entry<String, String>> headers = m.headers();
@@ -386,7 +384,7 @@ public final class CacheEngine {
     }
     h.put(Headers.AGE, Long.toString(Math.min(age, CacheControl.MAX_DELTA)));
     h.add(CACHE_STATUS, cacheStatus.toString());
-    return new ResponseImpl(status, h, body, "HTTP/1.1");
+    return ResponseImpl.served(status, h, body, "HTTP/1.1");
   }
 
   // ---------------------------------------------------------------- misses and collapsing
@@ -536,16 +534,16 @@ public final class CacheEngine {
   private ProxyResponse onFetched(ExchangeImpl ex, CacheRequest req, ProxyResponse r, Fill fill, Instant requestTime,
       String kind, StoredResponse replaced) {
     CacheStatus st = status().fwd(kind).fwdStatus(r.status());
-    if (!(r instanceof ResponseImpl) || ((ResponseImpl) r).call() == null || ((ResponseImpl) r).call().upgraded()) {
+    if (!ResponseImpl.hasCall(r) || ResponseImpl.call(r).upgraded()) {
       if (fill != null) {
         end(fill);
       }
       r.headers().add("Cache-Status", st.toString());
       return r;
     }
-    ResponseImpl ri = (ResponseImpl) r;
+    ProxyResponse ri = r;
     Instant responseTime = s.clock().instant();
-    Storability.Candidate c = Storability.of(req, r.status(), ri.headerMap(), requestTime, responseTime, s);
+    Storability.Candidate c = Storability.of(req, r.status(), ResponseImpl.headerMap(ri), requestTime, responseTime, s);
     CacheStore.Writer writer = null;
     if (c.refusal() == null) {
       try {
@@ -559,7 +557,7 @@ public final class CacheEngine {
       if (fill != null) {
         fill.streaming(c.response(), c.policy(), r.status());
       }
-      ri.observeBody(new Tee(req.key, fill, writer));
+      ResponseImpl.observeBody(ri, new Tee(req.key, fill, writer));
       st.stored().ttl(c.policy().lifetime - c.response().initialAge().getSeconds());
     } else {
       if (fill != null) {
@@ -576,9 +574,9 @@ public final class CacheEngine {
       }
     }
     if (s.surrogateKeyField() != null) {
-      ri.headerMap().remove(s.surrogateKeyField());
+      ResponseImpl.headerMap(ri).remove(s.surrogateKeyField());
     }
-    ri.headerMap().add(CACHE_STATUS, st.toString());
+    ResponseImpl.headerMap(ri).add(CACHE_STATUS, st.toString());
     return ri;
   }
 
@@ -737,10 +735,10 @@ public final class CacheEngine {
         }
         return CompletableFuture.failedFuture(e);
       }
-      if (r.status() == 304 && r instanceof ResponseImpl && ((ResponseImpl) r).call() != null) {
-        ResponseImpl ri = (ResponseImpl) r;
-        StoredResponse refreshed = refresh(sel, p, ri.headerMap(), requestTime, now);
-        ri.discardBody();
+      if (r.status() == 304 && ResponseImpl.hasCall(r)) {
+        ProxyResponse ri = r;
+        StoredResponse refreshed = refresh(sel, p, ResponseImpl.headerMap(ri), requestTime, now);
+        ResponseImpl.discardBody(ri);
         Policy rp = Policy.of(refreshed, s);
         if (f != null) {
           fills.remove(f.key, f);
@@ -831,25 +829,25 @@ public final class CacheEngine {
         end(fill);
         return;
       }
-      if (!(r instanceof ResponseImpl) || ((ResponseImpl) r).call() == null) {
+      if (!ResponseImpl.hasCall(r)) {
         end(fill);
         return;
       }
-      ResponseImpl ri = (ResponseImpl) r;
+      ProxyResponse ri = r;
       Instant now = s.clock().instant();
       if (r.status() == 304) {
-        StoredResponse refreshed = refresh(sel, p, ri.headerMap(), requestTime, now);
-        ri.discardBody();
+        StoredResponse refreshed = refresh(sel, p, ResponseImpl.headerMap(ri), requestTime, now);
+        ResponseImpl.discardBody(ri);
         fills.remove(fill.key, fill);
         fill.revalidated(refreshed, Policy.of(refreshed, s));
         return;
       }
       if (r.status() >= 500) {
         end(fill); // keep serving what is stored
-        ri.discardBody();
+        ResponseImpl.discardBody(ri);
         return;
       }
-      Storability.Candidate c = Storability.of(req, r.status(), ri.headerMap(), requestTime, now, s);
+      Storability.Candidate c = Storability.of(req, r.status(), ResponseImpl.headerMap(ri), requestTime, now, s);
       CacheStore.Writer writer = null;
       if (c.refusal() == null) {
         try {
@@ -861,12 +859,12 @@ public final class CacheEngine {
       if (writer == null) {
         end(fill);
         store.remove(sel);
-        ri.call().abort();
+        ResponseImpl.call(ri).abort();
         return;
       }
       fill.streaming(c.response(), c.policy(), r.status());
-      ri.observeBody(new Tee(req.key, fill, writer));
-      ri.discardBody();
+      ResponseImpl.observeBody(ri, new Tee(req.key, fill, writer));
+      ResponseImpl.discardBody(ri);
     }));
   }
 
@@ -932,7 +930,7 @@ public final class CacheEngine {
     }
     return sent.thenApply(r -> {
       then.accept(r);
-      if (!(r instanceof ResponseImpl) || ((ResponseImpl) r).call() == null || !((ResponseImpl) r).call().upgraded()) {
+      if (!ResponseImpl.hasCall(r) || !ResponseImpl.call(r).upgraded()) {
         r.headers().add("Cache-Status", status().fwd("bypass").fwdStatus(r.status()).toString());
       }
       return r;
@@ -966,8 +964,8 @@ public final class CacheEngine {
   }
 
   private static void discard(ProxyResponse r) {
-    if (r instanceof ResponseImpl && ((ResponseImpl) r).call() != null) {
-      ((ResponseImpl) r).discardBody();
+    if (ResponseImpl.hasCall(r)) {
+      ResponseImpl.discardBody(r);
     }
   }
 

@@ -7,147 +7,132 @@ import dev.gatehouse.proxy.internal.upstream.BodyObserver;
 import dev.gatehouse.proxy.internal.upstream.BodySource;
 import dev.gatehouse.proxy.internal.upstream.UpstreamCall;
 import io.undertow.util.HeaderMap;
-import io.undertow.util.Headers;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
-/** A response: from an upstream (with a streaming body) or made by a filter (with bytes). */
-public final class ResponseImpl implements ProxyResponse {
-  private int status;
-  private final HeaderMap headerMap;
-  private HeaderMapHeaders headers;
-  private final byte[] body;
-  private final UpstreamCall call;
-  private final BodySource source;
-  private final String protocol;
-  private List<BodyTransformer> transformers;
+/**
+ * The engine's side of a {@link ProxyResponse} (the SharedSecrets pattern): the public class is final
+ * and shows filters only its status, fields and transformers; the engine makes responses and reaches
+ * their parts (the upstream call whose body streams, a body source, a local body) through the {@link
+ * Parts} the public class installs when it is loaded. A response is one of: from an upstream (a call),
+ * served by the proxy itself (a body source: a cache hit), or made locally (bytes, or none).
+ */
+public final class ResponseImpl {
+  private static volatile Parts parts;
 
-  /** A locally made response; {@code body} may be null for none. */
-  public ResponseImpl(int status, byte[] body, String contentType) {
-    checkStatus(status);
-    this.status = status;
-    this.headerMap = new HeaderMap();
-    this.body = body;
-    this.call = null;
-    this.source = null;
-    this.protocol = null;
-    if (contentType != null) {
-      headerMap.put(Headers.CONTENT_TYPE, contentType);
-    }
+  private ResponseImpl() {}
+
+  /** What {@link ProxyResponse} lets the engine do; installed once, by it. */
+  public interface Parts {
+    /** A response from an upstream whose body is still to be read (or a 101 to be tunnelled). */
+    ProxyResponse upstream(int status, HeaderMap headers, UpstreamCall call, String protocol);
+
+    /** A response the proxy serves with a body produced chunk by chunk, framed like an upstream's. */
+    ProxyResponse served(int status, HeaderMap headers, BodySource source, String protocol);
+
+    /** A scripted upstream's response in the in-memory filter harness: its own fields, a whole body. */
+    ProxyResponse scripted(int status, HttpHeaders headers, byte[] body);
+
+    /** The fields as the engine keeps them (null for a harness response). */
+    HeaderMap headerMap(ProxyResponse r);
+
+    /** A local or scripted body, or null. */
+    byte[] body(ProxyResponse r);
+
+    /** The upstream call whose body this response streams, or null. */
+    UpstreamCall call(ProxyResponse r);
+
+    /** The body source of a response the proxy serves itself, or null. */
+    BodySource source(ProxyResponse r);
+
+    /** The upstream's protocol (for {@code Via}), or null when made locally. */
+    String protocol(ProxyResponse r);
+
+    /** The registered body transformers, or null. */
+    List<BodyTransformer> transformers(ProxyResponse r);
   }
 
-  /** A response from an upstream whose body is still to be read. */
-  public ResponseImpl(int status, HeaderMap headers, UpstreamCall call, String protocol) {
-    this.status = status;
-    this.headerMap = headers;
-    this.body = null;
-    this.call = call;
-    this.source = null;
-    this.protocol = protocol;
+  /** Called by {@link ProxyResponse} when it is loaded. */
+  public static void install(Parts p) {
+    parts = p;
+  }
+
+  private static Parts parts() {
+    Parts p = parts;
+    if (p == null) {
+      try {
+        Class.forName(ProxyResponse.class.getName(), true, ProxyResponse.class.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException(e);
+      }
+      p = parts;
+    }
+    return p;
+  }
+
+  /** See {@link Parts#upstream}. */
+  public static ProxyResponse upstream(int status, HeaderMap headers, UpstreamCall call, String protocol) {
+    return parts().upstream(status, headers, call, protocol);
+  }
+
+  /** See {@link Parts#served}. */
+  public static ProxyResponse served(int status, HeaderMap headers, BodySource source, String protocol) {
+    return parts().served(status, headers, source, protocol);
+  }
+
+  /** See {@link Parts#scripted}. */
+  public static ProxyResponse scripted(int status, HttpHeaders headers, byte[] body) {
+    return parts().scripted(status, headers, body);
+  }
+
+  /** See {@link Parts#headerMap}. */
+  public static HeaderMap headerMap(ProxyResponse r) {
+    return parts().headerMap(r);
+  }
+
+  /** See {@link Parts#body}. */
+  public static byte[] body(ProxyResponse r) {
+    return parts().body(r);
+  }
+
+  /** See {@link Parts#call}. */
+  public static UpstreamCall call(ProxyResponse r) {
+    return parts().call(r);
+  }
+
+  /** See {@link Parts#source}. */
+  public static BodySource source(ProxyResponse r) {
+    return parts().source(r);
+  }
+
+  /** See {@link Parts#protocol}. */
+  public static String protocol(ProxyResponse r) {
+    return parts().protocol(r);
+  }
+
+  /** See {@link Parts#transformers}. */
+  public static List<BodyTransformer> transformers(ProxyResponse r) {
+    return parts().transformers(r);
+  }
+
+  /** Whether {@code r} streams an upstream call's body. */
+  public static boolean hasCall(ProxyResponse r) {
+    return parts().call(r) != null;
   }
 
   /**
-   * A response the proxy serves itself with a body produced chunk by chunk (a cache hit): framed and
-   * written like an upstream response, with {@code Via} for {@code protocol}.
-   */
-  public ResponseImpl(int status, HeaderMap headers, BodySource source, String protocol) {
-    checkStatus(status);
-    this.status = status;
-    this.headerMap = headers;
-    this.body = null;
-    this.call = null;
-    this.source = Objects.requireNonNull(source, "source");
-    this.protocol = protocol;
-  }
-
-  private static void checkStatus(int status) {
-    if (status < 200 || status > 599) {
-      throw new IllegalArgumentException("status: " + status + " (expected: 200-599)");
-    }
-  }
-
-  @Override
-  public int status() {
-    return status;
-  }
-
-  @Override
-  public ProxyResponse status(int status) {
-    checkStatus(status);
-    this.status = status;
-    return this;
-  }
-
-  @Override
-  public HttpHeaders headers() {
-    if (headers == null) {
-      headers = new HeaderMapHeaders(headerMap);
-    }
-    return headers;
-  }
-
-  public HeaderMap headerMap() {
-    return headerMap;
-  }
-
-  @Override
-  public ProxyResponse transformBody(BodyTransformer transformer) {
-    Objects.requireNonNull(transformer, "transformer");
-    if (transformers == null) {
-      transformers = new ArrayList<>(2);
-    }
-    transformers.add(transformer);
-    return this;
-  }
-
-  public List<BodyTransformer> transformers() {
-    return transformers;
-  }
-
-  @Override
-  public boolean fromUpstream() {
-    return call != null || source != null;
-  }
-
-  /** The body source of a response the proxy serves itself (a cache hit), or null. */
-  public BodySource source() {
-    return source;
-  }
-
-  /**
-   * Lets {@code observer} see this upstream response's body as it streams and learn whether it ended
+   * Lets {@code observer} see an upstream response's body as it streams and learn whether it ended
    * completely or was cut. Call before the response is returned from the chain.
    */
-  public void observeBody(BodyObserver observer) {
-    call.observeBody(Objects.requireNonNull(observer, "observer"));
+  public static void observeBody(ProxyResponse r, BodyObserver observer) {
+    call(r).observeBody(Objects.requireNonNull(observer, "observer"));
   }
 
   /**
-   * Reads this upstream response's body to its end without sending it to the client (whose response is
+   * Reads an upstream response's body to its end without sending it to the client (whose response is
    * another one), so the connection can be reused; an observer still sees it.
    */
-  public void discardBody() {
-    call.discardBody();
-  }
-
-  /** The local body, or null. */
-  public byte[] body() {
-    return body;
-  }
-
-  /** The upstream call whose body this response streams, or null. */
-  public UpstreamCall call() {
-    return call;
-  }
-
-  /** The upstream's protocol (for {@code Via}), or null when made locally. */
-  public String protocol() {
-    return protocol;
-  }
-
-  @Override
-  public String toString() {
-    return "ProxyResponse(" + status + (call != null ? ", from upstream" : source != null ? ", from cache" : "") + ")";
+  public static void discardBody(ProxyResponse r) {
+    call(r).discardBody();
   }
 }

@@ -90,16 +90,19 @@ public final class HttpDuties {
     headers.put(VIA, existing == null ? entry : existing + ", " + entry);
   }
 
-  private static volatile String[] viaCache = {null, null, null, null};
+  /** The last {@code Via} entry made: proxies add the same one over and over. */
+  private record ViaEntry(String pseudonym, String version, String text) {}
+
+  private static volatile ViaEntry viaCache = new ViaEntry("", "", "");
 
   private static String viaEntry(String protocol, String pseudonym) {
     String version = viaVersion(protocol);
-    String[] c = viaCache;
-    if (pseudonym.equals(c[0]) && version.equals(c[1])) {
-      return c[2];
+    ViaEntry c = viaCache;
+    if (pseudonym.equals(c.pseudonym()) && version.equals(c.version())) {
+      return c.text();
     }
     String entry = version + " " + pseudonym;
-    viaCache = new String[] {pseudonym, version, entry, null};
+    viaCache = new ViaEntry(pseudonym, version, entry);
     return entry;
   }
 
@@ -218,22 +221,29 @@ public final class HttpDuties {
     return s;
   }
 
-  /** The last address formatted on this thread: clients repeat, and formatting allocates every time. */
-  private static final ThreadLocal<Object[]> LAST_IP = ThreadLocal.withInitial(() -> new Object[2]);
+  /** An address and its text, the last formatted on a thread (changed in place: no allocation). */
+  private static final class LastIp {
+    InetAddress address;
+    String text;
+  }
 
+  /** The last address formatted on this thread: clients repeat, and formatting allocates every time. */
+  private static final ThreadLocal<LastIp> LAST_IP = ThreadLocal.withInitial(LastIp::new);
+
+  /** The text of {@code address} (without an IPv6 scope), or {@code unknown}. */
   public static String ipText(InetAddress address) {
     if (address == null) {
       return "unknown";
     }
-    Object[] last = LAST_IP.get();
-    if (address.equals(last[0])) {
-      return (String) last[1];
+    LastIp last = LAST_IP.get();
+    if (address.equals(last.address)) {
+      return last.text;
     }
     String s = address.getHostAddress();
     int pct = s.indexOf('%');
     String text = pct > 0 ? s.substring(0, pct) : s;
-    last[0] = address;
-    last[1] = text;
+    last.address = address;
+    last.text = text;
     return text;
   }
 

@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.internal.server;
 
 import dev.gatehouse.proxy.BodyTooLargeException;
+import dev.gatehouse.proxy.ErrorHandler.Phase;
 import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
@@ -16,11 +17,13 @@ public final class DefaultErrorHandler implements ErrorHandler {
   private DefaultErrorHandler() {}
 
   @Override
-  public ProxyResponse handle(ProxyExchange exchange, Throwable error, boolean duringResponse) {
-    return ProxyResponse.of(statusFor(error, duringResponse), reasonFor(statusFor(error, duringResponse)) + "\n");
+  public ProxyResponse handle(ProxyExchange exchange, Throwable error, Phase phase) {
+    int status = statusFor(error, phase);
+    return ProxyResponse.of(status, reasonFor(status) + "\n");
   }
 
-  public static int statusFor(Throwable error, boolean duringResponse) {
+  /** The status the default answers {@code error} with. */
+  public static int statusFor(Throwable error, Phase phase) {
     if (error instanceof UpstreamConnectException || error instanceof UpstreamResponseException) {
       return 502;
     }
@@ -37,11 +40,12 @@ public final class DefaultErrorHandler implements ErrorHandler {
       return 400;
     }
     if (error instanceof BodyTooLargeException) {
-      return duringResponse ? 502 : 413;
+      return phase == Phase.RESPONSE ? 502 : 413;
     }
     return 500;
   }
 
+  /** The reason phrase of {@code status}, for the default's short bodies. */
   public static String reasonFor(int status) {
     switch (status) {
       case 400: return "Bad Request";

@@ -1,14 +1,15 @@
 package dev.gatehouse.proxy.internal.server;
 
+import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ProxyStartException;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
-import dev.gatehouse.proxy.spi.Endpoint;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.PoolRegistry;
-import dev.gatehouse.proxy.spi.PoolSettings;
 import dev.gatehouse.proxy.internal.upstream.BufferBudget;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.PoolSettings;
 import dev.gatehouse.proxy.spi.Terminal;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
@@ -379,7 +380,7 @@ public final class Engine implements ProxyServer {
   }
 
   /** Called when an upstream body failed before anything reached the client: the error handler answers. */
-  public void respondWithError(ExchangeImpl ex, Throwable error, boolean duringResponse) {
-    commit.respondWithError(ex, error, duringResponse);
+  public void respondWithError(ExchangeImpl ex, Throwable error, ErrorHandler.Phase phase) {
+    commit.respondWithError(ex, error, phase);
   }
 }

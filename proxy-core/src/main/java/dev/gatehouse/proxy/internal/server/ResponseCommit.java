@@ -1,11 +1,13 @@
 package dev.gatehouse.proxy.internal.server;
 
 import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.ErrorHandler.Phase;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
 import dev.gatehouse.proxy.internal.http1.HttpDuties;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
+import dev.gatehouse.proxy.internal.upstream.BodySource;
 import dev.gatehouse.proxy.internal.upstream.SourceStreamer;
 import dev.gatehouse.proxy.internal.upstream.UpstreamCall;
 import io.undertow.server.HttpServerExchange;
@@ -53,65 +55,52 @@ final class ResponseCommit {
       if (error instanceof CancellationException && ex.isFinished()) {
         return;
       }
-      response = errorResponse(ex, error, false);
+      response = errorResponse(ex, error, Phase.REQUEST);
     } else if (response == null) {
       IllegalStateException e = new IllegalStateException("the filter chain completed with a null response");
       log.error("{}: {}", ex, e.getMessage());
-      response = errorResponse(ex, e, false);
+      response = errorResponse(ex, e, Phase.REQUEST);
     }
-    ResponseImpl r = asImpl(response);
     ex.markResponded();
-    ex.abortCallsExcept(r.call());
-    commit(ex, r);
+    ex.abortCallsExcept(ResponseImpl.call(response));
+    commit(ex, response);
   }
 
   private static void abortUnused(ExchangeImpl ex, ProxyResponse response) {
-    if (response instanceof ResponseImpl && ((ResponseImpl) response).call() != null) {
-      ((ResponseImpl) response).call().abort();
+    UpstreamCall call = response == null ? null : ResponseImpl.call(response);
+    if (call != null) {
+      call.abort();
     }
-  }
-
-  private static ResponseImpl asImpl(ProxyResponse response) {
-    if (response instanceof ResponseImpl) {
-      return (ResponseImpl) response;
-    }
-    // A user's own ProxyResponse implementation: take its status and headers.
-    ResponseImpl r = new ResponseImpl(response.status(), null, null);
-    for (String name : response.headers().names()) {
-      for (String v : response.headers().getAll(name)) {
-        r.headers().add(name, v);
-      }
-    }
-    return r;
   }
 
   /** Called when an upstream body failed before anything reached the client. */
-  void respondWithError(ExchangeImpl ex, Throwable error, boolean duringResponse) {
+  void respondWithError(ExchangeImpl ex, Throwable error, Phase phase) {
     HttpServerExchange hse = ex.hse();
     if (hse.isResponseStarted()) {
       ex.abortClient(null);
       return;
     }
     hse.getResponseHeaders().clear();
-    commit(ex, asImpl(errorResponse(ex, ResponseRules.unwrap(error), duringResponse)));
+    commit(ex, errorResponse(ex, ResponseRules.unwrap(error), phase));
   }
 
-  private ProxyResponse errorResponse(ExchangeImpl ex, Throwable error, boolean duringResponse) {
-    int status = DefaultErrorHandler.statusFor(error, duringResponse);
+  private ProxyResponse errorResponse(ExchangeImpl ex, Throwable error, Phase phase) {
+    int status = DefaultErrorHandler.statusFor(error, phase);
     Telemetry.failed(ex, error);
     if (status == 500) {
       log.error("{} failed", ex, error);
     } else {
       log.warn("{} -> {}: {}", ex, status, error.getMessage());
     }
-    return ResponseRules.errorResponse(config.errorHandler(), ex, error, duringResponse);
+    return ResponseRules.errorResponse(config.errorHandler(), ex, error, phase);
   }
 
-  private void commit(ExchangeImpl ex, ResponseImpl r) {
+  private void commit(ExchangeImpl ex, ProxyResponse r) {
     HttpServerExchange hse = ex.hse();
-    HeaderMap in = r.headerMap();
-    String switchTo = r.call() != null && r.call().upgraded() ? in.getFirst(Headers.UPGRADE) : null;
-    if (r.call() == null) {
+    HeaderMap in = ResponseImpl.headerMap(r);
+    UpstreamCall call = ResponseImpl.call(r);
+    String switchTo = call != null && call.upgraded() ? in.getFirst(Headers.UPGRADE) : null;
+    if (call == null) {
       // A response the proxy makes itself may challenge for proxy credentials (407): that hop is ours.
       HttpDuties.stripHopByHop(in, Headers.PROXY_AUTHENTICATE);
     } else {
@@ -121,7 +110,7 @@ final class ResponseCommit {
     if (in != out) {
       out.clear(); // an upstream response that was not chosen may have been parsed into it
       for (HeaderValues hv : in) {
-        if (r.call() == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
+        if (call == null && Headers.CONTENT_LENGTH.equals(hv.getHeaderName())) {
           continue; // a local body's length is the proxy's to set
         }
         out.putAll(hv.getHeaderName(), hv);
@@ -129,18 +118,18 @@ final class ResponseCommit {
     }
     hse.setStatusCode(r.status());
     ex.responseStatus(r.status());
-    Telemetry.committed(ex, r.call() != null);
-    if (r.source() != null) {
+    Telemetry.committed(ex, call != null);
+    BodySource source = ResponseImpl.source(r);
+    if (source != null) {
       // served by the proxy itself (a cache hit): still a forwarded message, so Via applies
-      HttpDuties.addVia(out, r.protocol(), config.via());
-      SourceStreamer.start(ex, r);
+      HttpDuties.addVia(out, ResponseImpl.protocol(r), config.via());
+      SourceStreamer.start(ex, source, ResponseImpl.transformers(r));
       return;
     }
-    if (r.call() != null) {
-      HttpDuties.addVia(out, r.protocol(), config.via());
-      if (r.call().upgraded()) {
+    if (call != null) {
+      HttpDuties.addVia(out, ResponseImpl.protocol(r), config.via());
+      if (call.upgraded()) {
         // 101: once the head is out, the client's connection and the upstream's are joined by a tunnel
-        UpstreamCall call = r.call();
         out.remove(Headers.CONTENT_LENGTH);
         out.remove(Headers.TRANSFER_ENCODING);
         call.upgradeCommitted();
@@ -148,19 +137,19 @@ final class ResponseCommit {
         hse.endExchange();
         return;
       }
-      r.call().streamResponse(r.transformers());
+      call.streamResponse(ResponseImpl.transformers(r));
       return;
     }
-    byte[] body = r.body();
-    List<BodyTransformer> transformers = r.transformers();
+    byte[] body = ResponseImpl.body(r);
+    List<BodyTransformer> transformers = ResponseImpl.transformers(r);
     if (transformers != null && !transformers.isEmpty()) {
       try {
         body = transformLocal(body, transformers);
       } catch (RuntimeException e) {
         hse.getResponseHeaders().clear();
-        ResponseImpl err = asImpl(errorResponse(ex, e, true));
-        if (err.transformers() != null) {
-          err = asImpl(DefaultErrorHandler.INSTANCE.handle(ex, e, true));
+        ProxyResponse err = errorResponse(ex, e, Phase.RESPONSE);
+        if (ResponseImpl.transformers(err) != null) {
+          err = DefaultErrorHandler.INSTANCE.handle(ex, e, Phase.RESPONSE);
         }
         commit(ex, err);
         return;

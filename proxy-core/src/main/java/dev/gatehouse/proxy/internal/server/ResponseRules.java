@@ -37,9 +37,9 @@ public final class ResponseRules {
    * throws (logged).
    */
   public static ProxyResponse errorResponse(ErrorHandler handler, ProxyExchange exchange, Throwable error,
-      boolean duringResponse) {
+      ErrorHandler.Phase phase) {
     try {
-      ProxyResponse r = handler.handle(exchange, error, duringResponse);
+      ProxyResponse r = handler.handle(exchange, error, phase);
       if (r != null) {
         return r;
       }
@@ -47,7 +47,7 @@ public final class ResponseRules {
     } catch (RuntimeException e) {
       log.error("errorHandler threw while handling {}", error.toString(), e);
     }
-    return DefaultErrorHandler.INSTANCE.handle(exchange, error, duringResponse);
+    return DefaultErrorHandler.INSTANCE.handle(exchange, error, phase);
   }
 
   /** A whole body through {@code transformers} in order, each one's trailing bytes included. */

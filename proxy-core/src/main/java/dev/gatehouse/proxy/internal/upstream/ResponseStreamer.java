@@ -363,7 +363,7 @@ final class ResponseStreamer {
     if (!writer.started()) {
       // Nothing sent yet (the body was held by a transformer): the client can still get an error status.
       release();
-      call.failStreaming(e, true);
+      call.failStreaming(e);
       return;
     }
     call.abortStreaming(e);

@@ -1,8 +1,8 @@
 package dev.gatehouse.proxy.internal.upstream;
 
 import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
-import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
 import dev.gatehouse.proxy.internal.exchange.Transformers;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
@@ -54,12 +54,12 @@ public final class SourceStreamer {
   }
 
   /**
-   * Sends the body of {@code r} (its status and fields are already on the exchange). Sets {@code
+   * Sends {@code source}, through {@code transformers} (its status and fields are already on the exchange). Sets {@code
    * Content-Length} from the source when known and no transformer may change it; HEAD, 204 and 304 get
    * no body. Called on the I/O thread.
    */
-  public static void start(ExchangeImpl ex, ResponseImpl r) {
-    new SourceStreamer(ex, r.source(), r.transformers()).start();
+  public static void start(ExchangeImpl ex, BodySource source, List<BodyTransformer> transformers) {
+    new SourceStreamer(ex, source, transformers).start();
   }
 
   private void start() {
@@ -231,7 +231,7 @@ public final class SourceStreamer {
       queued = 0;
       closeSource();
       cancelTimer();
-      ex.engine().respondWithError(ex, e, true);
+      ex.engine().respondWithError(ex, e, ErrorHandler.Phase.RESPONSE);
       return;
     }
     abort();

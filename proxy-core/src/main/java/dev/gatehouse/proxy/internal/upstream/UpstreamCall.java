@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.internal.upstream;
 
 import dev.gatehouse.proxy.BodyTransformer;
+import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.MalformedRequestException;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
@@ -85,7 +86,7 @@ public final class UpstreamCall implements dev.gatehouse.proxy.spi.UpstreamCall 
   private BodyPump pump;
   private ExpectContinue expect;
   private UpgradeHandoff upgrade;
-  private ResponseImpl response;
+  private ProxyResponse response;
   private ResponseStreamer streamer;
 
   /**
@@ -334,7 +335,7 @@ public final class UpstreamCall implements dev.gatehouse.proxy.spi.UpstreamCall 
    */
   public void headArrived(int status, HeaderMap headers, String protocol, BodyDecoder decoder,
       PooledByteBuffer head, ByteBuffer rest) {
-    ResponseImpl r = new ResponseImpl(status, headers, this, protocol);
+    ProxyResponse r = ResponseImpl.upstream(status, headers, this, protocol);
     response = r;
     streamer = new ResponseStreamer(this, codec, ex, decoder, head, rest, config.responseBufferSize(),
         ex.engine().bufferBudget());
@@ -350,12 +351,12 @@ public final class UpstreamCall implements dev.gatehouse.proxy.spi.UpstreamCall 
       ByteBuffer rest) {
     upgrade = new UpgradeHandoff(this, ex, connection, rest);
     timeouts.cancelDeadline();
-    ResponseImpl r = new ResponseImpl(101, headers, this, protocol);
+    ProxyResponse r = ResponseImpl.upstream(101, headers, this, protocol);
     response = r;
     completeHead(r);
   }
 
-  private void completeHead(ResponseImpl r) {
+  private void completeHead(ProxyResponse r) {
     if (listener != null) {
       try {
         listener.onResponseHead(r.status());
@@ -541,13 +542,13 @@ public final class UpstreamCall implements dev.gatehouse.proxy.spi.UpstreamCall 
    * The body failed before anything was sent to the client (a transformer held it): the error handler
    * still gets to answer.
    */
-  void failStreaming(RuntimeException e, boolean duringResponse) {
+  void failStreaming(RuntimeException e) {
     if (!finished) {
       codec.dontReuse();
       cleanup();
       ended(e);
     }
-    ex.engine().respondWithError(ex, e, duringResponse);
+    ex.engine().respondWithError(ex, e, ErrorHandler.Phase.RESPONSE);
   }
 
   /** The body failed after the response started; the streamer closes the client side. */

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,20 +115,20 @@ public final class ForwardSteps {
     if (settings.authenticator() == null) {
       return decide(ex, target, chain);
     }
-    String[] credentials = basicCredentials(ex.proxyAuthorization());
+    Credentials credentials = basicCredentials(ex.proxyAuthorization());
     if (credentials == null) {
       return done(challenge(ex));
     }
-    CompletionStage<Boolean> check = settings.authenticator().authenticate(credentials[0], credentials[1], ex);
+    CompletionStage<Boolean> check = settings.authenticator().authenticate(credentials.user(), credentials.password(), ex);
     if (check == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("proxy authenticator returned null"));
     }
     return check.thenCompose(ok -> {
       if (!Boolean.TRUE.equals(ok)) {
-        log.debug("{}: wrong proxy credentials for user {}", ex, credentials[0]);
+        log.debug("{}: wrong proxy credentials for user {}", ex, credentials.user());
         return done(challenge(ex));
       }
-      ex.attribute(AccessLog.USER, credentials[0]);
+      ex.attribute(AccessLog.USER, credentials.user());
       return decide(ex, target, chain);
     });
   }
@@ -138,8 +139,11 @@ public final class ForwardSteps {
     return r;
   }
 
-  /** {@code user, password} from {@code Basic base64(user:password)}, or null. */
-  static String[] basicCredentials(String header) {
+  /** A {@code Basic} credential's parts. */
+  record Credentials(String user, String password) {}
+
+  /** User and password from {@code Basic base64(user:password)}, or null. */
+  static @Nullable Credentials basicCredentials(@Nullable String header) {
     if (header == null) {
       return null;
     }
@@ -157,7 +161,7 @@ public final class ForwardSteps {
     if (colon <= 0) {
       return null;
     }
-    return new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)};
+    return new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1));
   }
 
   private CompletionStage<ProxyResponse> decide(Exchange ex, Target target, Chain chain) {

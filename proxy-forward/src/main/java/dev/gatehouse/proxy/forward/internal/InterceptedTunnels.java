@@ -30,6 +30,7 @@ import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -186,20 +187,20 @@ final class InterceptedTunnels {
     if ("CONNECT".equals(ex.request().method())) {
       return ForwardSteps.done(ProxyResponse.of(400, "Bad Request: CONNECT inside an intercepted tunnel\n"));
     }
-    String[] inner = hostAndPort(ex.request().authority());
+    HostPort inner = hostAndPort(ex.request().authority());
     if (inner == null) {
       return ForwardSteps.done(ProxyResponse.of(400, "Bad Request: no valid Host for an https request to "
           + t.authority() + "\n"));
     }
-    boolean sameHost = sameHost(inner[0], t.host()) && Integer.parseInt(inner[1]) == t.port();
-    boolean sameName = tunnel.serverName() == null || sameHost(inner[0], tunnel.serverName());
+    boolean sameHost = sameHost(inner.host(), t.host()) && inner.port() == t.port();
+    boolean sameName = tunnel.serverName() == null || sameHost(inner.host(), tunnel.serverName());
     if (!sameHost || !sameName) {
       log.debug("{}: Host {} is not the tunnel's {} (TLS server name {}): 421", ex, ex.request().authority(),
           t.authority(), tunnel.serverName());
       return ForwardSteps.done(ProxyResponse.of(421, "Misdirected Request: this connection is for "
           + t.authority() + (tunnel.serverName() != null && !tunnel.serverName().equals(t.host())
               ? " (TLS server name " + tunnel.serverName() + ")" : "")
-          + ", not " + hostText(inner) + "\n"));
+          + ", not " + inner + "\n"));
     }
     ex.scheme("https");
     ex.attribute(TUNNEL, tunnel);
@@ -245,8 +246,16 @@ final class InterceptedTunnels {
     });
   }
 
-  /** {@code {host, port}} of {@code host[:port]} (port 443 by default), lower case, or null if malformed. */
-  static String[] hostAndPort(String authority) {
+  /** A host (lower case, IPv6 without brackets) and a port. */
+  record HostPort(String host, int port) {
+    @Override
+    public String toString() {
+      return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    }
+  }
+
+  /** The host and port of {@code host[:port]} (port 443 by default), or null if malformed. */
+  static @Nullable HostPort hostAndPort(@Nullable String authority) {
     if (authority == null || authority.isEmpty()) {
       return null;
     }
@@ -291,7 +300,7 @@ final class InterceptedTunnels {
     if (p < 1 || p > 65535) {
       return null;
     }
-    return new String[] {host, Integer.toString(p)};
+    return new HostPort(host, p);
   }
 
   /** Host names compare case-insensitively; IP literals by address, however they are written. */
@@ -302,11 +311,6 @@ final class InterceptedTunnels {
       return x != null && y != null && Arrays.equals(x, y);
     }
     return a.equalsIgnoreCase(b);
-  }
-
-  private static String hostText(String[] hostPort) {
-    String h = hostPort[0].indexOf(':') >= 0 ? "[" + hostPort[0] + "]" : hostPort[0];
-    return h + ":" + hostPort[1];
   }
 
   /** Certificate contents come from the server: keep them to printable ASCII in the page. */
