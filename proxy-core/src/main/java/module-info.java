@@ -7,7 +7,7 @@
 module dev.gatehouse.proxy.core {
   requires transitive org.slf4j;
   requires java.naming;
-  requires static org.jspecify;
+  requires static transitive org.jspecify; // annotations in the API signatures, as JSpecify advises
   requires transitive java.net.http;
   requires undertow.core;
   requires xnio.api;

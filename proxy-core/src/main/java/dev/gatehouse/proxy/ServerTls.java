@@ -118,7 +118,9 @@ public final class ServerTls {
     /**
      * Asks clients for certificates (mutual TLS), verified against the CA certificates in the PEM file
      * {@code trustAnchors} (re-read with the listener's certificates). {@link ProxyExchange#peerCertificates()}
-     * then gives the verified chain to filters. Revocation is not checked. @implSpec Defaults to {@link
+     * then gives the verified chain to filters. Revocation is not checked.
+     *
+     * @implSpec Defaults to {@link
      * ClientAuth#NONE}.
      */
     public Builder clientAuth(ClientAuth mode, Path trustAnchors) {
@@ -152,7 +154,11 @@ public final class ServerTls {
       return this;
     }
 
-    /** The protocols to accept. @implSpec Defaults to {@code TLSv1.3, TLSv1.2}. */
+    /**
+     * The protocols to accept.
+     *
+     * @implSpec Defaults to {@code TLSv1.3, TLSv1.2}.
+     */
     public Builder protocols(String... protocols) {
       Objects.requireNonNull(protocols, "protocols");
       List<String> supported = ServerTlsContexts.supportedProtocols();
@@ -168,7 +174,11 @@ public final class ServerTls {
       return this;
     }
 
-    /** The cipher suites to accept. @implSpec Defaults to the JDK's defaults for the enabled protocols. */
+    /**
+     * The cipher suites to accept.
+     *
+     * @implSpec Defaults to the JDK's defaults for the enabled protocols.
+     */
     public Builder cipherSuites(String... suites) {
       Objects.requireNonNull(suites, "cipherSuites");
       List<String> supported = ServerTlsContexts.supportedCipherSuites();
@@ -186,7 +196,9 @@ public final class ServerTls {
 
     /**
      * How often the certificate files are checked for changes; {@link Duration#ZERO} turns polling off
-     * ({@link ServerTls#reload()} still works). @implSpec Defaults to 1 minute.
+     * ({@link ServerTls#reload()} still works).
+     *
+     * @implSpec Defaults to 1 minute.
      */
     public Builder reloadInterval(Duration interval) {
       Objects.requireNonNull(interval, "reloadInterval");

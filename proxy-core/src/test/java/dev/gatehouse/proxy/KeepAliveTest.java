@@ -43,7 +43,7 @@ class KeepAliveTest {
         for (int i = 0; i < 10; i++) {
           batch.add(client.sendAsync(Clients.get(proxy, "/p"), HttpResponse.BodyHandlers.ofString()));
         }
-        CompletableFuture.allOf(batch.toArray(new CompletableFuture[0])).join();
+        CompletableFuture.allOf(batch.toArray(new CompletableFuture<?>[0])).join();
         all.addAll(batch);
       }
 

@@ -131,7 +131,11 @@ public final class IpAccess implements Filter {
       return this;
     }
 
-    /** Denies addresses no rule matches. @implSpec The default. */
+    /**
+     * Denies addresses no rule matches.
+     *
+     * @implSpec The default.
+     */
     public Builder otherwiseDeny() {
       this.otherwiseAllow = false;
       return this;

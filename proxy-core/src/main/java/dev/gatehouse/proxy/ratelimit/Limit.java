@@ -81,7 +81,9 @@ public final class Limit {
 
   /**
    * A limit like this one called {@code name} in the response fields: letters, digits and {@code
-   * -._:}, e.g. {@code hourly}. @implSpec Defaults to e.g. {@code 100-per-60s}.
+   * -._:}, e.g. {@code hourly}.
+   *
+   * @implSpec Defaults to e.g. {@code 100-per-60s}.
    */
   public Limit name(String name) {
     Objects.requireNonNull(name, "name");

@@ -287,7 +287,9 @@ public final class RateLimit implements Filter {
 
     /**
      * The filter's name: in logs, and before every key in the store, so filters sharing a store keep
-     * their counts apart (give two filters the same name to share counts). @implSpec Defaults to {@code
+     * their counts apart (give two filters the same name to share counts).
+     *
+     * @implSpec Defaults to {@code
      * rate-limit-N}.
      */
     public Builder name(String name) {
@@ -299,7 +301,11 @@ public final class RateLimit implements Filter {
       return this;
     }
 
-    /** What requests are counted under. @implSpec Defaults to {@link RateLimitKey#clientIp()}. */
+    /**
+     * What requests are counted under.
+     *
+     * @implSpec Defaults to {@link RateLimitKey#clientIp()}.
+     */
     public Builder key(RateLimitKey key) {
       this.key = Objects.requireNonNull(key, "key");
       return this;
@@ -326,31 +332,51 @@ public final class RateLimit implements Filter {
       return this;
     }
 
-    /** Counts and logs, but refuses nothing. @implSpec Defaults to false. */
+    /**
+     * Counts and logs, but refuses nothing.
+     *
+     * @implSpec Defaults to false.
+     */
     public Builder shadowMode(boolean shadow) {
       this.shadow = shadow;
       return this;
     }
 
-    /** Whether requests pass (true) or get 503 (false) when the store fails. @implSpec Defaults to true. */
+    /**
+     * Whether requests pass (true) or get 503 (false) when the store fails.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder failOpen(boolean failOpen) {
       this.failOpen = failOpen;
       return this;
     }
 
-    /** Whether responses carry {@code RateLimit-Policy} and {@code RateLimit}. @implSpec Defaults to true. */
+    /**
+     * Whether responses carry {@code RateLimit-Policy} and {@code RateLimit}.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder responseFields(boolean send) {
       this.responseFields = send;
       return this;
     }
 
-    /** The store to count in (e.g. a shared one). @implSpec Defaults to an in-memory store of its own. */
+    /**
+     * The store to count in (e.g. a shared one).
+     *
+     * @implSpec Defaults to an in-memory store of its own.
+     */
     public Builder store(RateLimitStore store) {
       this.store = Objects.requireNonNull(store, "store");
       return this;
     }
 
-    /** Most keys the default in-memory store holds. @implSpec Defaults to {@value RateLimit#DEFAULT_MAXIMUM_KEYS}. */
+    /**
+     * Most keys the default in-memory store holds.
+     *
+     * @implSpec Defaults to {@value RateLimit#DEFAULT_MAXIMUM_KEYS}.
+     */
     public Builder maximumKeys(long max) {
       if (max < 1) {
         throw new IllegalArgumentException("maximumKeys: " + max + " (expected: > 0)");
@@ -360,7 +386,11 @@ public final class RateLimit implements Filter {
       return this;
     }
 
-    /** The clock limits are measured on. @implSpec Defaults to the system clock. */
+    /**
+     * The clock limits are measured on.
+     *
+     * @implSpec Defaults to the system clock.
+     */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;

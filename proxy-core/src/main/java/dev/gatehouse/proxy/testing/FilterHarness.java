@@ -97,13 +97,21 @@ public final class FilterHarness {
     return new FilterHarness(List.copyOf(filters));
   }
 
-  /** The client's request. @implSpec Defaults to {@code GET /}. */
+  /**
+   * The client's request.
+   *
+   * @implSpec Defaults to {@code GET /}.
+   */
   public FilterHarness request(TestRequest request) {
     this.request = Objects.requireNonNull(request, "request");
     return this;
   }
 
-  /** The upstream answers every request with {@code status} and a UTF-8 {@code body}. @implSpec Defaults to 200, empty. */
+  /**
+   * The upstream answers every request with {@code status} and a UTF-8 {@code body}.
+   *
+   * @implSpec Defaults to 200, empty.
+   */
   public FilterHarness upstreamReplies(int status, String body) {
     return upstreamReplies(TestResponse.of(status, body));
   }
@@ -130,13 +138,21 @@ public final class FilterHarness {
     return this;
   }
 
-  /** Maps failures to responses, as the builder's. @implSpec Defaults to {@link ErrorHandler#defaults()}. */
+  /**
+   * Maps failures to responses, as the builder's.
+   *
+   * @implSpec Defaults to {@link ErrorHandler#defaults()}.
+   */
   public FilterHarness errorHandler(ErrorHandler handler) {
     this.errorHandler = Objects.requireNonNull(handler, "errorHandler");
     return this;
   }
 
-  /** How long {@link #run()} waits for stages other threads complete. @implSpec Defaults to 10 s. */
+  /**
+   * How long {@link #run()} waits for stages other threads complete.
+   *
+   * @implSpec Defaults to 10 s.
+   */
   public FilterHarness timeout(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     if (timeout.isNegative() || timeout.isZero()) {

@@ -118,7 +118,11 @@ public final class TestRequest {
     return new TestRequest(method, path, query, scheme, authority, protocol, headers, body, client);
   }
 
-  /** Sent over TLS ({@code https}, {@code isSecure()}) or not. @implSpec Defaults to plain {@code http}. */
+  /**
+   * Sent over TLS ({@code https}, {@code isSecure()}) or not.
+   *
+   * @implSpec Defaults to plain {@code http}.
+   */
   public TestRequest secure(boolean secure) {
     return new TestRequest(method, path, query, secure ? "https" : "http", authority, protocol, headers, body, client);
   }
@@ -132,7 +136,11 @@ public final class TestRequest {
     return new TestRequest(method, path, query, scheme, authority, protocol, headers, body, client);
   }
 
-  /** From the client at {@code ip} (an IPv4 or IPv6 literal). @implSpec Defaults to {@code 127.0.0.1}. */
+  /**
+   * From the client at {@code ip} (an IPv4 or IPv6 literal).
+   *
+   * @implSpec Defaults to {@code 127.0.0.1}.
+   */
   public TestRequest from(String ip) {
     Objects.requireNonNull(ip, "ip");
     byte[] literal = dev.gatehouse.proxy.spi.CidrSet.parseLiteral(ip);

@@ -169,7 +169,7 @@ class RateLimitTest {
           }
         }));
       }
-      CompletableFuture.allOf(workers.toArray(new CompletableFuture[0])).get(50, TimeUnit.SECONDS);
+      CompletableFuture.allOf(workers.toArray(new CompletableFuture<?>[0])).get(50, TimeUnit.SECONDS);
       assertThat(store.size()).isBetween(1L, 1000L);
 
       advance(Duration.ofSeconds(61)); // a key's whole burst has come back: its state is fresh, so it goes

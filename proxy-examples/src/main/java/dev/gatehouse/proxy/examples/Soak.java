@@ -391,7 +391,7 @@ public final class Soak {
         }
       }, threads));
     }
-    CompletableFuture.allOf(all.toArray(new CompletableFuture[0])).join();
+    CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).join();
   }
 
   private void pace() {

@@ -121,7 +121,9 @@ public final class EgressPolicy {
 
   /**
    * The ports plain (non-{@code CONNECT}) requests may go to, unless a rule names its own port;
-   * replaces the previous set. @implSpec Defaults to any port.
+   * replaces the previous set.
+   *
+   * @implSpec Defaults to any port.
    */
   public EgressPolicy allowPorts(int... ports) {
     return new EgressPolicy(allowByDefault, allow, deny, checkPorts("allowPorts", ports), connectPorts);

@@ -65,7 +65,11 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     return () -> p;
   }
 
-  /** Where requests may go. @implSpec Defaults to {@link EgressPolicy#allowPublic()}. */
+  /**
+   * Where requests may go.
+   *
+   * @implSpec Defaults to {@link EgressPolicy#allowPublic()}.
+   */
   public ForwardProxyBuilder egress(EgressPolicy policy) {
     Objects.requireNonNull(policy, "egress");
     this.egress = constant(policy);
@@ -93,7 +97,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   }
 
   /**
-   * How destination names are resolved (tests use it to simulate DNS). @implSpec Defaults to {@link
+   * How destination names are resolved (tests use it to simulate DNS).
+   *
+   * @implSpec Defaults to {@link
    * HostResolver#system()}.
    */
   public ForwardProxyBuilder resolver(HostResolver resolver) {
@@ -148,7 +154,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
    * Accepts origin-form requests ({@code GET /path} with {@code Host}), as a proxy does that the network
    * sends port-80 traffic to without the clients knowing. The destination comes from {@code Host} and
    * goes through the same egress policy; requests whose {@code Host} names this proxy itself are refused
-   * as loops. @implSpec Defaults to false: origin-form gets 400.
+   * as loops.
+   *
+   * @implSpec Defaults to false: origin-form gets 400.
    */
   public ForwardProxyBuilder transparent(boolean transparent) {
     this.transparent = transparent;

@@ -154,7 +154,11 @@ public final class RetryPolicy {
 
     private Builder() {}
 
-    /** Most retries per request (0-10). @implSpec Defaults to 1. */
+    /**
+     * Most retries per request (0-10).
+     *
+     * @implSpec Defaults to 1.
+     */
     public Builder maxRetries(int n) {
       if (n < 0 || n > 10) {
         throw new IllegalArgumentException("retry.maxRetries: " + n + " (expected: 0-10)");
@@ -163,7 +167,11 @@ public final class RetryPolicy {
       return this;
     }
 
-    /** Statuses that make an idempotent request retry, e.g. 502, 503, 504. @implSpec Defaults to none. */
+    /**
+     * Statuses that make an idempotent request retry, e.g. 502, 503, 504.
+     *
+     * @implSpec Defaults to none.
+     */
     public Builder retryOnStatus(int... statuses) {
       Objects.requireNonNull(statuses, "statuses");
       for (int s : statuses) {

@@ -24,7 +24,9 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
 
   /**
    * Whether the upstream gets the client's {@code Host} (as nginx's {@code proxy_set_header Host $host})
-   * or the upstream server's own authority. @implSpec Defaults to true.
+   * or the upstream server's own authority.
+   *
+   * @implSpec Defaults to true.
    */
   public ReverseProxyBuilder preserveHost(boolean preserveHost) {
     this.preserveHost = preserveHost;

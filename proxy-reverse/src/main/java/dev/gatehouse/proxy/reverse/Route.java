@@ -189,13 +189,21 @@ public final class Route {
       return this;
     }
 
-    /** When failed requests are tried on another server. @implSpec Defaults to {@link RetryPolicy#defaults()}. */
+    /**
+     * When failed requests are tried on another server.
+     *
+     * @implSpec Defaults to {@link RetryPolicy#defaults()}.
+     */
     public Builder retry(RetryPolicy policy) {
       this.retry = Objects.requireNonNull(policy, "retry");
       return this;
     }
 
-    /** Time to connect to a server of this route (nginx's {@code proxy_connect_timeout}). @implSpec Defaults to the proxy's. */
+    /**
+     * Time to connect to a server of this route (nginx's {@code proxy_connect_timeout}).
+     *
+     * @implSpec Defaults to the proxy's.
+     */
     public Builder connectTimeout(Duration timeout) {
       this.connectTimeout = Checks.positive("connectTimeout", timeout);
       return this;
@@ -222,7 +230,9 @@ public final class Route {
     /**
      * Time from the request's arrival until the whole response has been received from the upstream,
      * retries included; over it the client gets 504 (or, once the response has started, a closed
-     * connection). @implSpec Defaults to none.
+     * connection).
+     *
+     * @implSpec Defaults to none.
      */
     public Builder totalTimeout(Duration timeout) {
       this.totalTimeout = Checks.positive("totalTimeout", timeout);

@@ -87,14 +87,20 @@ public final class UpstreamTls {
 
     /**
      * Whether the certificate must name the server's host. Turn off only for servers addressed by a name
-     * their certificate does not carry; the chain is still verified. @implSpec Defaults to true.
+     * their certificate does not carry; the chain is still verified.
+     *
+     * @implSpec Defaults to true.
      */
     public Builder verifyHostname(boolean verify) {
       this.verifyHostname = verify;
       return this;
     }
 
-    /** The protocols offered, e.g. {@code "TLSv1.3"}. @implSpec Defaults to the JDK's (TLS 1.2 and 1.3). */
+    /**
+     * The protocols offered, e.g. {@code "TLSv1.3"}.
+     *
+     * @implSpec Defaults to the JDK's (TLS 1.2 and 1.3).
+     */
     public Builder protocols(String... protocols) {
       Objects.requireNonNull(protocols, "protocols");
       for (String p : protocols) {

@@ -25,7 +25,7 @@ import org.xnio.conduits.StreamSinkConduit;
  * An exchange without a client, for requests the proxy makes on its own behalf: a cache revalidating a
  * stored response in the background. It runs on the I/O thread of the exchange it was made from, goes
  * through the same terminal (routes, load balancing, pools, timeouts) as a client's request would, and
- * its response is read with {@link ResponseImpl#discardBody()} (with an observer storing it). It has no
+ * its response is read with {@link ResponseImpl#discardBody(dev.gatehouse.proxy.ProxyResponse)} (with an observer storing it). It has no
  * request body, sends nothing anywhere and is not seen by access logs.
  */
 public final class DetachedExchange {

@@ -73,7 +73,7 @@ public final class HeaderMapHeaders implements HttpHeaders {
 
   @Override
   public int size() {
-    return (int) map.size();
+    return map.size();
   }
 
   @Override

@@ -37,7 +37,7 @@ final class HeaderNames {
     }
   }
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array
   private static List<HttpString>[][] newLists() {
     List<HttpString>[][] l = new List[TABLE.length][27];
     for (int i = 0; i < TABLE.length; i++) {
