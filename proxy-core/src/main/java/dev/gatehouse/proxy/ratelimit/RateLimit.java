@@ -50,6 +50,10 @@ import org.slf4j.LoggerFactory;
  * Builder#maximumKeys}, idle keys expire; needs {@code com.github.ben-manes.caffeine:caffeine}). Time
  * comes from {@link Builder#clock}. A store that fails lets requests through ({@link
  * Builder#failOpen}, logged) or refuses them with 503.
+ *
+ * <p>(This class is long because its builder holds every setting with its documented default and its check,
+ * beside one decision path in the filter: the limits, the concurrency limit, shadow mode and the response
+ * fields.)
  */
 public final class RateLimit implements Filter {
   private static final Logger log = LoggerFactory.getLogger(RateLimit.class);

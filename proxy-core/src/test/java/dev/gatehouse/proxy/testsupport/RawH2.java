@@ -41,6 +41,7 @@ public final class RawH2 implements AutoCloseable {
   private final DataInputStream in;
   private final OutputStream out;
   private final HpackDecoder decoder = new HpackDecoder();
+  private boolean peerGone;
 
   private RawH2(int port) throws IOException {
     socket = new Socket(InetAddress.getLoopbackAddress(), port);
@@ -103,15 +104,26 @@ public final class RawH2 implements AutoCloseable {
     b.write(value);
   }
 
-  /** Writes one frame. */
+  /**
+   * Writes one frame. Once the proxy has closed the connection (it refused what came before, and a
+   * write meets a broken pipe or a reset), this and later writes are dropped: what the proxy answered
+   * before closing is still read by {@link #await}, which is what the test checks.
+   */
   public RawH2 frame(int type, int flags, int stream, byte[] payload) throws IOException {
+    if (peerGone) {
+      return this;
+    }
     byte[] head = {
         (byte) (payload.length >>> 16), (byte) (payload.length >>> 8), (byte) payload.length,
         (byte) type, (byte) flags,
         (byte) (stream >>> 24), (byte) (stream >>> 16), (byte) (stream >>> 8), (byte) stream};
-    out.write(head);
-    out.write(payload);
-    out.flush();
+    try {
+      out.write(head);
+      out.write(payload);
+      out.flush();
+    } catch (java.net.SocketException e) {
+      peerGone = true;
+    }
     return this;
   }
 
