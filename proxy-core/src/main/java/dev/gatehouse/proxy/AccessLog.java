@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.internal.AccessLogWriter;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.log.AccessLogWriter;
+import dev.gatehouse.proxy.internal.server.Engine;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -28,6 +28,7 @@ import java.util.function.Consumer;
  * <p>An {@code AccessLog} is a description; each proxy built with it opens its own writer when the
  * first line arrives, and closes it with the proxy.
  */
+@CheckReturnValue
 public final class AccessLog {
 
   /** The authenticated user name the log shows (set by proxy authentication, or by a filter). */

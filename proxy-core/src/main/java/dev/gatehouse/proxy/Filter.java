@@ -19,13 +19,20 @@ import java.util.concurrent.CompletionStage;
  * the I/O thread longer than the builder's {@code slowFilterThreshold} is logged with its name.
  *
  * <p><b>Completing.</b> Return {@code chain.proceed()} (optionally transformed with {@code thenApply}) to
- * continue, or return a {@link ProxyResponse} without calling {@code proceed()} to short-circuit: the
- * upstream is then never contacted. Call {@code proceed()} at most once. Never return {@code null}.
+ * continue, or answer without calling {@code proceed()} to short-circuit, e.g. {@code return
+ * exchange.respond(401, "missing key");}: the upstream is then never contacted. Call {@code proceed()}
+ * at most once. Never return {@code null}.
  *
- * <p><b>Errors.</b> A thrown exception and a failed stage are treated alike: both go to the
- * {@link ErrorHandler}, which turns them into a short plain-text response (502, 504, 413 or 500).
- * Returning {@code null} or calling {@code proceed()} twice is a programming error: the client gets a
- * 500 and the log names the filter.
+ * <p><b>Errors.</b> A thrown exception and a failed stage are treated alike: both go to the {@link
+ * ErrorHandler}, whose default answers 400 (a malformed or cut request body), 408 (a client that went
+ * silent), 413 (a request body over a limit), 502 (the upstream unreachable or its response malformed,
+ * or a response body over a limit), 503 (no upstream available), 504 (an upstream timeout) or 500
+ * (anything else), each with a short plain-text body. Returning {@code null} or calling {@code
+ * proceed()} twice is a programming error: the client gets a 500 and the log names the filter. The
+ * response a filter sees from {@code proceed()} may also be one a module made: 404 (reverse: no route
+ * matched), 403 (forward: the egress policy refused), 416 (the cache: an unsatisfiable range). Some
+ * answers come before any filter runs: 400, 413, 414, 431 and 501 for a request the validator refuses,
+ * 407 and 421 from the forward proxy's own first step; see {@link ErrorHandler} for the whole list.
  *
  * <pre>{@code
  * Filter requestId = (exchange, chain) -> {

@@ -1,17 +1,24 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.cache.HttpCache;
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.events.ProxyListener;
+import dev.gatehouse.proxy.internal.http1.Http;
 import dev.gatehouse.proxy.internal.observe.AdminServer;
 import dev.gatehouse.proxy.internal.observe.Features;
+import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.ExchangeFilter;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.Terminal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Settings shared by the forward and the reverse proxy. Every setter checks its value at once and
@@ -21,6 +28,9 @@ import java.util.Objects;
  * <p>Timeouts are {@link Duration}s; {@link Duration#ZERO} disables one where the setter says so.
  *
  * @param <B> the concrete builder type, returned by every setter
+ *
+ * <p>(This class is long because it holds one setter per shared setting, each with its documented default and
+ * its validation.)
  */
 public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
@@ -121,7 +131,11 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     return self();
   }
 
-  /** The port to listen on; 0 picks a free one, see {@link ProxyServer#port()}. @implSpec Defaults to 0. */
+  /**
+   * The port to listen on; 0 picks a free one, see {@link ProxyServer#port()}.
+   *
+   * @implSpec Defaults to 0.
+   */
   public B port(int port) {
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
@@ -133,7 +147,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Number of non-blocking I/O threads. One per core is the nginx model: no I/O thread ever blocks, so
    * more threads than cores only add context switches (measured on one core: 1 thread gave 15-20 % more
-   * requests/s than 2, see BENCHMARKS.md). @implSpec Defaults to the available processors.
+   * requests/s than 2, see BENCHMARKS.md).
+   *
+   * @implSpec Defaults to the available processors.
    */
   public B ioThreads(int ioThreads) {
     if (ioThreads <= 0) {
@@ -162,7 +178,11 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     return self();
   }
 
-  /** Time allowed to connect to an upstream before answering 502. @implSpec Defaults to 10 s. */
+  /**
+   * Time allowed to connect to an upstream before answering 502.
+   *
+   * @implSpec Defaults to 10 s.
+   */
   public B connectTimeout(Duration timeout) {
     this.connectTimeout = positive("connectTimeout", timeout);
     return self();
@@ -171,7 +191,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Longest wait for the next byte from the upstream, for the response head as for the body. Before the
    * response starts the client gets 504; during the body its connection is closed. {@link Duration#ZERO}
-   * waits forever (not recommended). @implSpec Defaults to 60 s.
+   * waits forever (not recommended).
+   *
+   * @implSpec Defaults to 60 s.
    */
   public B readTimeout(Duration timeout) {
     this.readTimeout = nonNegative("readTimeout", timeout);
@@ -180,20 +202,30 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
   /**
    * Time a client has to send a complete request head before its connection is closed (protection from
-   * slow-header attacks). @implSpec Defaults to 30 s.
+   * slow-header attacks).
+   *
+   * @implSpec Defaults to 30 s.
    */
   public B requestHeaderTimeout(Duration timeout) {
     this.requestHeaderTimeout = positive("requestHeaderTimeout", timeout);
     return self();
   }
 
-  /** Time a client connection may stay without any traffic before it is closed. @implSpec Defaults to 60 s. */
+  /**
+   * Time a client connection may stay without any traffic before it is closed.
+   *
+   * @implSpec Defaults to 60 s.
+   */
   public B idleTimeout(Duration timeout) {
     this.idleTimeout = positive("idleTimeout", timeout);
     return self();
   }
 
-  /** Time {@link ProxyServer#close()} waits for in-flight exchanges. @implSpec Defaults to 10 s. */
+  /**
+   * Time {@link ProxyServer#close()} waits for in-flight exchanges.
+   *
+   * @implSpec Defaults to 10 s.
+   */
   public B shutdownGracePeriod(Duration period) {
     this.shutdownGracePeriod = nonNegative("shutdownGracePeriod", period);
     return self();
@@ -201,14 +233,20 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
   /**
    * A filter holding the I/O thread longer than this is logged with its name; {@link Duration#ZERO}
-   * turns the check off. @implSpec Defaults to 10 ms.
+   * turns the check off.
+   *
+   * @implSpec Defaults to 10 ms.
    */
   public B slowFilterThreshold(Duration threshold) {
     this.slowFilterThreshold = nonNegative("slowFilterThreshold", threshold);
     return self();
   }
 
-  /** Longest request line accepted; longer gets 414. @implSpec Defaults to 8192 bytes. */
+  /**
+   * Longest request line accepted; longer gets 414.
+   *
+   * @implSpec Defaults to 8192 bytes.
+   */
   public B maxRequestLineLength(int bytes) {
     if (bytes < 64 || bytes > 1024 * 1024) {
       throw new IllegalArgumentException("maxRequestLineLength: " + bytes + " (expected: 64-1048576)");
@@ -230,7 +268,11 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     return self();
   }
 
-  /** Most header field lines in a request; more gets 431. @implSpec Defaults to 100. */
+  /**
+   * Most header field lines in a request; more gets 431.
+   *
+   * @implSpec Defaults to 100.
+   */
   public B maxHeaderCount(int count) {
     if (count < 1 || count > 10_000) {
       throw new IllegalArgumentException("maxHeaderCount: " + count + " (expected: 1-10000)");
@@ -242,7 +284,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Largest request body accepted; larger gets 413 (at once when {@code Content-Length} says so, or as
    * soon as the streamed body crosses the limit, in which case the upstream's connection is aborted so
-   * it never sees a complete request). @implSpec Defaults to no limit: bodies stream and cost no memory.
+   * it never sees a complete request).
+   *
+   * @implSpec Defaults to no limit: bodies stream and cost no memory.
    */
   public B maxRequestBodySize(long bytes) {
     if (bytes < 0) {
@@ -252,13 +296,21 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     return self();
   }
 
-  /** Maps failures to responses. @implSpec Defaults to {@link ErrorHandler#defaults()}. */
+  /**
+   * Maps failures to responses.
+   *
+   * @implSpec Defaults to {@link ErrorHandler#defaults()}.
+   */
   public B errorHandler(ErrorHandler handler) {
     this.errorHandler = Objects.requireNonNull(handler, "errorHandler");
     return self();
   }
 
-  /** Which client-identifying headers to send upstream. @implSpec Defaults to {@link ForwardedHeaders#X_FORWARDED}. */
+  /**
+   * Which client-identifying headers to send upstream.
+   *
+   * @implSpec Defaults to {@link ForwardedHeaders#X_FORWARDED}.
+   */
   public B forwardedHeaders(ForwardedHeaders mode) {
     this.forwardedHeaders = Objects.requireNonNull(mode, "forwardedHeaders");
     return self();
@@ -267,7 +319,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Peers (addresses or CIDR blocks, IPv4 or IPv6, e.g. {@code "10.0.0.0/8"}) whose {@code
    * X-Forwarded-*} and {@code Forwarded} headers are believed and appended to. Requests from any other
-   * peer have those headers replaced. Adds to the list. @implSpec Defaults to none.
+   * peer have those headers replaced. Adds to the list.
+   *
+   * @implSpec Defaults to none.
    */
   public B trustedProxies(String... cidrs) {
     Objects.requireNonNull(cidrs, "cidrs");
@@ -281,17 +335,23 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
   /**
    * The pseudonym this proxy adds to {@code Via} in both directions (RFC 9110 §7.6.3), or {@code null} to
-   * add none. @implSpec Defaults to {@code gatehouse}, giving {@code Via: 1.1 gatehouse}.
+   * add none.
+   *
+   * @implSpec Defaults to {@code gatehouse}, giving {@code Via: 1.1 gatehouse}.
    */
-  public B via(String pseudonym) {
-    if (pseudonym != null && !pseudonym.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+  public B via(@Nullable String pseudonym) {
+    if (pseudonym != null && !Http.isToken(pseudonym)) {
       throw new IllegalArgumentException("via: \"" + pseudonym + "\" (expected: a token such as gatehouse, or null)");
     }
     this.via = pseudonym;
     return self();
   }
 
-  /** Most connections open to one upstream address at once. @implSpec Defaults to 1024. */
+  /**
+   * Most connections open to one upstream address at once.
+   *
+   * @implSpec Defaults to 1024.
+   */
   public B upstreamMaxConnections(int max) {
     if (max < 1) {
       throw new IllegalArgumentException("upstreamMaxConnections: " + max + " (expected: > 0)");
@@ -302,7 +362,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
   /**
    * Most idle keep-alive connections kept open to one upstream address (nginx's {@code keepalive});
-   * 0 closes each connection after use. @implSpec Defaults to 64.
+   * 0 closes each connection after use.
+   *
+   * @implSpec Defaults to 64.
    */
   public B upstreamMaxIdleConnections(int max) {
     if (max < 0) {
@@ -312,7 +374,11 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     return self();
   }
 
-  /** How long an idle upstream connection is kept. @implSpec Defaults to 30 s. */
+  /**
+   * How long an idle upstream connection is kept.
+   *
+   * @implSpec Defaults to 30 s.
+   */
   public B upstreamKeepAliveTimeout(Duration timeout) {
     this.upstreamKeepAliveTimeout = positive("upstreamKeepAliveTimeout", timeout);
     return self();
@@ -320,7 +386,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
   /**
    * Most requests queued for one upstream address while {@code upstreamMaxConnections} are busy; more
-   * get 503 at once. Queued requests wait at most {@code connectTimeout}. @implSpec Defaults to 1024.
+   * get 503 at once. Queued requests wait at most {@code connectTimeout}.
+   *
+   * @implSpec Defaults to 1024.
    */
   public B upstreamMaxPending(int max) {
     if (max < 0) {
@@ -333,7 +401,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Bytes of response body read ahead from the upstream while the client reads slower (nginx's {@code
    * proxy_buffers}): the upstream connection is released as soon as the rest of the body fits. Memory
-   * per exchange stays within this bound plus one I/O buffer. @implSpec Defaults to 64 KiB.
+   * per exchange stays within this bound plus one I/O buffer.
+   *
+   * @implSpec Defaults to 64 KiB.
    */
   public B responseBufferSize(int bytes) {
     if (bytes < 1024 || bytes > 64 * 1024 * 1024) {
@@ -346,7 +416,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Memory all exchanges together may hold in response read-ahead ({@link #responseBufferSize} each).
    * When it is spent, responses stream at their clients' pace (one I/O buffer each) until memory frees,
-   * so many slow clients cannot exhaust the heap. @implSpec Defaults to 64 MiB.
+   * so many slow clients cannot exhaust the heap.
+   *
+   * @implSpec Defaults to 64 MiB.
    */
   public B responseBufferMemoryLimit(long bytes) {
     if (bytes < 0) {
@@ -358,7 +430,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
 
   /**
    * Terminates TLS on the listener with these certificates (nginx's {@code listen 443 ssl}); the
-   * listener then serves only TLS. @implSpec Defaults to none: plain HTTP.
+   * listener then serves only TLS.
+   *
+   * @implSpec Defaults to none: plain HTTP.
    */
   public B tls(ServerTls tls) {
     this.tls = Objects.requireNonNull(tls, "tls");
@@ -368,7 +442,10 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Offers HTTP/2 (nginx's {@code http2}): on a TLS listener through ALPN ({@code h2}, falling back to
    * {@code http/1.1}); on a plain listener as h2c, with prior knowledge or by {@code Upgrade: h2c}.
-   * HTTP/2 requests go through the same routes and filters; upstreams are still spoken to in HTTP/1.1.
+   * HTTP/2 requests go through the same routes and filters. This is about clients only: how the proxy
+   * speaks to upstreams is set per upstream group ({@code UpstreamGroup.Builder.http2}), HTTP/1.1 by
+   * default.
+   *
    * @implSpec Defaults to false.
    */
   public B http2(boolean enabled) {
@@ -381,7 +458,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    *
    * @implSpec Defaults to none.
    */
-  public B accessLog(AccessLog log) {
+  public B accessLog(@Nullable AccessLog log) {
     this.accessLog = log;
     return self();
   }
@@ -389,7 +466,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   /**
    * Adds a listener for the proxy's life-cycle events: exchanges, upstream attempts, tunnels,
    * connections, TLS handshakes, policy decisions (see {@link ProxyListener}). Listeners are called in
-   * the order added, after the proxy's own (access log, metrics, tracing). @implSpec Defaults to none;
+   * the order added, after the proxy's own (access log, metrics, tracing).
+   *
+   * @implSpec Defaults to none;
    * with none, the proxy does no work for events.
    */
   public B addListener(ProxyListener listener) {
@@ -401,7 +480,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * Caches responses in {@code cache} (see {@link HttpCache}): the cache runs after every filter, right
    * before the request would go upstream, so a hit is only served to requests the filters let through.
    * A reverse proxy's route may use another cache or none; a forward proxy caches plain-HTTP responses
-   * (tunnels stay opaque). The cache is not closed with the proxy. @implSpec Defaults to none.
+   * (tunnels stay opaque). The cache is not closed with the proxy.
+   *
+   * @implSpec Defaults to none.
    */
   public B cache(HttpCache cache) {
     this.cache = Objects.requireNonNull(cache, "cache");
@@ -415,13 +496,17 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * with {@code gatehouse.} ({@code gatehouse_} in Prometheus); {@link MetricsOptions} lists them. With
    * a {@code PrometheusMeterRegistry} the admin listener serves them at {@code /metrics}. Needs {@code
    * io.micrometer:micrometer-core} (and {@code io.micrometer:micrometer-registry-prometheus} for
-   * Prometheus). @implSpec Defaults to none.
+   * Prometheus).
+   *
+   * @implSpec Defaults to none.
    */
+  @SuppressWarnings("exports") // an optional library: present when the feature is used
   public B metrics(io.micrometer.core.instrument.MeterRegistry registry) {
     return metrics(registry, MetricsOptions.defaults());
   }
 
   /** Like {@link #metrics(io.micrometer.core.instrument.MeterRegistry)}, with histograms or extra tags. */
+  @SuppressWarnings("exports") // an optional library: present when the feature is used
   public B metrics(io.micrometer.core.instrument.MeterRegistry registry, MetricsOptions options) {
     this.meterRegistry = Objects.requireNonNull(registry, "registry");
     this.metricsOptions = Objects.requireNonNull(options, "options");
@@ -447,6 +532,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    *
    * @implSpec Defaults to none: trace headers pass through untouched, as any other header.
    */
+  @SuppressWarnings("exports") // an optional library: present when the feature is used
   public B tracing(io.opentelemetry.api.OpenTelemetry openTelemetry) {
     this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
     return self();
@@ -468,7 +554,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    *       PrometheusMeterRegistry} ({@code io.micrometer:micrometer-registry-prometheus}).
    * </ul>
    *
-   * It shows upstream addresses: keep it on loopback or a private network. @implSpec Defaults to none.
+   * It shows upstream addresses: keep it on loopback or a private network.
+   *
+   * @implSpec Defaults to none.
    */
   public B adminPort(int port) {
     if (port < 0 || port > 65535) {
@@ -478,7 +566,11 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     return self();
   }
 
-  /** The address the admin listener binds. @implSpec Defaults to {@code 127.0.0.1}. */
+  /**
+   * The address the admin listener binds.
+   *
+   * @implSpec Defaults to {@code 127.0.0.1}.
+   */
   public B adminHost(String host) {
     Objects.requireNonNull(host, "adminHost");
     if (host.isBlank()) {
@@ -493,7 +585,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * returns the cache set with {@link #cache(HttpCache)}, or null, and {@code buildServer} then leaves
    * it to the terminal. Without this call, {@code buildServer} runs the cache right before the terminal.
    */
-  protected final HttpCache cacheForTerminal() {
+  protected final @Nullable HttpCache cacheForTerminal() {
     cachePlacedByTerminal = true;
     return cache;
   }
@@ -518,24 +610,41 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
-   * For subclasses: checks the shared settings and creates the server, with {@code terminal} as the last
-   * step after the global filters. The terminal decides where a request goes.
+   * For the direction modules (the one seam between them and the engine): checks the shared settings
+   * and creates the server, with {@code terminal} as the last step after the global filters. The
+   * terminal decides where a request goes; it is given the engine's view of each exchange. Returns the
+   * server as the module sees it, which is also the server its users get.
    */
-  protected final ProxyServer buildServer(Filter terminal, String kind) {
+  @SuppressWarnings("exports") // the SPI is for the direction modules only
+  protected final ProxyRuntime buildServer(Terminal terminal, String kind) {
     return buildServer(List.of(), terminal, kind);
   }
 
   /**
-   * For subclasses: like {@link #buildServer(Filter, String)}, with {@code first} running before the
-   * global filters (the module's own duties that every filter may rely on, such as proxy
+   * For the direction modules: like {@link #buildServer(Terminal, String)}, with {@code first} running
+   * before the global filters (the module's own duties that every filter may rely on, such as proxy
    * authentication).
    */
-  protected final ProxyServer buildServer(List<Filter> first, Filter terminal, String kind) {
+  @SuppressWarnings("exports") // the SPI is for the direction modules only
+  protected final ProxyRuntime buildServer(List<ExchangeFilter> first, Terminal terminal, String kind) {
     Objects.requireNonNull(terminal, "terminal");
     if (cache != null && !cachePlacedByTerminal) {
       terminal = dev.gatehouse.proxy.internal.cache.CacheAccess.engine(cache).around(terminal);
     }
-    List<Filter> chain = new ArrayList<>(first);
+    List<Filter> chain = new ArrayList<>(first.size() + filters.size());
+    for (ExchangeFilter f : first) {
+      chain.add(new Filter() {
+        @Override
+        public CompletionStage<ProxyResponse> filter(ProxyExchange exchange, Chain next) {
+          return f.filter((Exchange) exchange, next); // the engine's exchanges are its view
+        }
+
+        @Override
+        public String toString() {
+          return f.toString();
+        }
+      });
+    }
     chain.addAll(filters);
     if (upstreamMaxIdleConnections > upstreamMaxConnections) {
       throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
@@ -572,7 +681,7 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
     if (adminPort >= 0) {
       AdminServer.attach(engine, adminHost, adminPort);
     }
-    return engine;
+    return engine.runtime();
   }
 
   private static Duration positive(String name, Duration d) {

@@ -2,7 +2,10 @@ package dev.gatehouse.proxy;
 
 import java.net.InetSocketAddress;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One request passing through the proxy: the request as it will be forwarded, who sent it, and typed
@@ -43,7 +46,7 @@ public interface ProxyExchange {
   <T> Optional<T> attribute(AttributeKey<T> key);
 
   /** Stores {@code value} under {@code key}; {@code null} removes it. */
-  <T> void attribute(AttributeKey<T> key, T value);
+  <T> void attribute(AttributeKey<T> key, @Nullable T value);
 
   /**
    * An executor for blocking work (JDBC, blocking HTTP, file I/O). Stages completed on it are moved back
@@ -63,4 +66,29 @@ public interface ProxyExchange {
    * exchange ended, the callback runs at once.
    */
   void onComplete(Runnable callback);
+
+  /**
+   * Answers the exchange itself, without calling the rest of the chain or the upstream (a
+   * short-circuit): {@code return exchange.respond(401, "missing key");}. The response has a short
+   * plain-text body ({@code text/plain; charset=utf-8}).
+   *
+   * @throws IllegalArgumentException if {@code status} is not 200-599
+   */
+  default CompletionStage<ProxyResponse> respond(int status, String text) {
+    return CompletableFuture.completedStage(ProxyResponse.of(status, text));
+  }
+
+  /**
+   * Answers the exchange itself with a response without a body; see {@link #respond(int, String)}.
+   *
+   * @throws IllegalArgumentException if {@code status} is not 200-599
+   */
+  default CompletionStage<ProxyResponse> respond(int status) {
+    return CompletableFuture.completedStage(ProxyResponse.of(status));
+  }
+
+  /** Answers the exchange itself with {@code response}; see {@link #respond(int, String)}. */
+  default CompletionStage<ProxyResponse> respond(ProxyResponse response) {
+    return CompletableFuture.completedStage(java.util.Objects.requireNonNull(response, "response"));
+  }
 }

@@ -1,12 +1,13 @@
 package dev.gatehouse.proxy;
 
-import dev.gatehouse.proxy.internal.ServerTlsContexts;
+import dev.gatehouse.proxy.internal.tls.ServerTlsContexts;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * TLS for the proxy's listener (nginx's {@code listen 443 ssl} with {@code ssl_certificate}): one or
@@ -78,7 +79,7 @@ public final class ServerTls {
   }
 
   /** The enabled cipher suites, or null for the JDK's defaults. */
-  public List<String> cipherSuites() {
+  public @Nullable List<String> cipherSuites() {
     return cipherSuites;
   }
 
@@ -117,7 +118,9 @@ public final class ServerTls {
     /**
      * Asks clients for certificates (mutual TLS), verified against the CA certificates in the PEM file
      * {@code trustAnchors} (re-read with the listener's certificates). {@link ProxyExchange#peerCertificates()}
-     * then gives the verified chain to filters. Revocation is not checked. @implSpec Defaults to {@link
+     * then gives the verified chain to filters. Revocation is not checked.
+     *
+     * @implSpec Defaults to {@link
      * ClientAuth#NONE}.
      */
     public Builder clientAuth(ClientAuth mode, Path trustAnchors) {
@@ -151,7 +154,11 @@ public final class ServerTls {
       return this;
     }
 
-    /** The protocols to accept. @implSpec Defaults to {@code TLSv1.3, TLSv1.2}. */
+    /**
+     * The protocols to accept.
+     *
+     * @implSpec Defaults to {@code TLSv1.3, TLSv1.2}.
+     */
     public Builder protocols(String... protocols) {
       Objects.requireNonNull(protocols, "protocols");
       List<String> supported = ServerTlsContexts.supportedProtocols();
@@ -167,7 +174,11 @@ public final class ServerTls {
       return this;
     }
 
-    /** The cipher suites to accept. @implSpec Defaults to the JDK's defaults for the enabled protocols. */
+    /**
+     * The cipher suites to accept.
+     *
+     * @implSpec Defaults to the JDK's defaults for the enabled protocols.
+     */
     public Builder cipherSuites(String... suites) {
       Objects.requireNonNull(suites, "cipherSuites");
       List<String> supported = ServerTlsContexts.supportedCipherSuites();
@@ -185,7 +196,9 @@ public final class ServerTls {
 
     /**
      * How often the certificate files are checked for changes; {@link Duration#ZERO} turns polling off
-     * ({@link ServerTls#reload()} still works). @implSpec Defaults to 1 minute.
+     * ({@link ServerTls#reload()} still works).
+     *
+     * @implSpec Defaults to 1 minute.
      */
     public Builder reloadInterval(Duration interval) {
       Objects.requireNonNull(interval, "reloadInterval");

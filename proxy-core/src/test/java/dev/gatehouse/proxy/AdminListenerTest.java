@@ -3,11 +3,11 @@ package dev.gatehouse.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gatehouse.proxy.testing.Clients;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.RecordingListener;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

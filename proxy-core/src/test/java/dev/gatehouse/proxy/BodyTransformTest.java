@@ -12,9 +12,9 @@ import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMoc
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
-import dev.gatehouse.proxy.testing.Clients;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;

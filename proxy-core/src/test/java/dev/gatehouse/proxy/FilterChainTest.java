@@ -12,8 +12,8 @@ import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMoc
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
-import dev.gatehouse.proxy.testing.Clients;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.util.List;

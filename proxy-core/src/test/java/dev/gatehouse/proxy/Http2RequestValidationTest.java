@@ -1,11 +1,11 @@
 package dev.gatehouse.proxy;
 
-import static dev.gatehouse.proxy.testing.RawH2.request;
+import static dev.gatehouse.proxy.testsupport.RawH2.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gatehouse.proxy.testing.RawH2;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.RawH2;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,10 +2,10 @@ package dev.gatehouse.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gatehouse.proxy.testing.Clients;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -43,7 +43,7 @@ class KeepAliveTest {
         for (int i = 0; i < 10; i++) {
           batch.add(client.sendAsync(Clients.get(proxy, "/p"), HttpResponse.BodyHandlers.ofString()));
         }
-        CompletableFuture.allOf(batch.toArray(new CompletableFuture[0])).join();
+        CompletableFuture.allOf(batch.toArray(new CompletableFuture<?>[0])).join();
         all.addAll(batch);
       }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
-import dev.gatehouse.proxy.testing.PublicApi;
+import dev.gatehouse.proxy.testsupport.PublicApi;
 import org.junit.jupiter.api.Test;
 
 /** The listener SPI and the metrics options expose no engine or internal type either. */

@@ -3,7 +3,7 @@ package dev.gatehouse.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

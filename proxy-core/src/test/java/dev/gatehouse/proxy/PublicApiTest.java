@@ -2,7 +2,7 @@ package dev.gatehouse.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gatehouse.proxy.testing.PublicApi;
+import dev.gatehouse.proxy.testsupport.PublicApi;
 import org.junit.jupiter.api.Test;
 
 class PublicApiTest {
@@ -13,9 +13,14 @@ class PublicApiTest {
   }
 
   @Test
+  void theSpiMentionsNoEngineOrInternalTypes() throws Exception {
+    assertThat(PublicApi.violations(dev.gatehouse.proxy.spi.ProxyRuntime.class)).isEmpty();
+  }
+
+  @Test
   void theCheckFindsEngineTypesWhereTheyAre() throws Exception {
     // the internal package is allowed to use Undertow; this proves the scan sees such signatures
-    assertThat(PublicApi.violations(dev.gatehouse.proxy.internal.Engine.class))
+    assertThat(PublicApi.violations(dev.gatehouse.proxy.internal.server.Engine.class))
         .anyMatch(v -> v.contains("io.undertow."));
   }
 }

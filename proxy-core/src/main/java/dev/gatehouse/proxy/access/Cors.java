@@ -276,7 +276,9 @@ public final class Cors implements Filter {
 
     /**
      * Methods allowed beyond the CORS-safelisted GET, HEAD and POST (listed in preflight answers);
-     * replaces the list. @implSpec Defaults to GET, HEAD, POST.
+     * replaces the list.
+     *
+     * @implSpec Defaults to GET, HEAD, POST.
      */
     public Builder allowMethods(String... methods) {
       Objects.requireNonNull(methods, "allowMethods");
@@ -323,13 +325,21 @@ public final class Cors implements Filter {
       return this;
     }
 
-    /** Whether pages may send cookies and credentials. @implSpec Defaults to false. */
+    /**
+     * Whether pages may send cookies and credentials.
+     *
+     * @implSpec Defaults to false.
+     */
     public Builder allowCredentials(boolean allow) {
       this.credentials = allow;
       return this;
     }
 
-    /** How long browsers may cache a preflight answer (0-24 hours). @implSpec Defaults to none (browsers use 5 s). */
+    /**
+     * How long browsers may cache a preflight answer (0-24 hours).
+     *
+     * @implSpec Defaults to none (browsers use 5 s).
+     */
     public Builder maxAge(Duration maxAge) {
       Objects.requireNonNull(maxAge, "maxAge");
       if (maxAge.isNegative() || maxAge.compareTo(Duration.ofHours(24)) > 0) {

@@ -5,7 +5,7 @@ import dev.gatehouse.proxy.Chain;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
-import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -131,7 +131,11 @@ public final class IpAccess implements Filter {
       return this;
     }
 
-    /** Denies addresses no rule matches. @implSpec The default. */
+    /**
+     * Denies addresses no rule matches.
+     *
+     * @implSpec The default.
+     */
     public Builder otherwiseDeny() {
       this.otherwiseAllow = false;
       return this;

@@ -94,7 +94,11 @@ public final class RequestLimits implements Filter {
 
     private Builder() {}
 
-    /** Largest request body in bytes; larger gets 413. @implSpec Defaults to no limit. */
+    /**
+     * Largest request body in bytes; larger gets 413.
+     *
+     * @implSpec Defaults to no limit.
+     */
     public Builder maxBodySize(long bytes) {
       if (bytes < 0) {
         throw new IllegalArgumentException("maxBodySize: " + bytes + " (expected: >= 0)");

@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -204,8 +205,12 @@ public final class ApiKeyAuth implements Filter {
 
     private Builder() {}
 
-    /** The header carrying the key; {@code null} to read none. @implSpec Defaults to {@value ApiKeyAuth#DEFAULT_HEADER}. */
-    public Builder header(String name) {
+    /**
+     * The header carrying the key; {@code null} to read none.
+     *
+     * @implSpec Defaults to {@value ApiKeyAuth#DEFAULT_HEADER}.
+     */
+    public Builder header(@Nullable String name) {
       if (name != null && !HeaderValuesParser.isToken(name)) {
         throw new IllegalArgumentException("header: \"" + name + "\" (expected: a header name such as X-Api-Key)");
       }
@@ -213,8 +218,12 @@ public final class ApiKeyAuth implements Filter {
       return this;
     }
 
-    /** A query parameter carrying the key (read after the header); {@code null} for none. @implSpec Defaults to none. */
-    public Builder queryParameter(String name) {
+    /**
+     * A query parameter carrying the key (read after the header); {@code null} for none.
+     *
+     * @implSpec Defaults to none.
+     */
+    public Builder queryParameter(@Nullable String name) {
       if (name != null && (name.isEmpty() || !name.matches("[A-Za-z0-9._~-]+"))) {
         throw new IllegalArgumentException("queryParameter: \"" + name + "\" (expected: a name such as apikey)");
       }
@@ -262,13 +271,21 @@ public final class ApiKeyAuth implements Filter {
       return this;
     }
 
-    /** Whether the key goes upstream. @implSpec Defaults to false: the header or parameter is removed. */
+    /**
+     * Whether the key goes upstream.
+     *
+     * @implSpec Defaults to false: the header or parameter is removed.
+     */
     public Builder forwardKey(boolean forward) {
       this.forwardKey = forward;
       return this;
     }
 
-    /** The realm in {@code WWW-Authenticate}. @implSpec Defaults to {@code gatehouse}. */
+    /**
+     * The realm in {@code WWW-Authenticate}.
+     *
+     * @implSpec Defaults to {@code gatehouse}.
+     */
     public Builder realm(String realm) {
       Objects.requireNonNull(realm, "realm");
       if (realm.isEmpty() || !realm.chars().allMatch(c -> c >= 0x20 && c < 0x7F && c != '"' && c != '\\')) {

@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.auth;
 
 import dev.gatehouse.proxy.Chain;
+import dev.gatehouse.proxy.CheckReturnValue;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,7 @@ import org.slf4j.LoggerFactory;
  * becomes the {@link Principal} (scheme {@code basic}). {@code Authorization} is removed before the
  * request goes upstream unless {@link #forwardAuthorization()}.
  */
+@CheckReturnValue
 public final class BasicAuth implements Filter {
   private static final Logger log = LoggerFactory.getLogger(BasicAuth.class);
 
@@ -69,13 +72,13 @@ public final class BasicAuth implements Filter {
   @Override
   public CompletionStage<ProxyResponse> filter(ProxyExchange exchange, Chain chain) {
     List<String> auth = exchange.request().headers().getAll("Authorization");
-    String[] credentials = auth.size() == 1 ? decode(auth.get(0)) : null;
+    Credentials credentials = auth.size() == 1 ? decode(auth.get(0)) : null;
     if (credentials == null) {
       return Challenges.unauthorized(challenge, "Unauthorized");
     }
     CompletionStage<Boolean> check;
     try {
-      check = authenticator.authenticate(credentials[0], credentials[1], exchange);
+      check = authenticator.authenticate(credentials.user(), credentials.password(), exchange);
     } catch (RuntimeException e) {
       check = CompletableFuture.failedFuture(e);
     }
@@ -90,7 +93,7 @@ public final class BasicAuth implements Filter {
       if (!Boolean.TRUE.equals(ok)) {
         return Challenges.unauthorized(challenge, "Unauthorized");
       }
-      Challenges.establish(exchange, Principal.of(credentials[0], "basic"));
+      Challenges.establish(exchange, Principal.of(credentials.user(), "basic"));
       if (!forward) {
         exchange.request().headers().remove("Authorization");
       }
@@ -98,8 +101,11 @@ public final class BasicAuth implements Filter {
     }).thenCompose(stage -> stage);
   }
 
+  /** A {@code Basic} credential's parts. */
+  record Credentials(String user, String password) {}
+
   /** User and password from a {@code Basic} credential, or null when it is not a well-formed one. */
-  static String[] decode(String value) {
+  static @Nullable Credentials decode(String value) {
     if (!value.regionMatches(true, 0, "Basic ", 0, 6)) {
       return null;
     }
@@ -120,7 +126,7 @@ public final class BasicAuth implements Filter {
     if (colon <= 0 || text.chars().anyMatch(c -> c < 0x20 || c == 0x7F)) {
       return null;
     }
-    return new String[] {text.substring(0, colon), text.substring(colon + 1)};
+    return new Credentials(text.substring(0, colon), text.substring(colon + 1));
   }
 
   @Override

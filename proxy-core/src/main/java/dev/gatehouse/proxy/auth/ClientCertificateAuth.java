@@ -172,7 +172,9 @@ public final class ClientCertificateAuth implements Filter {
     private Builder() {}
 
     /**
-     * Whether a request without a client certificate is refused (403). @implSpec Defaults to true (with
+     * Whether a request without a client certificate is refused (403).
+     *
+     * @implSpec Defaults to true (with
      * a listener in {@code REQUIRED} mode such requests never arrive).
      */
     public Builder required(boolean required) {
@@ -182,7 +184,9 @@ public final class ClientCertificateAuth implements Filter {
 
     /**
      * The certificates allowed, by any of their names: subject (RFC 2253, e.g. {@code CN=billing,O=Example}),
-     * URI, DNS or e-mail subject alternative names; adds to the list. @implSpec Defaults to none: any
+     * URI, DNS or e-mail subject alternative names; adds to the list.
+     *
+     * @implSpec Defaults to none: any
      * certificate the listener verified.
      */
     public Builder allowedNames(String... names) {
@@ -197,7 +201,11 @@ public final class ClientCertificateAuth implements Filter {
       return this;
     }
 
-    /** Whether the upstream gets {@code X-Forwarded-Client-Cert}. @implSpec Defaults to false. */
+    /**
+     * Whether the upstream gets {@code X-Forwarded-Client-Cert}.
+     *
+     * @implSpec Defaults to false.
+     */
     public Builder forwardClientCert(boolean forward) {
       this.forward = forward;
       return this;

@@ -72,6 +72,9 @@ import java.util.regex.Pattern;
  * <p><b>Verified-token cache.</b> A token already verified is recognised by its SHA-256 and not verified
  * again until its {@code exp} (a bounded Caffeine cache, {@code com.github.ben-manes.caffeine:caffeine};
  * {@link Builder#verifiedTokenCacheSize(int) 0} turns it off). A change of the key set empties it.
+ *
+ * <p>(This class is long because its builder holds every verification setting, each with its documented
+ * default and validation; the verification itself is in a class of its own.)
  */
 public final class JwtAuth implements Filter {
   /** Default JWKS refresh interval. */
@@ -212,7 +215,11 @@ public final class JwtAuth implements Filter {
       return this;
     }
 
-    /** The HTTP client for JWKS fetches (e.g. with your trust store). @implSpec Defaults to a JDK client of its own. */
+    /**
+     * The HTTP client for JWKS fetches (e.g. with your trust store).
+     *
+     * @implSpec Defaults to a JDK client of its own.
+     */
     public Builder httpClient(HttpClient client) {
       s.httpClient = Objects.requireNonNull(client, "httpClient");
       return this;
@@ -290,7 +297,9 @@ public final class JwtAuth implements Filter {
 
     /**
      * The signature algorithms accepted ({@code RS256}, {@code ES256}, {@code HS256}, ...); {@code none}
-     * never is. @implSpec Defaults to {@link JwtAuth#DEFAULT_ALGORITHMS}, plus HS256/384/512 with an
+     * never is.
+     *
+     * @implSpec Defaults to {@link JwtAuth#DEFAULT_ALGORITHMS}, plus HS256/384/512 with an
      * {@link #hmacSecret}.
      */
     public Builder algorithms(String... algorithms) {
@@ -315,7 +324,11 @@ public final class JwtAuth implements Filter {
       return this;
     }
 
-    /** The issuers accepted in {@code iss}; adds to the list. @implSpec Defaults to none: {@code iss} is not checked. */
+    /**
+     * The issuers accepted in {@code iss}; adds to the list.
+     *
+     * @implSpec Defaults to none: {@code iss} is not checked.
+     */
     public Builder issuer(String... issuers) {
       Objects.requireNonNull(issuers, "issuer");
       for (String i : issuers) {
@@ -325,7 +338,9 @@ public final class JwtAuth implements Filter {
     }
 
     /**
-     * The audiences accepted: {@code aud} must contain at least one; adds to the list. @implSpec Defaults
+     * The audiences accepted: {@code aud} must contain at least one; adds to the list.
+     *
+     * @implSpec Defaults
      * to none: {@code aud} is not checked.
      */
     public Builder audience(String... audiences) {
@@ -376,13 +391,21 @@ public final class JwtAuth implements Filter {
       return this;
     }
 
-    /** The claim that names the principal. @implSpec Defaults to {@code sub}. */
+    /**
+     * The claim that names the principal.
+     *
+     * @implSpec Defaults to {@code sub}.
+     */
     public Builder principalClaim(String claim) {
       s.principalClaim = claimName("principalClaim", claim);
       return this;
     }
 
-    /** The realm in {@code WWW-Authenticate}. @implSpec Defaults to {@code gatehouse}. */
+    /**
+     * The realm in {@code WWW-Authenticate}.
+     *
+     * @implSpec Defaults to {@code gatehouse}.
+     */
     public Builder realm(String realm) {
       Objects.requireNonNull(realm, "realm");
       if (realm.isEmpty() || !realm.chars().allMatch(c -> c >= 0x20 && c < 0x7F && c != '"' && c != '\\')) {
@@ -394,26 +417,40 @@ public final class JwtAuth implements Filter {
 
     /**
      * Whether a request without a bearer token is rejected (true) or passes without a principal
-     * (false; a token that is present must still be valid). @implSpec Defaults to true.
+     * (false; a token that is present must still be valid).
+     *
+     * @implSpec Defaults to true.
      */
     public Builder required(boolean required) {
       s.required = required;
       return this;
     }
 
-    /** Whether a token without {@code exp} is rejected. @implSpec Defaults to true. */
+    /**
+     * Whether a token without {@code exp} is rejected.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder requireExpiration(boolean require) {
       s.requireExpiration = require;
       return this;
     }
 
-    /** Whether the {@code Authorization} header goes upstream. @implSpec Defaults to false: it is removed. */
+    /**
+     * Whether the {@code Authorization} header goes upstream.
+     *
+     * @implSpec Defaults to false: it is removed.
+     */
     public Builder forwardAuthorization(boolean forward) {
       s.forwardAuthorization = forward;
       return this;
     }
 
-    /** Allowance for clocks that differ, for {@code exp} and {@code nbf}, 0-10 minutes. @implSpec Defaults to 60 s. */
+    /**
+     * Allowance for clocks that differ, for {@code exp} and {@code nbf}, 0-10 minutes.
+     *
+     * @implSpec Defaults to 60 s.
+     */
     public Builder clockSkew(Duration skew) {
       Objects.requireNonNull(skew, "clockSkew");
       if (skew.isNegative() || skew.compareTo(Duration.ofMinutes(10)) > 0) {
@@ -423,7 +460,11 @@ public final class JwtAuth implements Filter {
       return this;
     }
 
-    /** How often a JWKS URL is fetched again. @implSpec Defaults to 10 minutes. */
+    /**
+     * How often a JWKS URL is fetched again.
+     *
+     * @implSpec Defaults to 10 minutes.
+     */
     public Builder jwksRefreshInterval(Duration interval) {
       s.refreshInterval = positive("jwksRefreshInterval", interval);
       return this;
@@ -442,7 +483,11 @@ public final class JwtAuth implements Filter {
       return this;
     }
 
-    /** Time a JWKS fetch may take before it counts as failed. @implSpec Defaults to 5 s. */
+    /**
+     * Time a JWKS fetch may take before it counts as failed.
+     *
+     * @implSpec Defaults to 5 s.
+     */
     public Builder jwksFetchTimeout(Duration timeout) {
       s.fetchTimeout = positive("jwksFetchTimeout", timeout);
       return this;
@@ -450,7 +495,9 @@ public final class JwtAuth implements Filter {
 
     /**
      * Longest time a request waits for a JWKS fetch (the first one, or one for an unknown key id) before
-     * it gets 503 (no keys) or 401 (unknown key). @implSpec Defaults to 2 s.
+     * it gets 503 (no keys) or 401 (unknown key).
+     *
+     * @implSpec Defaults to 2 s.
      */
     public Builder jwksWaitTimeout(Duration timeout) {
       s.waitTimeout = positive("jwksWaitTimeout", timeout);
@@ -459,7 +506,9 @@ public final class JwtAuth implements Filter {
 
     /**
      * How many verified tokens are remembered (so the same token is not verified again until its {@code
-     * exp}); 0 turns the cache off. @implSpec Defaults to {@value JwtAuth#DEFAULT_VERIFIED_TOKEN_CACHE_SIZE}.
+     * exp}); 0 turns the cache off.
+     *
+     * @implSpec Defaults to {@value JwtAuth#DEFAULT_VERIFIED_TOKEN_CACHE_SIZE}.
      */
     public Builder verifiedTokenCacheSize(int tokens) {
       if (tokens < 0) {
@@ -469,7 +518,11 @@ public final class JwtAuth implements Filter {
       return this;
     }
 
-    /** The clock {@code exp} and {@code nbf} are checked against. @implSpec Defaults to the system clock. */
+    /**
+     * The clock {@code exp} and {@code nbf} are checked against.
+     *
+     * @implSpec Defaults to the system clock.
+     */
     public Builder clock(InstantSource clock) {
       s.clock = Objects.requireNonNull(clock, "clock");
       return this;

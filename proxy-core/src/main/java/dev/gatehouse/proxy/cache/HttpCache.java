@@ -3,13 +3,13 @@ package dev.gatehouse.proxy.cache;
 import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyExchange;
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.Http;
 import dev.gatehouse.proxy.internal.cache.CacheAccess;
 import dev.gatehouse.proxy.internal.cache.CacheEngine;
 import dev.gatehouse.proxy.internal.cache.CacheKeys;
 import dev.gatehouse.proxy.internal.cache.CacheSettings;
 import dev.gatehouse.proxy.internal.cache.PurgeFilter;
+import dev.gatehouse.proxy.internal.http1.Http;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A shared HTTP cache (RFC 9111) for the reverse and the forward proxy: it stores what the origin's
@@ -204,7 +205,11 @@ public final class HttpCache implements AutoCloseable {
       this.store = Objects.requireNonNull(store, "store");
     }
 
-    /** The name in {@code Cache-Status}; an RFC 9110 token. @implSpec Defaults to {@code gatehouse}. */
+    /**
+     * The name in {@code Cache-Status}; an RFC 9110 token.
+     *
+     * @implSpec Defaults to {@code gatehouse}.
+     */
     public Builder name(String name) {
       Objects.requireNonNull(name, "name");
       if (!Http.isToken(name)) {
@@ -216,7 +221,9 @@ public final class HttpCache implements AutoCloseable {
 
     /**
      * Largest body stored; a larger response (by {@code Content-Length}, or as it streams) still goes to
-     * its client, unstored. @implSpec Defaults to 8 MiB.
+     * its client, unstored.
+     *
+     * @implSpec Defaults to 8 MiB.
      */
     public Builder maxObjectSize(DataSize size) {
       Objects.requireNonNull(size, "maxObjectSize");
@@ -231,7 +238,9 @@ public final class HttpCache implements AutoCloseable {
      * Heuristic freshness (RFC 9111 §4.2.2) for a response without explicit freshness that the RFC lets
      * a cache store anyway (200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501, or {@code public}):
      * {@code fraction} of the time since its {@code Last-Modified}, at most {@code cap}; a fraction of 0
-     * turns heuristics off. @implSpec Defaults to 0.1 and one day.
+     * turns heuristics off.
+     *
+     * @implSpec Defaults to 0.1 and one day.
      */
     public Builder heuristicFreshness(double fraction, Duration cap) {
       Objects.requireNonNull(cap, "cap");
@@ -248,7 +257,9 @@ public final class HttpCache implements AutoCloseable {
 
     /**
      * Whether a response with {@code Set-Cookie} is stored (without its {@code Set-Cookie}: the client
-     * that caused the fetch gets the cookie, later clients do not). @implSpec Defaults to false: such
+     * that caused the fetch gets the cookie, later clients do not).
+     *
+     * @implSpec Defaults to false: such
      * responses are not stored.
      */
     public Builder storeResponsesWithSetCookie(boolean store) {
@@ -259,7 +270,9 @@ public final class HttpCache implements AutoCloseable {
     /**
      * The targeted cache-control fields this cache obeys (RFC 9213), in precedence order: the first
      * present with a valid value replaces {@code Cache-Control} and {@code Expires} for this cache. None
-     * turns targeting off. @implSpec Defaults to {@code CDN-Cache-Control}.
+     * turns targeting off.
+     *
+     * @implSpec Defaults to {@code CDN-Cache-Control}.
      */
     public Builder targetedFields(String... fieldNames) {
       Objects.requireNonNull(fieldNames, "fieldNames");
@@ -276,9 +289,11 @@ public final class HttpCache implements AutoCloseable {
     /**
      * The response field listing surrogate keys (space-separated tags) for {@link
      * HttpCache#purgeTag(String)}; it is removed before the client sees the response. {@code null}
-     * disables tags. @implSpec Defaults to {@code Surrogate-Key}.
+     * disables tags.
+     *
+     * @implSpec Defaults to {@code Surrogate-Key}.
      */
-    public Builder surrogateKeyField(String fieldName) {
+    public Builder surrogateKeyField(@Nullable String fieldName) {
       if (fieldName != null && !Http.isToken(fieldName)) {
         throw new IllegalArgumentException("surrogateKeyField: \"" + fieldName + "\" (expected: a header field name or null)");
       }
@@ -312,7 +327,9 @@ public final class HttpCache implements AutoCloseable {
     /**
      * Concurrent misses for one key wait for the first one's upstream response (and are served from it
      * as it streams) at most this long for its head; then each goes upstream alone. {@link
-     * Duration#ZERO} turns collapsing off. @implSpec Defaults to 10 s.
+     * Duration#ZERO} turns collapsing off.
+     *
+     * @implSpec Defaults to 10 s.
      */
     public Builder collapseTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "collapseTimeout");
@@ -325,7 +342,9 @@ public final class HttpCache implements AutoCloseable {
 
     /**
      * How long a key whose response turned out not storable is fetched without collapsing (Varnish's
-     * hit-for-miss), so that its requests do not queue behind each other. @implSpec Defaults to 2 minutes.
+     * hit-for-miss), so that its requests do not queue behind each other.
+     *
+     * @implSpec Defaults to 2 minutes.
      */
     public Builder hitForMiss(Duration duration) {
       Objects.requireNonNull(duration, "hitForMiss");
@@ -353,7 +372,11 @@ public final class HttpCache implements AutoCloseable {
       return this;
     }
 
-    /** The clock for ages and freshness (tests drive it). @implSpec Defaults to the system clock. */
+    /**
+     * The clock for ages and freshness (tests drive it).
+     *
+     * @implSpec Defaults to the system clock.
+     */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.cache;
 
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -187,7 +187,11 @@ public final class StoredResponse {
       this.status = status;
     }
 
-    /** The variant (see {@link StoredResponse#variant()}). @implSpec Defaults to empty. */
+    /**
+     * The variant (see {@link StoredResponse#variant()}).
+     *
+     * @implSpec Defaults to empty.
+     */
     public Builder variant(String variant) {
       this.variant = Objects.requireNonNull(variant, "variant");
       return this;
@@ -217,19 +221,31 @@ public final class StoredResponse {
       return this;
     }
 
-    /** When the request was sent upstream. @implSpec Defaults to the epoch. */
+    /**
+     * When the request was sent upstream.
+     *
+     * @implSpec Defaults to the epoch.
+     */
     public Builder requestTime(Instant time) {
       this.requestTime = Objects.requireNonNull(time, "requestTime");
       return this;
     }
 
-    /** When the response was received. @implSpec Defaults to the epoch. */
+    /**
+     * When the response was received.
+     *
+     * @implSpec Defaults to the epoch.
+     */
     public Builder responseTime(Instant time) {
       this.responseTime = Objects.requireNonNull(time, "responseTime");
       return this;
     }
 
-    /** The corrected initial age. @implSpec Defaults to zero. */
+    /**
+     * The corrected initial age.
+     *
+     * @implSpec Defaults to zero.
+     */
     public Builder initialAge(Duration age) {
       Objects.requireNonNull(age, "initialAge");
       if (age.isNegative()) {
@@ -239,7 +255,11 @@ public final class StoredResponse {
       return this;
     }
 
-    /** The body's length, or {@code -1} when not known yet. @implSpec Defaults to -1. */
+    /**
+     * The body's length, or {@code -1} when not known yet.
+     *
+     * @implSpec Defaults to -1.
+     */
     public Builder bodyLength(long length) {
       if (length < -1) {
         throw new IllegalArgumentException("bodyLength: " + length + " (expected: >= -1)");
@@ -261,7 +281,11 @@ public final class StoredResponse {
       return this;
     }
 
-    /** The store's name for the body. @implSpec Defaults to empty (not committed). */
+    /**
+     * The store's name for the body.
+     *
+     * @implSpec Defaults to empty (not committed).
+     */
     public Builder storageId(String id) {
       this.storageId = Objects.requireNonNull(id, "storageId");
       return this;

@@ -221,7 +221,9 @@ public final class Compression implements Filter {
 
     /**
      * The compression level of {@code encoding}, within {@link Encoding#minLevel()}-{@link
-     * Encoding#maxLevel()}. @implSpec Defaults to {@link Encoding#defaultLevel()}: gzip 6, Brotli 4, zstd 3.
+     * Encoding#maxLevel()}.
+     *
+     * @implSpec Defaults to {@link Encoding#defaultLevel()}: gzip 6, Brotli 4, zstd 3.
      */
     public Builder level(Encoding encoding, int level) {
       Objects.requireNonNull(encoding, "encoding");
@@ -235,7 +237,9 @@ public final class Compression implements Filter {
 
     /**
      * Responses whose {@code Content-Length} is below this are sent as they are (compressing them saves
-     * less than it costs). Responses of unknown length are compressed. @implSpec Defaults to {@value
+     * less than it costs). Responses of unknown length are compressed.
+     *
+     * @implSpec Defaults to {@value
      * Compression#DEFAULT_MIN_SIZE} bytes.
      */
     public Builder minSize(int bytes) {

@@ -186,6 +186,7 @@ final class GzipCodec {
     }
 
     /** The header part after {@code done}, skipping those the flags leave out. */
+    @SuppressWarnings("fallthrough") // each optional part falls through to the next
     private State next(State done) {
       switch (done) {
         case HEADER:

@@ -108,7 +108,9 @@ public final class RequestDecompression implements Filter {
     private Builder() {}
 
     /**
-     * Most bytes a body may decompress to; more gets 413. @implSpec Defaults to {@value
+     * Most bytes a body may decompress to; more gets 413.
+     *
+     * @implSpec Defaults to {@value
      * RequestDecompression#DEFAULT_MAX_DECOMPRESSED_SIZE} (10 MiB).
      */
     public Builder maxDecompressedSize(long bytes) {
@@ -145,7 +147,9 @@ public final class RequestDecompression implements Filter {
 
     /**
      * Whether a body in a coding not listed in {@link #encodings} goes upstream unchanged instead of
-     * being answered 415. @implSpec Defaults to false.
+     * being answered 415.
+     *
+     * @implSpec Defaults to false.
      */
     public Builder passUnsupported(boolean pass) {
       this.passUnsupported = pass;

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.events;
 
 import dev.gatehouse.proxy.ProxyExchange;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.observe.DecisionSink;
 import dev.gatehouse.proxy.internal.observe.ObservedExchange;
 import dev.gatehouse.proxy.internal.observe.Telemetry;

@@ -114,7 +114,11 @@ public final class RequestId implements Filter {
 
     private Builder() {}
 
-    /** The header carrying the id. @implSpec Defaults to {@value RequestId#DEFAULT_HEADER}. */
+    /**
+     * The header carrying the id.
+     *
+     * @implSpec Defaults to {@value RequestId#DEFAULT_HEADER}.
+     */
     public Builder header(String name) {
       Objects.requireNonNull(name, "header");
       if (!HeaderValuesParser.isToken(name)) {
@@ -126,20 +130,30 @@ public final class RequestId implements Filter {
 
     /**
      * Whether a well-formed id sent by the client is kept (true) or always replaced (false; for a proxy
-     * facing untrusted clients that must own its ids). @implSpec Defaults to true.
+     * facing untrusted clients that must own its ids).
+     *
+     * @implSpec Defaults to true.
      */
     public Builder trustIncoming(boolean trust) {
       this.trustIncoming = trust;
       return this;
     }
 
-    /** Whether responses carry the id too. @implSpec Defaults to true. */
+    /**
+     * Whether responses carry the id too.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder echoInResponse(boolean echo) {
       this.echo = echo;
       return this;
     }
 
-    /** Makes new ids; each must be 1-128 letters, digits or {@code -._:+/=}. @implSpec Defaults to random UUIDs. */
+    /**
+     * Makes new ids; each must be 1-128 letters, digits or {@code -._:+/=}.
+     *
+     * @implSpec Defaults to random UUIDs.
+     */
     public Builder generator(Supplier<String> generator) {
       this.generator = Objects.requireNonNull(generator, "generator");
       return this;

@@ -104,7 +104,9 @@ public final class MetricsOptions {
     /**
      * Publishes percentile histograms for {@code gatehouse.requests} and {@code
      * gatehouse.upstream.attempts} (Prometheus {@code _bucket} series, for {@code
-     * histogram_quantile}); each adds about 70 series per tag combination. @implSpec Defaults to false.
+     * histogram_quantile}); each adds about 70 series per tag combination.
+     *
+     * @implSpec Defaults to false.
      */
     public Builder histograms(boolean enabled) {
       this.histograms = enabled;

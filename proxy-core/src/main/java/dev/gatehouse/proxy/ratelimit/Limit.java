@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.ratelimit;
 
+import dev.gatehouse.proxy.CheckReturnValue;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -17,6 +18,7 @@ import java.util.Objects;
  * {@code w} being the time a full burst takes to come back ({@code period} when the burst is {@code
  * count}). Immutable.
  */
+@CheckReturnValue
 public final class Limit {
   private final long count;
   private final Duration period;
@@ -79,7 +81,9 @@ public final class Limit {
 
   /**
    * A limit like this one called {@code name} in the response fields: letters, digits and {@code
-   * -._:}, e.g. {@code hourly}. @implSpec Defaults to e.g. {@code 100-per-60s}.
+   * -._:}, e.g. {@code hourly}.
+   *
+   * @implSpec Defaults to e.g. {@code 100-per-60s}.
    */
   public Limit name(String name) {
     Objects.requireNonNull(name, "name");

@@ -50,6 +50,10 @@ import org.slf4j.LoggerFactory;
  * Builder#maximumKeys}, idle keys expire; needs {@code com.github.ben-manes.caffeine:caffeine}). Time
  * comes from {@link Builder#clock}. A store that fails lets requests through ({@link
  * Builder#failOpen}, logged) or refuses them with 503.
+ *
+ * <p>(This class is long because its builder holds every setting with its documented default and its check,
+ * beside one decision path in the filter: the limits, the concurrency limit, shadow mode and the response
+ * fields.)
  */
 public final class RateLimit implements Filter {
   private static final Logger log = LoggerFactory.getLogger(RateLimit.class);
@@ -287,7 +291,9 @@ public final class RateLimit implements Filter {
 
     /**
      * The filter's name: in logs, and before every key in the store, so filters sharing a store keep
-     * their counts apart (give two filters the same name to share counts). @implSpec Defaults to {@code
+     * their counts apart (give two filters the same name to share counts).
+     *
+     * @implSpec Defaults to {@code
      * rate-limit-N}.
      */
     public Builder name(String name) {
@@ -299,7 +305,11 @@ public final class RateLimit implements Filter {
       return this;
     }
 
-    /** What requests are counted under. @implSpec Defaults to {@link RateLimitKey#clientIp()}. */
+    /**
+     * What requests are counted under.
+     *
+     * @implSpec Defaults to {@link RateLimitKey#clientIp()}.
+     */
     public Builder key(RateLimitKey key) {
       this.key = Objects.requireNonNull(key, "key");
       return this;
@@ -326,31 +336,51 @@ public final class RateLimit implements Filter {
       return this;
     }
 
-    /** Counts and logs, but refuses nothing. @implSpec Defaults to false. */
+    /**
+     * Counts and logs, but refuses nothing.
+     *
+     * @implSpec Defaults to false.
+     */
     public Builder shadowMode(boolean shadow) {
       this.shadow = shadow;
       return this;
     }
 
-    /** Whether requests pass (true) or get 503 (false) when the store fails. @implSpec Defaults to true. */
+    /**
+     * Whether requests pass (true) or get 503 (false) when the store fails.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder failOpen(boolean failOpen) {
       this.failOpen = failOpen;
       return this;
     }
 
-    /** Whether responses carry {@code RateLimit-Policy} and {@code RateLimit}. @implSpec Defaults to true. */
+    /**
+     * Whether responses carry {@code RateLimit-Policy} and {@code RateLimit}.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder responseFields(boolean send) {
       this.responseFields = send;
       return this;
     }
 
-    /** The store to count in (e.g. a shared one). @implSpec Defaults to an in-memory store of its own. */
+    /**
+     * The store to count in (e.g. a shared one).
+     *
+     * @implSpec Defaults to an in-memory store of its own.
+     */
     public Builder store(RateLimitStore store) {
       this.store = Objects.requireNonNull(store, "store");
       return this;
     }
 
-    /** Most keys the default in-memory store holds. @implSpec Defaults to {@value RateLimit#DEFAULT_MAXIMUM_KEYS}. */
+    /**
+     * Most keys the default in-memory store holds.
+     *
+     * @implSpec Defaults to {@value RateLimit#DEFAULT_MAXIMUM_KEYS}.
+     */
     public Builder maximumKeys(long max) {
       if (max < 1) {
         throw new IllegalArgumentException("maximumKeys: " + max + " (expected: > 0)");
@@ -360,7 +390,11 @@ public final class RateLimit implements Filter {
       return this;
     }
 
-    /** The clock limits are measured on. @implSpec Defaults to the system clock. */
+    /**
+     * The clock limits are measured on.
+     *
+     * @implSpec Defaults to the system clock.
+     */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;

@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.ProxyAttributes;
 import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.auth.Principal;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a request is counted under: a client, a consumer, a route... A {@code null} key means the
@@ -21,7 +22,7 @@ import java.util.Objects;
 public interface RateLimitKey {
 
   /** The key of {@code exchange}, or {@code null} to leave it unlimited. */
-  String keyFor(ProxyExchange exchange);
+  @Nullable String keyFor(ProxyExchange exchange);
 
   /** The real client address ({@link ProxyExchange#realClientIp()}, trusted proxies applied). */
   static RateLimitKey clientIp() {

@@ -6,11 +6,11 @@ import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyRequest;
 import dev.gatehouse.proxy.ProxyResponse;
-import dev.gatehouse.proxy.internal.ChainContext;
-import dev.gatehouse.proxy.internal.FilterChain;
-import dev.gatehouse.proxy.internal.ResponseImpl;
-import dev.gatehouse.proxy.internal.ResponseRules;
+import dev.gatehouse.proxy.internal.exchange.ChainContext;
+import dev.gatehouse.proxy.internal.exchange.FilterChain;
+import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
 import dev.gatehouse.proxy.internal.observe.DecisionSink;
+import dev.gatehouse.proxy.internal.server.ResponseRules;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -63,6 +63,9 @@ import java.util.function.Function;
  * by the upstream (the real upstream sees a request cut short).
  *
  * <p>A harness is a mutable description, not thread-safe; each {@link #run()} is a fresh exchange.
+ *
+ * <p>(This class is long because it is the kit's one entry point: the request, the upstream's stand-in, the
+ * run under the engine's own chain rules and its outcome, each documented.)
  */
 public final class FilterHarness {
   /** How long {@link #run()} waits for stages completed by other threads. */
@@ -94,13 +97,21 @@ public final class FilterHarness {
     return new FilterHarness(List.copyOf(filters));
   }
 
-  /** The client's request. @implSpec Defaults to {@code GET /}. */
+  /**
+   * The client's request.
+   *
+   * @implSpec Defaults to {@code GET /}.
+   */
   public FilterHarness request(TestRequest request) {
     this.request = Objects.requireNonNull(request, "request");
     return this;
   }
 
-  /** The upstream answers every request with {@code status} and a UTF-8 {@code body}. @implSpec Defaults to 200, empty. */
+  /**
+   * The upstream answers every request with {@code status} and a UTF-8 {@code body}.
+   *
+   * @implSpec Defaults to 200, empty.
+   */
   public FilterHarness upstreamReplies(int status, String body) {
     return upstreamReplies(TestResponse.of(status, body));
   }
@@ -127,13 +138,21 @@ public final class FilterHarness {
     return this;
   }
 
-  /** Maps failures to responses, as the builder's. @implSpec Defaults to {@link ErrorHandler#defaults()}. */
+  /**
+   * Maps failures to responses, as the builder's.
+   *
+   * @implSpec Defaults to {@link ErrorHandler#defaults()}.
+   */
   public FilterHarness errorHandler(ErrorHandler handler) {
     this.errorHandler = Objects.requireNonNull(handler, "errorHandler");
     return this;
   }
 
-  /** How long {@link #run()} waits for stages other threads complete. @implSpec Defaults to 10 s. */
+  /**
+   * How long {@link #run()} waits for stages other threads complete.
+   *
+   * @implSpec Defaults to 10 s.
+   */
   public FilterHarness timeout(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     if (timeout.isNegative() || timeout.isZero()) {
@@ -230,7 +249,7 @@ public final class FilterHarness {
     }
 
     /** Sends the request (its body through the request transformers) and returns the upstream's answer. */
-    private HarnessResponse deliver(HarnessRequest r) {
+    private ProxyResponse deliver(HarnessRequest r) {
       byte[] body = r.transformers == null ? r.body : ResponseRules.transform(r.body, r.transformers);
       HarnessHeaders sent = new HarnessHeaders(r.headerMap());
       if (r.transformers != null) {
@@ -243,13 +262,13 @@ public final class FilterHarness {
         throw new IllegalStateException("the upstream function returned null (expected: a TestResponse)");
       }
       HarnessHeaders headers = new HarnessHeaders();
-      for (String[] h : reply.headers()) {
-        headers.add(h[0], h[1]);
+      for (Map.Entry<String, String> h : reply.headers()) {
+        headers.add(h.getKey(), h.getValue());
       }
       if (!headers.contains("Content-Length")) {
         headers.set("Content-Length", Integer.toString(reply.body().length));
       }
-      return new HarnessResponse(reply.status(), headers, reply.body());
+      return ResponseImpl.scripted(reply.status(), headers, reply.body());
     }
 
     /** The chain's outcome becomes the client's response, as the engine makes it. */
@@ -262,36 +281,37 @@ public final class FilterHarness {
         e = exchange.misuse;
       }
       if (e != null) {
-        r = errorAnswer(ResponseRules.unwrap(e), false);
+        r = errorAnswer(ResponseRules.unwrap(e), ErrorHandler.Phase.REQUEST);
       } else if (r == null) {
-        r = errorAnswer(new IllegalStateException("the filter chain completed with a null response"), false);
+        r = errorAnswer(new IllegalStateException("the filter chain completed with a null response"),
+            ErrorHandler.Phase.REQUEST);
       }
       commit(r);
     }
 
-    private ProxyResponse errorAnswer(Throwable e, boolean duringResponse) {
+    private ProxyResponse errorAnswer(Throwable e, ErrorHandler.Phase phase) {
       if (error == null) {
         error = e;
       }
-      return ResponseRules.errorResponse(errorHandler, exchange, e, duringResponse);
+      return ResponseRules.errorResponse(errorHandler, exchange, e, phase);
     }
 
     private void commit(ProxyResponse r) {
       boolean head = "HEAD".equals(exchange.request.method());
-      if (r instanceof HarnessResponse) {
-        HarnessResponse u = (HarnessResponse) r;
-        byte[] body = u.body;
-        HarnessHeaders headers = u.headerMap();
-        if (u.transformers != null && !u.transformers.isEmpty()) {
+      if (r.fromUpstream()) { // the scripted upstream's answer: the harness makes no other
+        byte[] body = ResponseImpl.body(r);
+        HarnessHeaders headers = (HarnessHeaders) r.headers();
+        List<BodyTransformer> transformers = ResponseImpl.transformers(r);
+        if (transformers != null && !transformers.isEmpty()) {
           try {
-            body = ResponseRules.transform(body, u.transformers);
+            body = ResponseRules.transform(body, transformers);
           } catch (RuntimeException e) {
-            commit(errorAnswer(e, true)); // nothing was sent yet: the error handler answers
+            commit(errorAnswer(e, ErrorHandler.Phase.RESPONSE)); // nothing was sent yet: the error handler answers
             return;
           }
           headers.set("Content-Length", Integer.toString(body.length));
         }
-        finish(new ClientResponse(u.status(), headers.toMap(), head ? new byte[0] : body, true));
+        finish(new ClientResponse(r.status(), headers.toMap(), head ? new byte[0] : body, true));
         return;
       }
       HarnessHeaders headers = new HarnessHeaders();
@@ -302,16 +322,15 @@ public final class FilterHarness {
           }
         }
       }
-      byte[] body = r instanceof ResponseImpl && ((ResponseImpl) r).body() != null ? ((ResponseImpl) r).body()
-          : new byte[0];
-      List<BodyTransformer> transformers = r instanceof ResponseImpl ? ((ResponseImpl) r).transformers() : null;
+      byte[] body = ResponseImpl.body(r) != null ? ResponseImpl.body(r) : new byte[0];
+      List<BodyTransformer> transformers = ResponseImpl.transformers(r);
       if (transformers != null && !transformers.isEmpty()) {
         try {
           body = ResponseRules.transform(body, transformers);
         } catch (RuntimeException e) {
-          ProxyResponse err = errorAnswer(e, true);
-          if (err instanceof ResponseImpl && ((ResponseImpl) err).transformers() != null) {
-            err = ResponseRules.errorResponse(ErrorHandler.defaults(), exchange, e, true);
+          ProxyResponse err = errorAnswer(e, ErrorHandler.Phase.RESPONSE);
+          if (ResponseImpl.transformers(err) != null) {
+            err = ResponseRules.errorResponse(ErrorHandler.defaults(), exchange, e, ErrorHandler.Phase.RESPONSE);
           }
           commit(err);
           return;

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.testing;
 
 import dev.gatehouse.proxy.HttpHeaders;
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -3,9 +3,10 @@ package dev.gatehouse.proxy.testing;
 import dev.gatehouse.proxy.BodyTransformer;
 import dev.gatehouse.proxy.HttpHeaders;
 import dev.gatehouse.proxy.ProxyRequest;
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /** The request filters see in the harness, with the engine's checks on what they change. */
@@ -28,8 +29,8 @@ final class HarnessRequest implements ProxyRequest {
     this.path = r.path();
     this.query = r.query();
     this.protocol = r.protocol();
-    for (String[] h : r.headers()) {
-      headers.add(h[0], h[1]);
+    for (Map.Entry<String, String> h : r.headers()) {
+      headers.add(h.getKey(), h.getValue());
     }
     if (!headers.contains("Host")) {
       headers.set("Host", authority);

@@ -1,11 +1,13 @@
 package dev.gatehouse.proxy.testing;
 
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.CheckReturnValue;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -17,6 +19,7 @@ import java.util.Objects;
  * TestRequest.POST("/orders", "{\"item\":7}").header("Content-Type", "application/json")
  * }</pre>
  */
+@CheckReturnValue
 public final class TestRequest {
   private final String method;
   private final String path;
@@ -24,12 +27,12 @@ public final class TestRequest {
   private final String scheme;
   private final String authority;
   private final String protocol;
-  private final List<String[]> headers;
+  private final List<Map.Entry<String, String>> headers;
   private final byte[] body;
   private final InetSocketAddress client;
 
   private TestRequest(String method, String path, String query, String scheme, String authority, String protocol,
-      List<String[]> headers, byte[] body, InetSocketAddress client) {
+      List<Map.Entry<String, String>> headers, byte[] body, InetSocketAddress client) {
     this.method = method;
     this.path = path;
     this.query = query;
@@ -89,8 +92,8 @@ public final class TestRequest {
   public TestRequest header(String name, String value) {
     Http.checkName(name);
     Http.checkValue(name, value);
-    List<String[]> h = new ArrayList<>(headers);
-    h.add(new String[] {name, value});
+    List<Map.Entry<String, String>> h = new ArrayList<>(headers);
+    h.add(Map.entry(name, value));
     return new TestRequest(method, path, query, scheme, authority, protocol, Collections.unmodifiableList(h), body,
         client);
   }
@@ -115,7 +118,11 @@ public final class TestRequest {
     return new TestRequest(method, path, query, scheme, authority, protocol, headers, body, client);
   }
 
-  /** Sent over TLS ({@code https}, {@code isSecure()}) or not. @implSpec Defaults to plain {@code http}. */
+  /**
+   * Sent over TLS ({@code https}, {@code isSecure()}) or not.
+   *
+   * @implSpec Defaults to plain {@code http}.
+   */
   public TestRequest secure(boolean secure) {
     return new TestRequest(method, path, query, secure ? "https" : "http", authority, protocol, headers, body, client);
   }
@@ -129,10 +136,14 @@ public final class TestRequest {
     return new TestRequest(method, path, query, scheme, authority, protocol, headers, body, client);
   }
 
-  /** From the client at {@code ip} (an IPv4 or IPv6 literal). @implSpec Defaults to {@code 127.0.0.1}. */
+  /**
+   * From the client at {@code ip} (an IPv4 or IPv6 literal).
+   *
+   * @implSpec Defaults to {@code 127.0.0.1}.
+   */
   public TestRequest from(String ip) {
     Objects.requireNonNull(ip, "ip");
-    byte[] literal = dev.gatehouse.proxy.internal.CidrSet.parseLiteral(ip);
+    byte[] literal = dev.gatehouse.proxy.spi.CidrSet.parseLiteral(ip);
     if (literal == null) {
       throw new IllegalArgumentException("ip: \"" + ip + "\" (expected: an IPv4 or IPv6 address)");
     }
@@ -168,7 +179,7 @@ public final class TestRequest {
     return protocol;
   }
 
-  List<String[]> headers() {
+  List<Map.Entry<String, String>> headers() {
     return headers;
   }
 
@@ -185,8 +196,8 @@ public final class TestRequest {
     StringBuilder sb = new StringBuilder();
     sb.append(method).append(' ').append(path).append(query.isEmpty() ? "" : "?" + query).append(" HTTP/1.1\r\n");
     sb.append("Host: ").append(authority).append("\r\n");
-    for (String[] h : headers) {
-      sb.append(h[0]).append(": ").append(h[1]).append("\r\n");
+    for (Map.Entry<String, String> h : headers) {
+      sb.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
     }
     if (body.length > 0) {
       sb.append("Content-Length: ").append(body.length).append("\r\n");

@@ -1,10 +1,12 @@
 package dev.gatehouse.proxy.testing;
 
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.CheckReturnValue;
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -15,12 +17,13 @@ import java.util.Objects;
  * TestResponse.of(200, "{\"id\":7}").header("Content-Type", "application/json")
  * }</pre>
  */
+@CheckReturnValue
 public final class TestResponse {
   private final int status;
-  private final List<String[]> headers;
+  private final List<Map.Entry<String, String>> headers;
   private final byte[] body;
 
-  private TestResponse(int status, List<String[]> headers, byte[] body) {
+  private TestResponse(int status, List<Map.Entry<String, String>> headers, byte[] body) {
     this.status = status;
     this.headers = headers;
     this.body = body;
@@ -47,8 +50,8 @@ public final class TestResponse {
   public TestResponse header(String name, String value) {
     Http.checkName(name);
     Http.checkValue(name, value);
-    List<String[]> h = new ArrayList<>(headers);
-    h.add(new String[] {name, value});
+    List<Map.Entry<String, String>> h = new ArrayList<>(headers);
+    h.add(Map.entry(name, value));
     return new TestResponse(status, Collections.unmodifiableList(h), body);
   }
 
@@ -56,7 +59,7 @@ public final class TestResponse {
     return status;
   }
 
-  List<String[]> headers() {
+  List<Map.Entry<String, String>> headers() {
     return headers;
   }
 

@@ -11,5 +11,11 @@
  * assertEquals("abc", r.upstreamRequest().orElseThrow().header("X-Request-Id").orElseThrow());
  * assertEquals("abc", r.response().header("X-Request-Id").orElseThrow());
  * }</pre>
+ *
+ * <p>Public API: applications may depend on it; it changes only with a {@code Breaking:} note in the
+ * changelog. Nothing here is null unless marked {@code @Nullable}.
  */
+@NullMarked
 package dev.gatehouse.proxy.testing;
+
+import org.jspecify.annotations.NullMarked;

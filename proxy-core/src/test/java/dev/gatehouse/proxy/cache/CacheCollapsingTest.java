@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

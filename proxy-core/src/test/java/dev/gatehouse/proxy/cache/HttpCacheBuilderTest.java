@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.DataSize;
-import dev.gatehouse.proxy.testing.PublicApi;
+import dev.gatehouse.proxy.testsupport.PublicApi;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

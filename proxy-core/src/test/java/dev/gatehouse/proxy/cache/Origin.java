@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.cache;
 
-import dev.gatehouse.proxy.testing.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

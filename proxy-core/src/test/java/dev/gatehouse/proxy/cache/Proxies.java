@@ -1,8 +1,8 @@
 package dev.gatehouse.proxy.cache;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.io.IOException;
 
 /** A test proxy with a cache in front of one origin, and a raw client. */

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.auth.Principal;
-import dev.gatehouse.proxy.testing.Clients;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.TestProxy;
+import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -169,7 +169,7 @@ class RateLimitTest {
           }
         }));
       }
-      CompletableFuture.allOf(workers.toArray(new CompletableFuture[0])).get(50, TimeUnit.SECONDS);
+      CompletableFuture.allOf(workers.toArray(new CompletableFuture<?>[0])).get(50, TimeUnit.SECONDS);
       assertThat(store.size()).isBetween(1L, 1000L);
 
       advance(Duration.ofSeconds(61)); // a key's whole burst has come back: its state is fresh, so it goes

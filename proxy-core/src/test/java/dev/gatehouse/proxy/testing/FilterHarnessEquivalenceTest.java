@@ -8,6 +8,9 @@ import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -178,8 +181,8 @@ class FilterHarnessEquivalenceTest {
   private static Outcome onSockets(Case c) throws Exception {
     TestResponse reply = c.reply();
     StringBuilder head = new StringBuilder("HTTP/1.1 " + reply.status() + " X\r\n");
-    for (String[] h : reply.headers()) {
-      head.append(h[0]).append(": ").append(h[1]).append("\r\n");
+    for (java.util.Map.Entry<String, String> h : reply.headers()) {
+      head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
     }
     head.append("Content-Length: ").append(reply.body().length).append("\r\n\r\n");
     byte[] answer = concat(head.toString().getBytes(StandardCharsets.ISO_8859_1), reply.body());

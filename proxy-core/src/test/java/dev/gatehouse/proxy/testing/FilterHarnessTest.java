@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.AttributeKey;
 import dev.gatehouse.proxy.Filter;
-import dev.gatehouse.proxy.HttpHeaders;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
@@ -102,43 +101,28 @@ class FilterHarnessTest {
   }
 
   @Test
-  void aHeadResponseHasNoBodyAndAUserResponseKeepsItsStatusAndFields() {
+  void aHeadResponseHasNoBodyAndAShortCircuitKeepsItsStatusAndFields() {
     FilterHarness.Result head = FilterHarness.of((ex, chain) -> chain.proceed())
         .request(TestRequest.of("HEAD", "/")).upstreamReplies(200, "body").run();
     assertThat(head.response().body()).isEmpty();
 
-    ProxyResponse own = new ProxyResponse() {
-      private final HttpHeaders headers = new HarnessHeaders();
-
-      @Override
-      public int status() {
-        return 204;
-      }
-
-      @Override
-      public ProxyResponse status(int status) {
-        return this;
-      }
-
-      @Override
-      public HttpHeaders headers() {
-        return headers;
-      }
-
-      @Override
-      public ProxyResponse transformBody(dev.gatehouse.proxy.BodyTransformer transformer) {
-        return this;
-      }
-
-      @Override
-      public boolean fromUpstream() {
-        return false;
-      }
-    };
-    own.headers().set("X-Own", "1");
-    FilterHarness.Result r = FilterHarness.of((ex, chain) -> CompletableFuture.completedStage(own)).run();
+    FilterHarness.Result r = FilterHarness.of((ex, chain) -> {
+      ProxyResponse own = ProxyResponse.of(204);
+      own.headers().set("X-Own", "1");
+      return ex.respond(own);
+    }).run();
     assertThat(r.response().status()).isEqualTo(204);
     assertThat(r.response().header("X-Own")).hasValue("1");
+    assertThat(r.upstreamCalled()).isFalse();
+  }
+
+  @Test
+  void aFilterShortCircuitsWithOneCall() {
+    FilterHarness.Result r = FilterHarness.of((ex, chain) -> ex.request().headers().contains("X-Key")
+        ? chain.proceed() : ex.respond(401, "missing key")).run();
+    assertThat(r.response().status()).isEqualTo(401);
+    assertThat(r.response().bodyText()).isEqualTo("missing key");
+    assertThat(r.response().header("Content-Type")).hasValue("text/plain; charset=utf-8");
     assertThat(r.upstreamCalled()).isFalse();
   }
 

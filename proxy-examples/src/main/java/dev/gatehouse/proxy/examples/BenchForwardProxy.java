@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The forward proxy the benchmark harness measures ({@code shared/bench}, {@code --candidate-forward}):
+ * The forward proxy the benchmark harness measures (as its {@code --candidate-forward}):
  * listens on {@code PROXY_HOST}:{@code PROXY_PORT}; its egress policy is the production default
  * (public destinations only) plus exactly the loopback origin {@code ORIGIN_HOST}:{@code ORIGIN_PORT},
  * for plain requests and {@code CONNECT}. No access log, no debug logging: production settings.

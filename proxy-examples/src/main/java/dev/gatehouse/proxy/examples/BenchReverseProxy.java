@@ -20,7 +20,7 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The reverse proxy the benchmark harness ({@code shared/bench}) measures: every path to {@code
+ * The reverse proxy the benchmark harness measures: every path to {@code
  * ORIGIN_URL}, listening on {@code PROXY_HOST}:{@code PROXY_PORT}, production defaults. Logging is
  * slf4j-simple at its default (info): nothing is logged per request.
  *
@@ -122,7 +122,7 @@ public final class BenchReverseProxy {
   private static String required(String name) {
     String v = System.getenv(name);
     if (v == null || v.isEmpty()) {
-      System.err.println(name + " must be set (see shared/bench/README.md)");
+      System.err.println(name + " must be set (see the class comment of " + BenchReverseProxy.class.getName() + ")");
       System.exit(2);
     }
     return v;

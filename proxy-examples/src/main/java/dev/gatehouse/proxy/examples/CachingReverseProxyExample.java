@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.Filter;
-import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.cache.CacheStore;
 import dev.gatehouse.proxy.cache.HttpCache;
@@ -50,7 +49,7 @@ public final class CachingReverseProxyExample {
         .maxObjectSize(DataSize.ofMiB(1))
         .build();
     Filter stats = Filter.named("cache stats", (exchange, chain) -> exchange.request().path().equals("/_cache")
-        ? java.util.concurrent.CompletableFuture.completedFuture(ProxyResponse.of(200, cache.stats() + "\n"))
+        ? exchange.respond(200, cache.stats() + "\n")
         : chain.proceed());
 
     ProxyServer proxy = ReverseProxy.builder()

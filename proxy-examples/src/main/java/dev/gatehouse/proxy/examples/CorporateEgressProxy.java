@@ -3,7 +3,6 @@ package dev.gatehouse.proxy.examples;
 import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.DataSize;
 import dev.gatehouse.proxy.Filter;
-import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.forward.CertificateAuthority;
@@ -73,7 +72,7 @@ public final class CorporateEgressProxy {
         if (url.startsWith(prefix)) {
           exchange.attribute(AccessLog.POLICY_DECISION, "deny");
           exchange.attribute(AccessLog.POLICY_RULE, "url rule " + prefix);
-          return CompletableFuture.completedFuture(ProxyResponse.of(403, "Forbidden by URL rule: " + prefix + "\n"));
+          return exchange.respond(403, "Forbidden by URL rule: " + prefix + "\n");
         }
       }
       return chain.proceed();

@@ -55,7 +55,7 @@ public final class CustomFilterExample {
   static final Filter API_KEY = Filter.named("ApiKeyFilter", (exchange, chain) ->
       exchange.request().headers().contains("X-Api-Key")
           ? chain.proceed()
-          : CompletableFuture.completedStage(ProxyResponse.of(401, "missing X-Api-Key\n")));
+          : exchange.respond(401, "missing X-Api-Key\n"));
 
   /** Stands in for a database: a key file read from disk on every lookup, which blocks. */
   static final Path KEY_FILE = writeKeyFile();
@@ -89,7 +89,7 @@ public final class CustomFilterExample {
         .supplyAsync(() -> blockingLookup(key), exchange.blockingExecutor())
         .thenCompose(user -> {
           if (user == null) {
-            return CompletableFuture.completedStage(ProxyResponse.of(403, "unknown key\n"));
+            return exchange.respond(403, "unknown key\n");
           }
           exchange.attribute(USER, user);
           exchange.request().headers().set("X-User", user);

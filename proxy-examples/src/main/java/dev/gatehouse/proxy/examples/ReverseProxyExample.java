@@ -9,8 +9,8 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The nginx configuration of {@code shared/reference/use-cases.md}, in Java, without TLS (see
- * {@link TlsReverseProxyExample} for {@code listen 443 ssl http2}):
+ * A typical nginx reverse-proxy configuration, in Java, without TLS (see {@link TlsReverseProxyExample}
+ * for {@code listen 443 ssl http2}):
  *
  * <pre>
  * upstream backend_servers {
@@ -47,7 +47,7 @@ public final class ReverseProxyExample {
             .add(apps.url(1), 3)                           // server app-2.internal:8080 weight=3;
             .add(apps.url(2), 2)                           // server app-3.internal:8080 weight=2;
             .build()))
-        .upstreamMaxIdleConnections(32)                    // keepalive 32;  (HTTP/1.1 upstream is the only mode)
+        .upstreamMaxIdleConnections(32)                    // keepalive 32;  (HTTP/1.1 to upstreams, as nginx)
         .preserveHost(true)                                // proxy_set_header Host $host;
         .forwardedHeaders(ForwardedHeaders.X_FORWARDED)    // X-Real-IP, X-Forwarded-For (appended), X-Forwarded-Proto
         .responseBufferSize(8 * 16 * 1024)                 // proxy_buffering on; proxy_buffers 8 16k;

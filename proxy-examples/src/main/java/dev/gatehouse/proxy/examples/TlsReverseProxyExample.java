@@ -12,8 +12,7 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The whole nginx configuration of {@code shared/reference/use-cases.md} in Java, TLS and HTTP/2
- * included:
+ * A whole nginx reverse-proxy configuration in Java, TLS and HTTP/2 included:
  *
  * <pre>
  * upstream backend_servers {
@@ -85,7 +84,8 @@ public final class TlsReverseProxyExample {
             .writeTimeout(Duration.ofSeconds(60))              //   proxy_send_timeout 60s;
             .readTimeout(Duration.ofSeconds(60))               //   proxy_read_timeout 60s;
             .to(backendServers))                               //   proxy_pass http://backend_servers;
-        // proxy_http_version 1.1: upstreams are always spoken to in HTTP/1.1 with keep-alive.
+        // proxy_http_version 1.1: HTTP/1.1 with keep-alive to the upstreams (the group's default; http2(true)
+        // on the group would speak HTTP/2 to them).
         .preserveHost(true)                                    //   proxy_set_header Host $host;
         .forwardedHeaders(ForwardedHeaders.X_FORWARDED)        //   X-Real-IP, X-Forwarded-For (appended), X-Forwarded-Proto $scheme
         .responseBufferSize(8 * 16 * 1024)                     //   proxy_buffering on; proxy_buffers 8 16k;

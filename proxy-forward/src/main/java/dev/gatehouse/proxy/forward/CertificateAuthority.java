@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.forward;
 import dev.gatehouse.proxy.forward.internal.mitm.CaKeys;
 import dev.gatehouse.proxy.forward.internal.mitm.Certificates;
 import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.spi.KeyMaterial;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -65,8 +65,8 @@ public final class CertificateAuthority {
   public static CertificateAuthority fromPem(Path certificatePem, Path privateKeyPem) {
     Objects.requireNonNull(certificatePem, "certificatePem");
     Objects.requireNonNull(privateKeyPem, "privateKeyPem");
-    X509Certificate cert = Pem.certificates("certificateAuthority", certificatePem).get(0);
-    PrivateKey key = Pem.privateKey("certificateAuthority", privateKeyPem);
+    X509Certificate cert = KeyMaterial.certificates("certificateAuthority", certificatePem).get(0);
+    PrivateKey key = KeyMaterial.privateKey("certificateAuthority", privateKeyPem);
     return checked(cert, key, certificatePem.toString(), privateKeyPem.toString());
   }
 
@@ -80,7 +80,7 @@ public final class CertificateAuthority {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(password, "password");
     char[] pw = password.toCharArray();
-    KeyStore ks = Pem.loadKeyStore("certificateAuthority", file, pw);
+    KeyStore ks = KeyMaterial.loadKeyStore("certificateAuthority", file, pw);
     try {
       for (String alias : Collections.list(ks.aliases())) {
         if (ks.isKeyEntry(alias) && ks.getCertificate(alias) instanceof X509Certificate) {

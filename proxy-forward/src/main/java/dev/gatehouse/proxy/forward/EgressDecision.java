@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.forward;
 import java.net.InetAddress;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the {@link EgressPolicy} decided for one request: allowed or not, and the rule that decided. A
@@ -14,9 +15,9 @@ public final class EgressDecision {
   private final String rule;
   private final String host;
   private final int port;
-  private final InetAddress address;
+  private final @Nullable InetAddress address;
 
-  EgressDecision(boolean allowed, String rule, String host, int port, InetAddress address) {
+  EgressDecision(boolean allowed, String rule, String host, int port, @Nullable InetAddress address) {
     this.allowed = allowed;
     this.rule = Objects.requireNonNull(rule, "rule");
     this.host = host;
@@ -28,7 +29,8 @@ public final class EgressDecision {
    * A decision made elsewhere than in an {@link EgressPolicy} (e.g. by a test, or the proxy's loop
    * check).
    */
-  public static EgressDecision of(boolean allowed, String rule, String host, int port, InetAddress address) {
+  public static EgressDecision of(boolean allowed, String rule, String host, int port,
+      @Nullable InetAddress address) {
     return new EgressDecision(allowed, rule, Objects.requireNonNull(host, "host"), port, address);
   }
 

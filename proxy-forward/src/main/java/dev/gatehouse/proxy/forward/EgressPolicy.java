@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.forward;
 
+import dev.gatehouse.proxy.CheckReturnValue;
 import dev.gatehouse.proxy.forward.internal.HostPattern;
 import dev.gatehouse.proxy.forward.internal.SpecialAddresses;
 import java.net.InetAddress;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Which destinations the forward proxy may reach. Immutable: every method returns a new policy, so a
@@ -47,6 +49,7 @@ import java.util.TreeSet;
  * Host names compare case-insensitively and without a trailing dot; {@code *.example.com} matches
  * every name below {@code example.com} but not {@code example.com} itself.
  */
+@CheckReturnValue
 public final class EgressPolicy {
   private static final int[] DEFAULT_CONNECT_PORTS = {443};
 
@@ -118,7 +121,9 @@ public final class EgressPolicy {
 
   /**
    * The ports plain (non-{@code CONNECT}) requests may go to, unless a rule names its own port;
-   * replaces the previous set. @implSpec Defaults to any port.
+   * replaces the previous set.
+   *
+   * @implSpec Defaults to any port.
    */
   public EgressPolicy allowPorts(int... ports) {
     return new EgressPolicy(allowByDefault, allow, deny, checkPorts("allowPorts", ports), connectPorts);
@@ -143,7 +148,7 @@ public final class EgressPolicy {
    *     the name (then only name rules and IP literals are checked)
    * @param connect whether this is a {@code CONNECT} tunnel
    */
-  public EgressDecision check(String host, int port, InetAddress address, boolean connect) {
+  public EgressDecision check(String host, int port, @Nullable InetAddress address, boolean connect) {
     Objects.requireNonNull(host, "host");
     String h = normalize(host);
     for (HostPattern p : deny) {
@@ -167,7 +172,7 @@ public final class EgressPolicy {
     if (byAddress == null) {
       InetAddress checked = address;
       if (checked == null) {
-        byte[] literal = dev.gatehouse.proxy.internal.CidrSet.parseLiteral(h);
+        byte[] literal = dev.gatehouse.proxy.spi.CidrSet.parseLiteral(h);
         if (literal != null) {
           try {
             checked = InetAddress.getByAddress(literal);

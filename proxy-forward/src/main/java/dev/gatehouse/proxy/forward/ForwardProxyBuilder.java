@@ -9,7 +9,8 @@ import dev.gatehouse.proxy.forward.internal.NoProxy;
 import dev.gatehouse.proxy.forward.internal.ParentProxy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.forward.internal.mitm.OptionalDependencies;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.Tokens;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Builds a forward proxy: the shared settings of {@link ProxyBuilder} plus where requests may go
@@ -63,7 +65,11 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     return () -> p;
   }
 
-  /** Where requests may go. @implSpec Defaults to {@link EgressPolicy#allowPublic()}. */
+  /**
+   * Where requests may go.
+   *
+   * @implSpec Defaults to {@link EgressPolicy#allowPublic()}.
+   */
   public ForwardProxyBuilder egress(EgressPolicy policy) {
     Objects.requireNonNull(policy, "egress");
     this.egress = constant(policy);
@@ -91,7 +97,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   }
 
   /**
-   * How destination names are resolved (tests use it to simulate DNS). @implSpec Defaults to {@link
+   * How destination names are resolved (tests use it to simulate DNS).
+   *
+   * @implSpec Defaults to {@link
    * HostResolver#system()}.
    */
   public ForwardProxyBuilder resolver(HostResolver resolver) {
@@ -133,7 +141,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     Objects.requireNonNull(alsoStrip, "alsoStrip");
     for (String h : alsoStrip) {
       Objects.requireNonNull(h, "alsoStrip");
-      if (!dev.gatehouse.proxy.internal.Http.isToken(h)) {
+      if (!Tokens.isToken(h)) {
         throw new IllegalArgumentException("anonymous: \"" + h + "\" (expected: a header field name)");
       }
       stripped.add(h);
@@ -146,7 +154,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
    * Accepts origin-form requests ({@code GET /path} with {@code Host}), as a proxy does that the network
    * sends port-80 traffic to without the clients knowing. The destination comes from {@code Host} and
    * goes through the same egress policy; requests whose {@code Host} names this proxy itself are refused
-   * as loops. @implSpec Defaults to false: origin-form gets 400.
+   * as loops.
+   *
+   * @implSpec Defaults to false: origin-form gets 400.
    */
   public ForwardProxyBuilder transparent(boolean transparent) {
     this.transparent = transparent;
@@ -239,7 +249,7 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
   }
 
   @Override
-  public ForwardProxyBuilder via(String pseudonym) {
+  public ForwardProxyBuilder via(@Nullable String pseudonym) {
     super.via(pseudonym);
     this.viaSet = true;
     this.viaValue = pseudonym;
@@ -328,10 +338,9 @@ public final class ForwardProxyBuilder extends ProxyBuilder<ForwardProxyBuilder>
     ForwardSettings settings = new ForwardSettings(egress, resolver, realm, authenticator, anonymous,
         List.copyOf(stripped), transparent, http, connect, noProxy, tunnelIdleTimeout, userPolicies);
     dev.gatehouse.proxy.cache.HttpCache cache = cacheForTerminal();
-    ForwardSteps steps = new ForwardSteps(settings, intercepting,
-        cache == null ? null : dev.gatehouse.proxy.internal.cache.CacheAccess.engine(cache));
-    ProxyServer server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
-    steps.attach((Engine) server);
+    ForwardSteps steps = new ForwardSteps(settings, intercepting, cache);
+    ProxyRuntime server = buildServer(List.of(steps.gate()), steps.terminal(), "forward");
+    steps.attach(server);
     return server;
   }
 

@@ -1,9 +1,11 @@
 package dev.gatehouse.proxy.forward;
 
+import dev.gatehouse.proxy.CheckReturnValue;
 import dev.gatehouse.proxy.forward.internal.HostPattern;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Which {@code CONNECT} tunnels {@linkplain TlsInterception TLS interception} opens: an intercept list
@@ -24,6 +26,7 @@ import java.util.Objects;
  * exactly as without interception. Patterns are those of {@link EgressPolicy#allowHosts}: {@code
  * example.com}, {@code *.example.com}, an IP address, each optionally with {@code :port}.
  */
+@CheckReturnValue
 public final class InterceptionPolicy {
   private static final InterceptionPolicy ALL = new InterceptionPolicy(true, List.of(), List.of());
   private static final InterceptionPolicy NONE = new InterceptionPolicy(false, List.of(), List.of());
@@ -87,7 +90,7 @@ public final class InterceptionPolicy {
    * @param port the {@code CONNECT} target port
    * @param serverName the name the client's TLS asked for (SNI), or {@code null} when unknown or absent
    */
-  public InterceptionDecision check(String host, int port, String serverName) {
+  public InterceptionDecision check(String host, int port, @Nullable String serverName) {
     Objects.requireNonNull(host, "host");
     String h = EgressPolicy.normalize(host);
     String sni = serverName == null ? null : EgressPolicy.normalize(serverName);

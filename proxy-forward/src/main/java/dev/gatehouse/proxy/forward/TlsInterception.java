@@ -166,7 +166,9 @@ public final class TlsInterception {
 
     /**
      * Which tunnels are intercepted (an intercept list and a bypass list). Each user can have a policy
-     * of their own (see {@link ForwardProxyBuilder#userPolicies}). @implSpec Defaults to {@link
+     * of their own (see {@link ForwardProxyBuilder#userPolicies}).
+     *
+     * @implSpec Defaults to {@link
      * InterceptionPolicy#interceptAll()}.
      */
     public Builder policy(InterceptionPolicy policy) {
@@ -179,7 +181,9 @@ public final class TlsInterception {
      * (or when the client sends nothing within the proxy's {@code requestHeaderTimeout}, as with
      * protocols where the server speaks first): {@link NonTls#REFUSE} closes the tunnel, {@link
      * NonTls#TUNNEL} passes the bytes on unread. A malformed ClientHello is always refused. The tunnel's
-     * access-log line says which. @implSpec Defaults to {@link NonTls#REFUSE}.
+     * access-log line says which.
+     *
+     * @implSpec Defaults to {@link NonTls#REFUSE}.
      */
     public Builder nonTls(NonTls action) {
       this.nonTls = Objects.requireNonNull(action, "nonTls");
@@ -188,7 +192,9 @@ public final class TlsInterception {
 
     /**
      * How long a minted certificate is valid. Short is safer (a leaked certificate is useful briefly);
-     * each is re-minted after half of it. @implSpec Defaults to {@link #DEFAULT_LEAF_VALIDITY}.
+     * each is re-minted after half of it.
+     *
+     * @implSpec Defaults to {@link #DEFAULT_LEAF_VALIDITY}.
      */
     public Builder leafValidity(Duration validity) {
       Objects.requireNonNull(validity, "leafValidity");
@@ -199,7 +205,11 @@ public final class TlsInterception {
       return this;
     }
 
-    /** Most hosts whose certificates are kept. @implSpec Defaults to {@link #DEFAULT_LEAF_CACHE_SIZE}. */
+    /**
+     * Most hosts whose certificates are kept.
+     *
+     * @implSpec Defaults to {@link #DEFAULT_LEAF_CACHE_SIZE}.
+     */
     public Builder leafCacheSize(int hosts) {
       if (hosts < 1) {
         throw new IllegalArgumentException("leafCacheSize: " + hosts + " (expected: > 0)");
@@ -208,7 +218,11 @@ public final class TlsInterception {
       return this;
     }
 
-    /** The key type of minted certificates. @implSpec Defaults to {@link LeafKey#ECDSA_P256}. */
+    /**
+     * The key type of minted certificates.
+     *
+     * @implSpec Defaults to {@link LeafKey#ECDSA_P256}.
+     */
     public Builder leafKey(LeafKey key) {
       this.leafKey = Objects.requireNonNull(key, "leafKey");
       return this;

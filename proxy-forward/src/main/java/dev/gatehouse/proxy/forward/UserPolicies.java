@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Finds the {@link UserPolicy} of an authenticated proxy user (see {@link
@@ -27,7 +28,7 @@ import java.util.concurrent.CompletionStage;
 public interface UserPolicies {
 
   /** The rules for {@code user}, who has just authenticated for {@code exchange}. */
-  CompletionStage<UserPolicy> lookup(String user, ProxyExchange exchange);
+  CompletionStage<@Nullable UserPolicy> lookup(String user, ProxyExchange exchange);
 
   /** A fixed table: each user named in {@code users} gets that policy, anyone else {@code others}. */
   static UserPolicies byUser(Map<String, UserPolicy> users, UserPolicy others) {

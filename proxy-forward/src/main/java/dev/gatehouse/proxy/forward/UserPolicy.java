@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.forward;
 
+import dev.gatehouse.proxy.CheckReturnValue;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -16,6 +17,7 @@ import java.util.Optional;
  *     .interception(InterceptionPolicy.interceptNone());   // engineers' tunnels are not decrypted
  * }</pre>
  */
+@CheckReturnValue
 public final class UserPolicy {
   private final String name;
   private final EgressPolicy egress;

@@ -3,8 +3,8 @@ package dev.gatehouse.proxy.forward;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.forward;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawHttp;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;

@@ -3,9 +3,10 @@ package dev.gatehouse.proxy.forward;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
-import dev.gatehouse.proxy.testing.RecordingListener;
+import dev.gatehouse.proxy.testsupport.Engines;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +44,7 @@ class ForwardMetricsTest {
       }
       events.awaitEnded(4);
 
-      ((dev.gatehouse.proxy.internal.Engine) proxy).telemetry().refreshMetrics(); // as /metrics does
+      Engines.of(proxy).telemetry().refreshMetrics(); // as /metrics does
       String text = registry.scrape();
       assertThat(text).contains(
           "gatehouse_egress_decisions_total{decision=\"allow\",reason=\"allow address\"} 3",

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawHttp;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;

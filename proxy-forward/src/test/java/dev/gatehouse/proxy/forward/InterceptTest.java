@@ -6,7 +6,7 @@ import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.BodyTransformers;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawHttp;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawHttp;
-import dev.gatehouse.proxy.testing.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RawHttp;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.net.Authenticator;
 import java.net.PasswordAuthentication;
 import java.net.http.HttpClient;

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.Http;
+import dev.gatehouse.proxy.spi.Tokens;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -30,10 +30,6 @@ final class Checks {
    * @param expected what the message says is expected, e.g. {@code a token such as X-User-Id}
    */
   static String token(String name, String value, String expected) {
-    Objects.requireNonNull(value, name);
-    if (!Http.isToken(value)) {
-      throw new IllegalArgumentException(name + ": \"" + value + "\" (expected: " + expected + ")");
-    }
-    return value;
+    return Tokens.check(name, value, expected);
   }
 }

@@ -6,13 +6,11 @@ import dev.gatehouse.proxy.UpstreamConnectException;
 import dev.gatehouse.proxy.UpstreamResponseException;
 import dev.gatehouse.proxy.UpstreamTimeoutException;
 import dev.gatehouse.proxy.UpstreamUnavailableException;
-import dev.gatehouse.proxy.internal.CallListener;
-import dev.gatehouse.proxy.internal.CallOptions;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import dev.gatehouse.proxy.internal.ResponseImpl;
 import dev.gatehouse.proxy.events.Decisions;
-import dev.gatehouse.proxy.internal.UpstreamCall;
-import dev.gatehouse.proxy.internal.observe.Telemetry;
+import dev.gatehouse.proxy.spi.CallListener;
+import dev.gatehouse.proxy.spi.CallOptions;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.UpstreamCall;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +44,7 @@ final class Forwarding {
    */
   static final long MIN_RETRY_NANOS = 5_000_000L;
 
-  private final ExchangeImpl ex;
+  private final Exchange ex;
   private final Route route;
   private final RouteRuntime rt;
   private final UpstreamGroup group;
@@ -71,7 +69,7 @@ final class Forwarding {
    * @param cachedRoute the route is cached: the sticky cookie is added outside the cache (from {@link
    *     RouteTable#STICKY_SERVER}), so the cache never stores it
    */
-  Forwarding(ExchangeImpl ex, Route route, RouteRuntime rt, LongSupplier clock, boolean preserveHost,
+  Forwarding(Exchange ex, Route route, RouteRuntime rt, LongSupplier clock, boolean preserveHost,
       boolean cachedRoute) {
     this.cachedRoute = cachedRoute;
     this.ex = ex;
@@ -93,7 +91,7 @@ final class Forwarding {
       server = group.chooser().choose(ex, tried, false, clock.getAsLong());
     } catch (UpstreamUnavailableException e) {
       log.debug("{}: {}", ex, e.getMessage());
-      Telemetry.decision(ex, Decisions.UPSTREAM, group.circuitOpen() ? "circuit-open" : "no-server", group.name());
+      Decisions.report(ex, Decisions.UPSTREAM, group.circuitOpen() ? "circuit-open" : "no-server", group.name());
       result.completeExceptionally(e);
       return;
     } catch (RuntimeException e) {
@@ -111,7 +109,7 @@ final class Forwarding {
   /** Starts a try on {@code server} (its slot taken); {@code tryTimeout} overrides the route's when set. */
   private void attempt(UpstreamServer server, Duration tryTimeout) {
     tried.add(server);
-    Telemetry.upstream(ex, group.name(), server.key());
+    ex.upstreamChosen(group.name(), server.key());
     if (!preserveHost) {
       ex.request().headers().set("Host", server.endpoint().authority());
     }
@@ -145,7 +143,7 @@ final class Forwarding {
     }
     int status = response.status();
     if (policy.retriesStatus(status) && idempotent(ex.request().method())
-        && retry(server, "answered " + status, false, response)) {
+        && retry(server, "answered " + status, false, call)) {
       return;
     }
     String cookie = group.stickyCookie();
@@ -162,11 +160,11 @@ final class Forwarding {
 
   /**
    * Starts a retry after a try on {@code failed} did not do, if the policy allows one and a server can
-   * take it; a response that is retried ({@code answered}) is given up first.
+   * take it; the call whose response is retried ({@code answered}) is given up first.
    *
    * @return false when no retry started (the caller passes the failure or response on)
    */
-  private boolean retry(UpstreamServer failed, String what, boolean neverReached, ProxyResponse answered) {
+  private boolean retry(UpstreamServer failed, String what, boolean neverReached, UpstreamCall answered) {
     if (policy.maxRetries() == 0 || ex.isFinished() || !ex.canResendRequest()) {
       return false;
     }
@@ -200,7 +198,7 @@ final class Forwarding {
       }
     } catch (RuntimeException e) {
       if (answered != null) {
-        ((ResponseImpl) answered).call().abort();
+        answered.abort();
       }
       policyFailed(e);
       return true;
@@ -215,7 +213,7 @@ final class Forwarding {
     }
     log.info("{}: retrying on {} after {} {}", ex, next.authority(), failed.authority(), what);
     if (answered != null) {
-      ((ResponseImpl) answered).call().abort();
+      answered.abort();
     }
     lastError = null;
     Duration tryTimeout = null;

@@ -1,15 +1,15 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.CoreConfig;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 
 /**
  * A group's clock: the clock of the proxy the group was built into ({@code ProxyBuilder.clock}), read as
- * nanoseconds by {@link CoreConfig#nanoTime()}; {@link System#nanoTime()} before the group is built
+ * nanoseconds by {@link ProxyRuntime#nanoTime()}; {@link System#nanoTime()} before the group is built
  * into a proxy. Every proxy using a group must have the same clock.
  */
 final class GroupClock {
   private final String group;
-  private volatile CoreConfig source;
+  private volatile ProxyRuntime source;
 
   GroupClock(String group) {
     this.group = group;
@@ -17,7 +17,7 @@ final class GroupClock {
 
   /** Now, in nanoseconds. */
   long now() {
-    CoreConfig c = source;
+    ProxyRuntime c = source;
     return c == null ? System.nanoTime() : c.nanoTime();
   }
 
@@ -26,8 +26,8 @@ final class GroupClock {
    *
    * @throws IllegalStateException if another proxy using the group has another clock
    */
-  synchronized void bind(CoreConfig config) {
-    CoreConfig current = source;
+  synchronized void bind(ProxyRuntime config) {
+    ProxyRuntime current = source;
     if (current != null && current.clock() != config.clock()) {
       throw new IllegalStateException("clock: " + config.clock() + " (expected: the clock of the other proxy "
           + "using upstream group " + group + ", " + current.clock() + ")");

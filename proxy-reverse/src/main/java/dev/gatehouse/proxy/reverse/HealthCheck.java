@@ -2,6 +2,7 @@ package dev.gatehouse.proxy.reverse;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Active health checks of an {@link UpstreamGroup}: every {@code interval} (plus up to {@code jitter}),
@@ -58,7 +59,7 @@ public final class HealthCheck {
   }
 
   /** The {@code Host} sent, or null for the server's own authority. */
-  public String host() {
+  public @Nullable String host() {
     return host;
   }
 
@@ -132,14 +133,22 @@ public final class HealthCheck {
       return this;
     }
 
-    /** The method. @implSpec Defaults to {@code GET}. */
+    /**
+     * The method.
+     *
+     * @implSpec Defaults to {@code GET}.
+     */
     public Builder method(String method) {
       Objects.requireNonNull(method, "method");
       this.method = Checks.token("healthCheck.method", method, "a method token such as GET");
       return this;
     }
 
-    /** The {@code Host} to send. @implSpec Defaults to the server's own host and port. */
+    /**
+     * The {@code Host} to send.
+     *
+     * @implSpec Defaults to the server's own host and port.
+     */
     public Builder host(String host) {
       Objects.requireNonNull(host, "host");
       if (host.isEmpty() || host.chars().anyMatch(c -> c <= ' ' || c >= 0x7F || c == '/')) {
@@ -149,7 +158,11 @@ public final class HealthCheck {
       return this;
     }
 
-    /** The statuses that pass, inclusive. @implSpec Defaults to 200-399. */
+    /**
+     * The statuses that pass, inclusive.
+     *
+     * @implSpec Defaults to 200-399.
+     */
     public Builder expectStatus(int min, int max) {
       if (min < 100 || max > 599 || min > max) {
         throw new IllegalArgumentException("healthCheck.expectStatus: " + min + "-" + max
@@ -160,13 +173,21 @@ public final class HealthCheck {
       return this;
     }
 
-    /** Time between the start of two checks of a server. @implSpec Defaults to 10 s. */
+    /**
+     * Time between the start of two checks of a server.
+     *
+     * @implSpec Defaults to 10 s.
+     */
     public Builder interval(Duration interval) {
       this.interval = Checks.positive("healthCheck.interval", interval);
       return this;
     }
 
-    /** Time a check may take, connection included. @implSpec Defaults to 2 s. */
+    /**
+     * Time a check may take, connection included.
+     *
+     * @implSpec Defaults to 2 s.
+     */
     public Builder timeout(Duration timeout) {
       this.timeout = Checks.positive("healthCheck.timeout", timeout);
       return this;
@@ -185,7 +206,11 @@ public final class HealthCheck {
       return this;
     }
 
-    /** Passed checks in a row that bring an unhealthy server back. @implSpec Defaults to 2. */
+    /**
+     * Passed checks in a row that bring an unhealthy server back.
+     *
+     * @implSpec Defaults to 2.
+     */
     public Builder healthyThreshold(int n) {
       if (n < 1 || n > 100) {
         throw new IllegalArgumentException("healthCheck.healthyThreshold: " + n + " (expected: 1-100)");
@@ -194,7 +219,11 @@ public final class HealthCheck {
       return this;
     }
 
-    /** Failed checks in a row that make a server unhealthy. @implSpec Defaults to 3. */
+    /**
+     * Failed checks in a row that make a server unhealthy.
+     *
+     * @implSpec Defaults to 3.
+     */
     public Builder unhealthyThreshold(int n) {
       if (n < 1 || n > 100) {
         throw new IllegalArgumentException("healthCheck.unhealthyThreshold: " + n + " (expected: 1-100)");

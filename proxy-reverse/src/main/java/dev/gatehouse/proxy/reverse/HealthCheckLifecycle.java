@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,7 +10,7 @@ import java.util.List;
  */
 final class HealthCheckLifecycle {
   private final UpstreamGroup group;
-  private final List<Engine> running = new ArrayList<>();
+  private final List<ProxyRuntime> running = new ArrayList<>();
   private HealthChecker checker;
 
   HealthCheckLifecycle(UpstreamGroup group) {
@@ -18,7 +18,7 @@ final class HealthCheckLifecycle {
   }
 
   /** A proxy using the group runs: checks run on it unless they run on another already. */
-  synchronized void started(Engine engine) {
+  synchronized void started(ProxyRuntime engine) {
     if (running.contains(engine)) {
       return;
     }
@@ -30,7 +30,7 @@ final class HealthCheckLifecycle {
   }
 
   /** A proxy using the group closed, or no longer uses it: checks move to another, or stop. */
-  synchronized void stopped(Engine engine) {
+  synchronized void stopped(ProxyRuntime engine) {
     running.remove(engine);
     if (checker != null && checker.engine() == engine) {
       checker.stop();

@@ -1,8 +1,9 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.HealthProbe;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.spi.IoThread;
+import dev.gatehouse.proxy.spi.PoolSettings;
+import dev.gatehouse.proxy.spi.ProbeRequest;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -10,9 +11,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xnio.XnioExecutor;
-import org.xnio.XnioIoThread;
-import org.xnio.XnioWorker;
 
 /**
  * Runs a group's active health checks on one of the proxy's I/O threads. Rounds are due by the proxy's
@@ -27,42 +25,41 @@ final class HealthChecker {
   private static final Logger log = LoggerFactory.getLogger(HealthChecker.class);
 
   private final UpstreamGroup group;
-  private final Engine engine;
+  private final ProxyRuntime engine;
   private final HealthCheck check;
   private volatile boolean stopped;
-  private volatile XnioExecutor.Key timer;
-  private volatile XnioIoThread thread;
+  private volatile IoThread.Scheduled timer;
+  private volatile IoThread thread;
   /** The round in progress, or null; set and cleared on the I/O thread. */
   private volatile CompletableFuture<Void> round;
   // I/O thread only
   private boolean ranOnce;
   private long nextDue;
 
-  HealthChecker(UpstreamGroup group, Engine engine) {
+  HealthChecker(UpstreamGroup group, ProxyRuntime engine) {
     this.group = group;
     this.engine = engine;
     this.check = group.healthCheck();
   }
 
-  Engine engine() {
+  ProxyRuntime engine() {
     return engine;
   }
 
   void start() {
-    XnioWorker worker = engine.worker();
-    if (worker == null) {
+    IoThread t = engine.ioThread();
+    if (t == null) {
       return;
     }
-    XnioIoThread t = worker.getIoThread();
     thread = t;
     t.execute(this::tick);
   }
 
   void stop() {
     stopped = true;
-    XnioExecutor.Key t = timer;
+    IoThread.Scheduled t = timer;
     if (t != null) {
-      t.remove();
+      t.cancel();
     }
     CompletableFuture<Void> r = round;
     if (r != null) {
@@ -77,7 +74,7 @@ final class HealthChecker {
    */
   CompletableFuture<Void> runDue() {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    XnioIoThread t = thread;
+    IoThread t = thread;
     if (t == null || stopped) {
       done.complete(null);
       return done;
@@ -127,7 +124,7 @@ final class HealthChecker {
     long waitMillis = Math.max(1, Math.min(check.interval().plus(check.jitter()).toMillis() + 1,
         (waitNanos + 999_999) / 1_000_000));
     if (!stopped) {
-      timer = thread.executeAfter(this::tick, waitMillis, TimeUnit.MILLISECONDS);
+      timer = thread.schedule(this::tick, waitMillis, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -138,8 +135,7 @@ final class HealthChecker {
     long jitter = check.jitter().toNanos();
     nextDue = now + check.interval().toNanos() + (jitter > 0 ? ThreadLocalRandom.current().nextLong(jitter + 1) : 0);
     CompletableFuture<Void> done = new CompletableFuture<>();
-    XnioWorker worker = engine.worker();
-    if (worker == null) {
+    if (engine.ioThread() == null) {
       done.complete(null);
       return done;
     }
@@ -153,12 +149,12 @@ final class HealthChecker {
         done.complete(null);
       }
     };
-    PoolSettings pool = group.poolSettings(engine.config());
+    PoolSettings pool = group.poolSettings(engine.defaultPool());
     for (Member m : members) {
       UpstreamServer s = m.server();
       try {
-        HealthProbe.check(thread, worker, s.endpoint(), pool.tls(), pool.http2(), check.method(),
-            check.path(), check.host(), check.timeout(), (status, error) -> {
+        engine.probe(thread, new ProbeRequest(s.endpoint(), pool, check.method(), check.path(), check.host(),
+            check.timeout()), (status, error) -> {
               if (!stopped) {
                 if (error != null) {
                   group.transitions().onCheck(s, false, error.getMessage(), group.now());

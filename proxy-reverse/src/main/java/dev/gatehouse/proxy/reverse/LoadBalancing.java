@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import dev.gatehouse.proxy.ProxyExchange;
 import java.util.List;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How an {@link UpstreamGroup} chooses a server for each try of a request. The factories give the
@@ -80,7 +81,7 @@ public interface LoadBalancing {
      * @return one of the servers given to {@link LoadBalancing#selector} that {@code usable} accepts,
      *     or null when it accepts none
      */
-    Server select(ProxyExchange exchange, Predicate<Server> usable);
+    @Nullable Server select(ProxyExchange exchange, Predicate<Server> usable);
   }
 
   /** Each server in turn, ignoring weights. */

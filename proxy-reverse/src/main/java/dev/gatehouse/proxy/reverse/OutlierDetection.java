@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * Passive health: a server that fails {@code consecutiveFailures} requests in a row (connection refused
@@ -77,7 +76,11 @@ public final class OutlierDetection {
 
     private Builder() {}
 
-    /** Failures in a row that eject a server. @implSpec Defaults to 5. */
+    /**
+     * Failures in a row that eject a server.
+     *
+     * @implSpec Defaults to 5.
+     */
     public Builder consecutiveFailures(int n) {
       if (n < 1 || n > 1000) {
         throw new IllegalArgumentException("outlierDetection.consecutiveFailures: " + n + " (expected: 1-1000)");
@@ -86,19 +89,31 @@ public final class OutlierDetection {
       return this;
     }
 
-    /** The first ejection's length; the n-th lasts n times this. @implSpec Defaults to 30 s. */
+    /**
+     * The first ejection's length; the n-th lasts n times this.
+     *
+     * @implSpec Defaults to 30 s.
+     */
     public Builder baseEjectionTime(Duration d) {
       this.baseEjectionTime = Checks.positive("outlierDetection.baseEjectionTime", d);
       return this;
     }
 
-    /** The longest ejection. @implSpec Defaults to 300 s. */
+    /**
+     * The longest ejection.
+     *
+     * @implSpec Defaults to 300 s.
+     */
     public Builder maxEjectionTime(Duration d) {
       this.maxEjectionTime = Checks.positive("outlierDetection.maxEjectionTime", d);
       return this;
     }
 
-    /** The largest share of the group's servers ejected at once, 0-100. @implSpec Defaults to 50. */
+    /**
+     * The largest share of the group's servers ejected at once, 0-100.
+     *
+     * @implSpec Defaults to 50.
+     */
     public Builder maxEjectionPercent(int percent) {
       if (percent < 0 || percent > 100) {
         throw new IllegalArgumentException("outlierDetection.maxEjectionPercent: " + percent + " (expected: 0-100)");
@@ -107,7 +122,11 @@ public final class OutlierDetection {
       return this;
     }
 
-    /** Whether 5xx responses count as failures. @implSpec Defaults to true. */
+    /**
+     * Whether 5xx responses count as failures.
+     *
+     * @implSpec Defaults to true.
+     */
     public Builder count5xx(boolean count) {
       this.count5xx = count;
       return this;

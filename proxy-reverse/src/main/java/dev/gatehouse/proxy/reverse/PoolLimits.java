@@ -1,7 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.spi.PoolSettings;
 
 /**
  * A group's connection settings per server, as given to its builder; unset limits (0 or -1) take the
@@ -15,12 +14,12 @@ import dev.gatehouse.proxy.internal.PoolSettings;
  */
 record PoolLimits(int maxConnections, int maxIdle, int maxPending, UpstreamTls tls, boolean http2) {
 
-  /** The settings of the group's pools on top of {@code config}. */
-  PoolSettings settings(CoreConfig config) {
-    int maxConn = maxConnections > 0 ? maxConnections : config.upstreamMaxConnections();
-    int idle = maxIdle >= 0 ? maxIdle : Math.min(config.upstreamMaxIdleConnections(), maxConn);
-    int pending = maxPending >= 0 ? maxPending : config.upstreamMaxPending();
-    return new PoolSettings(maxConn, idle, pending, config.upstreamKeepAliveTimeout(),
+  /** The settings of the group's pools on top of the proxy's {@code defaults}. */
+  PoolSettings settings(PoolSettings defaults) {
+    int maxConn = maxConnections > 0 ? maxConnections : defaults.maxConnections();
+    int idle = maxIdle >= 0 ? maxIdle : Math.min(defaults.maxIdle(), maxConn);
+    int pending = maxPending >= 0 ? maxPending : defaults.maxPending();
+    return new PoolSettings(maxConn, idle, pending, defaults.keepAlive(),
         tls == null ? null : tls.clientTls(), http2);
   }
 }

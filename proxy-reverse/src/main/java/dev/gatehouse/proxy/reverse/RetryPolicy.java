@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When a failed request is tried again on another server of its group (nginx's {@code
@@ -91,7 +92,7 @@ public final class RetryPolicy {
   }
 
   /** Time from the start of one try to the response head, or null for none. */
-  public Duration tryTimeout() {
+  public @Nullable Duration tryTimeout() {
     return tryTimeout;
   }
 
@@ -119,7 +120,7 @@ public final class RetryPolicy {
    * Time from the first try's start after which no retry starts, or null for the route's read timeout
    * (the default).
    */
-  public Duration deadline() {
+  public @Nullable Duration deadline() {
     return deadline;
   }
 
@@ -153,7 +154,11 @@ public final class RetryPolicy {
 
     private Builder() {}
 
-    /** Most retries per request (0-10). @implSpec Defaults to 1. */
+    /**
+     * Most retries per request (0-10).
+     *
+     * @implSpec Defaults to 1.
+     */
     public Builder maxRetries(int n) {
       if (n < 0 || n > 10) {
         throw new IllegalArgumentException("retry.maxRetries: " + n + " (expected: 0-10)");
@@ -162,7 +167,11 @@ public final class RetryPolicy {
       return this;
     }
 
-    /** Statuses that make an idempotent request retry, e.g. 502, 503, 504. @implSpec Defaults to none. */
+    /**
+     * Statuses that make an idempotent request retry, e.g. 502, 503, 504.
+     *
+     * @implSpec Defaults to none.
+     */
     public Builder retryOnStatus(int... statuses) {
       Objects.requireNonNull(statuses, "statuses");
       for (int s : statuses) {

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyBuilder;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -24,7 +24,9 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
 
   /**
    * Whether the upstream gets the client's {@code Host} (as nginx's {@code proxy_set_header Host $host})
-   * or the upstream server's own authority. @implSpec Defaults to true.
+   * or the upstream server's own authority.
+   *
+   * @implSpec Defaults to true.
    */
   public ReverseProxyBuilder preserveHost(boolean preserveHost) {
     this.preserveHost = preserveHost;
@@ -45,7 +47,7 @@ public final class ReverseProxyBuilder extends ProxyBuilder<ReverseProxyBuilder>
     List<Route> snapshot = List.copyOf(routes);
     RouteSet.checkDistinct(snapshot);
     RouteTable table = new RouteTable(preserveHost, cacheForTerminal());
-    Engine engine = (Engine) buildServer(table, "reverse");
+    ProxyRuntime engine = buildServer(table, "reverse");
     table.bind(engine, snapshot);
     return new ReverseServer(engine, table);
   }

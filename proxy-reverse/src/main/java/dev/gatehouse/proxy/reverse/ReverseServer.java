@@ -1,24 +1,24 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyStatus;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
-/** The running reverse proxy: the engine, plus its replaceable route table. */
+/** The running reverse proxy: the engine (as the module sees it), plus its replaceable route table. */
 final class ReverseServer implements ReverseProxyServer {
-  private final Engine engine;
+  private final ProxyRuntime engine;
   private final RouteTable table;
 
-  ReverseServer(Engine engine, RouteTable table) {
+  ReverseServer(ProxyRuntime engine, RouteTable table) {
     this.engine = engine;
     this.table = table;
   }
 
-  /** The engine (for tests and the modules' own wiring). */
-  Engine engine() {
+  /** The engine as the module sees it (for tests). */
+  ProxyRuntime runtime() {
     return engine;
   }
 

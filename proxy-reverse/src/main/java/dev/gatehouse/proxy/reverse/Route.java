@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Which requests go to which {@link UpstreamGroup}, with optional path rewriting and filters of their
@@ -105,24 +106,24 @@ public final class Route {
     return retry;
   }
 
-  Duration connectTimeout() {
+  @Nullable Duration connectTimeout() {
     return connectTimeout;
   }
 
-  Duration readTimeout() {
+  @Nullable Duration readTimeout() {
     return readTimeout;
   }
 
-  Duration writeTimeout() {
+  @Nullable Duration writeTimeout() {
     return writeTimeout;
   }
 
-  Duration totalTimeout() {
+  @Nullable Duration totalTimeout() {
     return totalTimeout;
   }
 
   /** The cache this route uses instead of the proxy's, or null. */
-  HttpCache cache() {
+  @Nullable HttpCache cache() {
     return cache;
   }
 
@@ -150,7 +151,7 @@ public final class Route {
     private String exactPath;
     private String host;
     private final List<String> methods = new ArrayList<>();
-    private final List<String[]> headers = new ArrayList<>();
+    private final List<RouteMatcher.HeaderCondition> headers = new ArrayList<>();
     private boolean rewrite;
     private String replacement = "";
     private final List<Filter> filters = new ArrayList<>();
@@ -188,13 +189,21 @@ public final class Route {
       return this;
     }
 
-    /** When failed requests are tried on another server. @implSpec Defaults to {@link RetryPolicy#defaults()}. */
+    /**
+     * When failed requests are tried on another server.
+     *
+     * @implSpec Defaults to {@link RetryPolicy#defaults()}.
+     */
     public Builder retry(RetryPolicy policy) {
       this.retry = Objects.requireNonNull(policy, "retry");
       return this;
     }
 
-    /** Time to connect to a server of this route (nginx's {@code proxy_connect_timeout}). @implSpec Defaults to the proxy's. */
+    /**
+     * Time to connect to a server of this route (nginx's {@code proxy_connect_timeout}).
+     *
+     * @implSpec Defaults to the proxy's.
+     */
     public Builder connectTimeout(Duration timeout) {
       this.connectTimeout = Checks.positive("connectTimeout", timeout);
       return this;
@@ -221,7 +230,9 @@ public final class Route {
     /**
      * Time from the request's arrival until the whole response has been received from the upstream,
      * retries included; over it the client gets 504 (or, once the response has started, a closed
-     * connection). @implSpec Defaults to none.
+     * connection).
+     *
+     * @implSpec Defaults to none.
      */
     public Builder totalTimeout(Duration timeout) {
       this.totalTimeout = Checks.positive("totalTimeout", timeout);
@@ -264,13 +275,13 @@ public final class Route {
 
     /** Header {@code name} is present. */
     public Builder header(String name) {
-      headers.add(new String[] {checkHeaderName(name), null});
+      headers.add(new RouteMatcher.HeaderCondition(checkHeaderName(name), null));
       return this;
     }
 
     /** Header {@code name} has the value {@code value} (exact match). */
     public Builder header(String name, String value) {
-      headers.add(new String[] {checkHeaderName(name), Objects.requireNonNull(value, "value")});
+      headers.add(new RouteMatcher.HeaderCondition(checkHeaderName(name), Objects.requireNonNull(value, "value")));
       return this;
     }
 

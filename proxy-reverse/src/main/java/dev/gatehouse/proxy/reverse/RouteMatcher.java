@@ -4,16 +4,20 @@ import dev.gatehouse.proxy.ProxyRequest;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** The conditions of a route; all must hold. */
 final class RouteMatcher {
+  /** A route's condition on a header field: present, or (with a value) having that value. */
+  record HeaderCondition(String name, @Nullable String value) {}
+
   private final String pathPrefix;
   private final String exactPath;
   private final String host;
   private final List<String> methods;
-  private final List<String[]> headers;
+  private final List<HeaderCondition> headers;
 
-  RouteMatcher(String pathPrefix, String exactPath, String host, List<String> methods, List<String[]> headers) {
+  RouteMatcher(String pathPrefix, String exactPath, String host, List<String> methods, List<HeaderCondition> headers) {
     this.pathPrefix = pathPrefix;
     this.exactPath = exactPath;
     this.host = host;
@@ -35,12 +39,12 @@ final class RouteMatcher {
     if (!methods.isEmpty() && !methods.contains(request.method())) {
       return false;
     }
-    for (String[] h : headers) {
-      if (h[1] == null) {
-        if (!request.headers().contains(h[0])) {
+    for (HeaderCondition h : headers) {
+      if (h.value() == null) {
+        if (!request.headers().contains(h.name())) {
           return false;
         }
-      } else if (!request.headers().getAll(h[0]).contains(h[1])) {
+      } else if (!request.headers().getAll(h.name()).contains(h.value())) {
         return false;
       }
     }
@@ -88,12 +92,12 @@ final class RouteMatcher {
         && Objects.equals(host, m.host) && methods.equals(m.methods) && sameHeaders(headers, m.headers);
   }
 
-  private static boolean sameHeaders(List<String[]> a, List<String[]> b) {
+  private static boolean sameHeaders(List<HeaderCondition> a, List<HeaderCondition> b) {
     if (a.size() != b.size()) {
       return false;
     }
     for (int i = 0; i < a.size(); i++) {
-      if (!a.get(i)[0].equalsIgnoreCase(b.get(i)[0]) || !Objects.equals(a.get(i)[1], b.get(i)[1])) {
+      if (!a.get(i).name().equalsIgnoreCase(b.get(i).name()) || !Objects.equals(a.get(i).value(), b.get(i).value())) {
         return false;
       }
     }
@@ -120,10 +124,10 @@ final class RouteMatcher {
     if (!methods.isEmpty()) {
       sb.append(sb.length() > 0 ? "." : "").append("methods(").append(String.join(",", methods)).append(')');
     }
-    for (String[] h : headers) {
-      sb.append(sb.length() > 0 ? "." : "").append("header(").append(h[0]);
-      if (h[1] != null) {
-        sb.append('=').append(h[1]);
+    for (HeaderCondition h : headers) {
+      sb.append(sb.length() > 0 ? "." : "").append("header(").append(h.name());
+      if (h.value() != null) {
+        sb.append('=').append(h.value());
       }
       sb.append(')');
     }

@@ -1,10 +1,9 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.cache.HttpCache;
-import dev.gatehouse.proxy.internal.CallOptions;
-import dev.gatehouse.proxy.internal.cache.CacheAccess;
-import dev.gatehouse.proxy.internal.cache.CacheEngine;
-import dev.gatehouse.proxy.internal.CoreConfig;
+import dev.gatehouse.proxy.spi.CacheStep;
+import dev.gatehouse.proxy.spi.CallOptions;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -20,10 +19,10 @@ final class RouteSet {
   final List<UpstreamGroup> groups;
   private final Map<Route, Forwarding.RouteRuntime> runtimes;
   /** Per route: the cache step in front of its upstream, when the route is cached. */
-  private final Map<Route, CacheEngine> caches;
+  private final Map<Route, CacheStep> caches;
 
   private RouteSet(List<Route> routes, List<UpstreamGroup> groups, Map<Route, Forwarding.RouteRuntime> runtimes,
-      Map<Route, CacheEngine> caches) {
+      Map<Route, CacheStep> caches) {
     this.routes = routes;
     this.groups = groups;
     this.runtimes = runtimes;
@@ -34,9 +33,9 @@ final class RouteSet {
    * Resolves {@code routes}; a route that is also in {@code previous} (the same object) keeps its
    * runtime, and so its retry budget.
    */
-  static RouteSet of(List<Route> routes, CoreConfig config, RouteSet previous, HttpCache proxyCache) {
+  static RouteSet of(List<Route> routes, ProxyRuntime runtime, RouteSet previous, HttpCache proxyCache) {
     Map<Route, Forwarding.RouteRuntime> runtimes = new IdentityHashMap<>();
-    Map<Route, CacheEngine> caches = new IdentityHashMap<>();
+    Map<Route, CacheStep> caches = new IdentityHashMap<>();
     List<UpstreamGroup> groups = new ArrayList<>();
     for (Route r : routes) {
       Forwarding.RouteRuntime kept = previous == null ? null : previous.runtimes.get(r);
@@ -45,15 +44,15 @@ final class RouteSet {
       } else {
         RetryPolicy p = r.retryPolicy();
         CallOptions o = new CallOptions(r.connectTimeout(), r.readTimeout(), r.writeTimeout(), p.tryTimeout(), 0,
-            r.group().poolSettings(config), null, true);
-        java.time.Duration readTimeout = r.readTimeout() != null ? r.readTimeout() : config.readTimeout();
+            r.group().poolSettings(runtime.defaultPool()), null, true);
+        java.time.Duration readTimeout = r.readTimeout() != null ? r.readTimeout() : runtime.readTimeout();
         java.time.Duration window = p.deadline() != null ? p.deadline() : readTimeout;
         runtimes.put(r, new Forwarding.RouteRuntime(o, new RetryBudget(p.budgetRatio(), p.minRetriesPerSecond()),
             window.toNanos()));
       }
       HttpCache c = r.noCache() ? null : r.cache() != null ? r.cache() : proxyCache;
       if (c != null) {
-        caches.put(r, CacheAccess.engine(c));
+        caches.put(r, runtime.cacheStep(c));
       }
       if (!containsSame(groups, r.group())) {
         groups.add(r.group());
@@ -67,7 +66,7 @@ final class RouteSet {
   }
 
   /** The route's cache step, or null when the route is not cached. */
-  CacheEngine cache(Route route) {
+  CacheStep cache(Route route) {
     return caches.get(route);
   }
 

@@ -2,10 +2,11 @@ package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.ProxyStatus;
 import dev.gatehouse.proxy.events.ServerStateChange;
-import dev.gatehouse.proxy.internal.Endpoint;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.PoolSettings;
-import dev.gatehouse.proxy.internal.observe.StatusContributor;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.IoThread;
+import dev.gatehouse.proxy.spi.PoolSettings;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.StatusContributor;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -17,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xnio.XnioWorker;
 
 /**
  * Ties a {@link RouteTable}'s groups to its proxy and swaps its routes at runtime: groups in use are
@@ -30,7 +30,7 @@ final class RouteSwitch implements StatusContributor {
   private static final Logger log = LoggerFactory.getLogger(RouteSwitch.class);
   private static final long DRAIN_CHECK_MILLIS = 50;
 
-  private final Engine engine;
+  private final ProxyRuntime engine;
   private final RouteTable table;
   private final Object lock = new Object();
   /** The groups attached now (those of the current set), with their state-change observer. */
@@ -38,7 +38,7 @@ final class RouteSwitch implements StatusContributor {
   private boolean started;
   private boolean stopped;
 
-  RouteSwitch(Engine engine, RouteTable table, RouteSet first) {
+  RouteSwitch(ProxyRuntime engine, RouteTable table, RouteSet first) {
     this.engine = engine;
     this.table = table;
     synchronized (lock) {
@@ -47,14 +47,14 @@ final class RouteSwitch implements StatusContributor {
       }
       table.current(first);
     }
-    engine.addStartHook(this::started);
-    engine.addCloseHook(this::stopped);
-    engine.telemetry().addStatusContributor(this);
+    engine.onStart(this::started);
+    engine.onClose(this::stopped);
+    engine.addStatusContributor(this);
   }
 
   private void attach(UpstreamGroup g) {
     g.bindClock(engine);
-    Consumer<HealthEvent> observer = e -> engine.telemetry().serverStateChanged(
+    Consumer<HealthEvent> observer = e -> engine.serverStateChanged(
         new ServerStateChange(e.group(), e.server(), e.from().name(), e.to().name(), e.reason()));
     attached.put(g, observer);
     g.observe(observer);
@@ -122,7 +122,7 @@ final class RouteSwitch implements StatusContributor {
     }
     log.info("reverse proxy: routes replaced ({} routes, {} groups{})", next.routes.size(), next.groups.size(),
         removed.isEmpty() ? "" : "; " + removed.size() + " group(s) no longer used drain and close");
-    engine.telemetry().topologyChanged();
+    engine.topologyChanged();
     if (running && !removed.isEmpty()) {
       new Drain(removed).check();
     }
@@ -139,16 +139,16 @@ final class RouteSwitch implements StatusContributor {
 
     Drain(List<UpstreamGroup> groups) {
       this.groups = groups;
-      this.deadlineNanos = System.nanoTime() + engine.config().shutdownGracePeriod().toNanos();
+      this.deadlineNanos = System.nanoTime() + engine.shutdownGracePeriod().toNanos();
     }
 
     void check() {
-      XnioWorker w = engine.worker();
-      if (w == null) {
+      IoThread t = engine.ioThread();
+      if (t == null) {
         return; // closing: the proxy closes every pool itself
       }
       try {
-        w.getIoThread().executeAfter(this, DRAIN_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+        t.schedule(this, DRAIN_CHECK_MILLIS, TimeUnit.MILLISECONDS);
       } catch (RuntimeException e) {
         // the worker is shutting down
       }
@@ -156,7 +156,7 @@ final class RouteSwitch implements StatusContributor {
 
     @Override
     public void run() {
-      if (engine.worker() == null) {
+      if (engine.ioThread() == null) {
         return;
       }
       int active = 0;
@@ -176,7 +176,7 @@ final class RouteSwitch implements StatusContributor {
       Set<List<Object>> inUse = new HashSet<>();
       synchronized (lock) {
         for (UpstreamGroup g : attached.keySet()) {
-          PoolSettings settings = g.poolSettings(engine.config());
+          PoolSettings settings = g.poolSettings(engine.defaultPool());
           for (ServerStatus s : g.status()) {
             inUse.add(List.of(Endpoint.of(URI.create(s.uri())).key(), settings));
           }
@@ -186,7 +186,7 @@ final class RouteSwitch implements StatusContributor {
             continue; // back in use since
           }
           int closed = 0;
-          PoolSettings settings = g.poolSettings(engine.config());
+          PoolSettings settings = g.poolSettings(engine.defaultPool());
           for (ServerStatus s : g.status()) {
             Endpoint e = Endpoint.of(URI.create(s.uri()));
             if (!inUse.contains(List.of(e.key(), settings)) && engine.retirePool(e, settings)) {
@@ -196,7 +196,7 @@ final class RouteSwitch implements StatusContributor {
           log.info("upstream group {} no longer used: drained, {} connection pool(s) closed", g.name(), closed);
         }
       }
-      engine.telemetry().topologyChanged();
+      engine.topologyChanged();
     }
   }
 

@@ -1,18 +1,13 @@
 package dev.gatehouse.proxy.reverse;
 
 import dev.gatehouse.proxy.AttributeKey;
-import dev.gatehouse.proxy.Chain;
-import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyAttributes;
-import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.cache.HttpCache;
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import dev.gatehouse.proxy.internal.FilterChain;
-import dev.gatehouse.proxy.internal.cache.CacheEngine;
-import dev.gatehouse.proxy.internal.observe.Telemetry;
+import dev.gatehouse.proxy.spi.CacheStep;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.Terminal;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -24,14 +19,14 @@ import java.util.function.LongSupplier;
  * allows ({@link Forwarding}). The routes can be replaced as a whole while the proxy runs ({@link
  * RouteSwitch}); each exchange matches against the version it read first.
  */
-final class RouteTable implements Filter {
+final class RouteTable implements Terminal {
   /** The server a cached route's response came from, for the sticky cookie (added outside the cache). */
   static final AttributeKey<UpstreamServer> STICKY_SERVER = AttributeKey.of("stickyServer");
 
   private final boolean preserveHost;
   /** The proxy's cache ({@code builder.cache}), for routes without one of their own; null for none. */
   private final HttpCache proxyCache;
-  private CoreConfig config;
+  private ProxyRuntime runtime;
   /** The routes in use; replaced as a whole, read once per exchange. */
   private volatile RouteSet current;
   private RouteSwitch routeSwitch;
@@ -44,15 +39,15 @@ final class RouteTable implements Filter {
   }
 
   /** Resolves the routes against the built proxy and ties their groups' clock and health checks to it. */
-  void bind(Engine engine, List<Route> routes) {
-    config = engine.config();
-    clock = config::nanoTime;
-    routeSwitch = new RouteSwitch(engine, this, resolve(routes, null));
+  void bind(ProxyRuntime runtime, List<Route> routes) {
+    this.runtime = runtime;
+    clock = runtime::nanoTime;
+    routeSwitch = new RouteSwitch(runtime, this, resolve(routes, null));
   }
 
   /** A version of the routes resolved against the proxy; routes also in {@code previous} keep their state. */
   RouteSet resolve(List<Route> routes, RouteSet previous) {
-    return RouteSet.of(routes, config, previous, proxyCache);
+    return RouteSet.of(routes, runtime, previous, proxyCache);
   }
 
   RouteSet current() {
@@ -73,8 +68,7 @@ final class RouteTable implements Filter {
   }
 
   @Override
-  public CompletionStage<ProxyResponse> filter(ProxyExchange exchange, Chain unused) {
-    ExchangeImpl ex = (ExchangeImpl) exchange;
+  public CompletionStage<ProxyResponse> handle(Exchange ex) {
     String path = Paths.normalize(ex.request().path());
     if (path == null) {
       return CompletableFuture.completedFuture(ProxyResponse.of(400, "Bad Request: path climbs above the root\n"));
@@ -95,14 +89,14 @@ final class RouteTable implements Filter {
         }
         ex.request().path(forwarded);
         ex.attribute(ProxyAttributes.ROUTE, route.name());
-        Telemetry.routeChosen(ex, route.name());
+        ex.routeChosen(route.name());
         Forwarding.RouteRuntime rt = table.runtime(route);
-        CacheEngine cache = table.cache(route);
+        CacheStep cache = table.cache(route);
         if (cache == null) {
-          return FilterChain.run(ex, route.filters(), x -> forward(x, route, rt, false));
+          return runtime.runFilters(ex, route.filters(), x -> forward(x, route, rt, false));
         }
         // the cache is the last step before the upstream: after the route's filters
-        return FilterChain.run(ex, route.filters(), x -> cache.handle(x, y -> forward(y, route, rt, true))
+        return runtime.runFilters(ex, route.filters(), x -> cache.handle(x, y -> forward(y, route, rt, true))
             .thenApply(r -> withStickyCookie(x, route, r)));
       }
     }
@@ -110,7 +104,7 @@ final class RouteTable implements Filter {
   }
 
   /** Adds a cached route's sticky cookie outside the cache, so the cache never sees (or stores) it. */
-  private static ProxyResponse withStickyCookie(ExchangeImpl ex, Route route, ProxyResponse response) {
+  private static ProxyResponse withStickyCookie(Exchange ex, Route route, ProxyResponse response) {
     UpstreamServer server = ex.attribute(STICKY_SERVER).orElse(null);
     String cookie = route.group().stickyCookie();
     if (server != null && cookie != null) {
@@ -120,7 +114,7 @@ final class RouteTable implements Filter {
     return response;
   }
 
-  private CompletionStage<ProxyResponse> forward(ExchangeImpl ex, Route route, Forwarding.RouteRuntime rt,
+  private CompletionStage<ProxyResponse> forward(Exchange ex, Route route, Forwarding.RouteRuntime rt,
       boolean cached) {
     RetryPolicy policy = route.retryPolicy();
     if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {

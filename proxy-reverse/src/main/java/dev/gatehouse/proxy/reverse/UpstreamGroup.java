@@ -1,8 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.spi.PoolSettings;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -37,6 +36,9 @@ import java.util.function.Consumer;
  * concurrency limit. When no server can take a request the client gets 503 at once. Changes are logged
  * (logger {@code dev.gatehouse.proxy.reverse.UpstreamGroup}), passed to {@link Builder#onHealthChange}
  * and visible in {@link #status()}.
+ *
+ * <p>(This class is long because it is the group's documented public surface, its builder included; the work
+ * is done by ServerList, Chooser, OutlierEjection, HealthTransitions and HealthChecker.)
  */
 public final class UpstreamGroup {
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
@@ -225,21 +227,21 @@ public final class UpstreamGroup {
    *
    * @throws IllegalStateException if another proxy using the group has another clock
    */
-  void bindClock(Engine engine) {
-    clock.bind(engine.config());
+  void bindClock(ProxyRuntime runtime) {
+    clock.bind(runtime);
   }
 
   /** A proxy routing to this group started, or a running proxy's routes now use it: health checks run. */
-  void engineStarted(Engine engine) {
+  void engineStarted(ProxyRuntime runtime) {
     if (lifecycle != null) {
-      lifecycle.started(engine);
+      lifecycle.started(runtime);
     }
   }
 
   /** A proxy closed, or no longer routes to this group. */
-  void engineStopped(Engine engine) {
+  void engineStopped(ProxyRuntime runtime) {
     if (lifecycle != null) {
-      lifecycle.stopped(engine);
+      lifecycle.stopped(runtime);
     }
   }
 
@@ -281,8 +283,8 @@ public final class UpstreamGroup {
   }
 
   /** The pool limits and TLS of this group's servers on top of the proxy's defaults. */
-  PoolSettings poolSettings(CoreConfig config) {
-    return poolLimits.settings(config);
+  PoolSettings poolSettings(PoolSettings defaults) {
+    return poolLimits.settings(defaults);
   }
 
   @Override
@@ -308,7 +310,11 @@ public final class UpstreamGroup {
 
     private Builder() {}
 
-    /** The name used in logs, health events and 503 reasons. @implSpec Defaults to {@code upstream-N}. */
+    /**
+     * The name used in logs, health events and 503 reasons.
+     *
+     * @implSpec Defaults to {@code upstream-N}.
+     */
     public Builder name(String name) {
       Objects.requireNonNull(name, "name");
       if (name.isBlank() || name.chars().anyMatch(c -> c < 0x20 || c == 0x7F)) {
@@ -353,26 +359,40 @@ public final class UpstreamGroup {
      * Sticky sessions: the proxy sets cookie {@code cookieName} to an opaque id of the server that
      * answered, and later requests carrying it go to that server while it is available (else to another,
      * and the cookie is updated). The load-balancing policy picks the server of a client without the
-     * cookie. @implSpec Defaults to none.
+     * cookie.
+     *
+     * @implSpec Defaults to none.
      */
     public Builder stickySessions(String cookieName) {
       this.stickyCookie = Checks.token("stickySessions", cookieName, "a cookie name token");
       return this;
     }
 
-    /** Active health checks. @implSpec Defaults to none. */
+    /**
+     * Active health checks.
+     *
+     * @implSpec Defaults to none.
+     */
     public Builder healthCheck(HealthCheck check) {
       this.healthCheck = Objects.requireNonNull(check, "healthCheck");
       return this;
     }
 
-    /** Passive outlier detection. @implSpec Defaults to none. */
+    /**
+     * Passive outlier detection.
+     *
+     * @implSpec Defaults to none.
+     */
     public Builder outlierDetection(OutlierDetection detection) {
       this.outlier = Objects.requireNonNull(detection, "outlierDetection");
       return this;
     }
 
-    /** Most connections open to each server. @implSpec Defaults to the proxy's {@code upstreamMaxConnections}. */
+    /**
+     * Most connections open to each server.
+     *
+     * @implSpec Defaults to the proxy's {@code upstreamMaxConnections}.
+     */
     public Builder maxConnectionsPerServer(int max) {
       if (max < 1) {
         throw new IllegalArgumentException("maxConnectionsPerServer: " + max + " (expected: > 0)");
@@ -395,7 +415,9 @@ public final class UpstreamGroup {
 
     /**
      * Most requests queued for a connection to each server when its connections are all busy; more get
-     * 503 at once (or go to another server). @implSpec Defaults to the proxy's {@code upstreamMaxPending}.
+     * 503 at once (or go to another server).
+     *
+     * @implSpec Defaults to the proxy's {@code upstreamMaxPending}.
      */
     public Builder maxPendingRequestsPerServer(int max) {
       if (max < 0) {
@@ -407,7 +429,9 @@ public final class UpstreamGroup {
 
     /**
      * Most requests in flight to each server (a circuit breaker): a server at the limit gets no more,
-     * and when all are, requests get 503 at once. @implSpec Defaults to no limit.
+     * and when all are, requests get 503 at once.
+     *
+     * @implSpec Defaults to no limit.
      */
     public Builder maxConcurrentRequestsPerServer(int max) {
       if (max < 1) {
@@ -417,7 +441,11 @@ public final class UpstreamGroup {
       return this;
     }
 
-    /** TLS towards {@code https://} servers. @implSpec Defaults to {@link UpstreamTls#defaults()}. */
+    /**
+     * TLS towards {@code https://} servers.
+     *
+     * @implSpec Defaults to {@link UpstreamTls#defaults()}.
+     */
     public Builder tls(UpstreamTls tls) {
       this.tls = Objects.requireNonNull(tls, "tls");
       return this;
@@ -432,7 +460,9 @@ public final class UpstreamGroup {
      * the proxy once the stream is open, and interim responses other than {@code 100} are not relayed.
      * {@code maxConnectionsPerServer}, {@code maxIdleConnectionsPerServer} and {@code
      * maxPendingRequestsPerServer} apply to the HTTP/1.1 connections only; limit streams with {@code
-     * maxConcurrentRequestsPerServer}. @implSpec Defaults to {@code false} (HTTP/1.1).
+     * maxConcurrentRequestsPerServer}.
+     *
+     * @implSpec Defaults to {@code false} (HTTP/1.1).
      */
     public Builder http2(boolean enabled) {
       this.http2 = enabled;
@@ -441,7 +471,9 @@ public final class UpstreamGroup {
 
     /**
      * Called when a server changes state (on an I/O thread or the caller of a runtime change: it must
-     * not block). @implSpec Defaults to none (changes are logged either way).
+     * not block).
+     *
+     * @implSpec Defaults to none (changes are logged either way).
      */
     public Builder onHealthChange(Consumer<HealthEvent> listener) {
       this.healthListener = Objects.requireNonNull(listener, "onHealthChange");

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

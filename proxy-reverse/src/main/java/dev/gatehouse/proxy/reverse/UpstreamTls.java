@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.reverse;
 
-import dev.gatehouse.proxy.internal.ClientTls;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.spi.ClientTls;
+import dev.gatehouse.proxy.spi.KeyMaterial;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.Objects;
@@ -87,14 +87,20 @@ public final class UpstreamTls {
 
     /**
      * Whether the certificate must name the server's host. Turn off only for servers addressed by a name
-     * their certificate does not carry; the chain is still verified. @implSpec Defaults to true.
+     * their certificate does not carry; the chain is still verified.
+     *
+     * @implSpec Defaults to true.
      */
     public Builder verifyHostname(boolean verify) {
       this.verifyHostname = verify;
       return this;
     }
 
-    /** The protocols offered, e.g. {@code "TLSv1.3"}. @implSpec Defaults to the JDK's (TLS 1.2 and 1.3). */
+    /**
+     * The protocols offered, e.g. {@code "TLSv1.3"}.
+     *
+     * @implSpec Defaults to the JDK's (TLS 1.2 and 1.3).
+     */
     public Builder protocols(String... protocols) {
       Objects.requireNonNull(protocols, "protocols");
       for (String p : protocols) {
@@ -121,19 +127,19 @@ public final class UpstreamTls {
       }
       TrustManager[] tm = null;
       if (trustPem != null) {
-        tm = Pem.trustManagers(Pem.trustStore(Pem.certificates("upstreamTls.trustPem", trustPem)));
+        tm = KeyMaterial.trustManagers(KeyMaterial.trustStore(KeyMaterial.certificates("upstreamTls.trustPem", trustPem)));
       } else if (trustStore != null) {
-        tm = Pem.trustManagers(Pem.loadKeyStore("upstreamTls.trustStore", trustStore, trustStorePassword));
+        tm = KeyMaterial.trustManagers(KeyMaterial.loadKeyStore("upstreamTls.trustStore", trustStore, trustStorePassword));
       }
       KeyManager[] km = null;
       if (certChain != null) {
-        KeyStore ks = Pem.keyStore("upstreamTls.clientCertificate", certChain, certKey);
-        km = Pem.keyManagers(ks, new char[0]);
+        KeyStore ks = KeyMaterial.keyStore("upstreamTls.clientCertificate", certChain, certKey);
+        km = KeyMaterial.keyManagers(ks, new char[0]);
       } else if (keyStore != null) {
-        km = Pem.keyManagers(Pem.loadKeyStore("upstreamTls.clientKeyStore", keyStore, keyStorePassword),
+        km = KeyMaterial.keyManagers(KeyMaterial.loadKeyStore("upstreamTls.clientKeyStore", keyStore, keyStorePassword),
             keyStorePassword);
       }
-      return new UpstreamTls(new ClientTls(km, tm, verifyHostname, protocols));
+      return new UpstreamTls(ClientTls.of(km, tm, verifyHostname, protocols));
     }
   }
 }

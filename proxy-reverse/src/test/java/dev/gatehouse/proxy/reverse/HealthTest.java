@@ -12,6 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.testsupport.Engines;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -307,7 +308,7 @@ class HealthTest {
   void closeStopsHealthChecksAndLeavesNoThreadBehind() throws Exception {
     UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).healthCheck(check().build()).build();
     ProxyServer proxy = proxy(g);
-    String worker = ((ReverseServer) proxy).engine().worker().getName();
+    String worker = Engines.of(((ReverseServer) proxy).runtime()).worker().getName();
     firstRound(g);
     nextRound(g);
     nextRound(g);

@@ -464,17 +464,17 @@ class Http2UpstreamTest {
         ProxyServer proxy = ReverseProxy.builder().http2(true)
             .addRoute(Route.any().retry(RetryPolicy.none())
                 .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start();
-        dev.gatehouse.proxy.testing.RawH2 c = dev.gatehouse.proxy.testing.RawH2.connect(proxy.port())) {
-      c.headers(1, false, dev.gatehouse.proxy.testing.RawH2.request("POST", "/cl", "content-length", "5"));
+        dev.gatehouse.proxy.testsupport.RawH2 c = dev.gatehouse.proxy.testsupport.RawH2.connect(proxy.port())) {
+      c.headers(1, false, dev.gatehouse.proxy.testsupport.RawH2.request("POST", "/cl", "content-length", "5"));
       c.data(1, false, "hello");
       String saw = upstreamSaw.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
       assertThat(saw).as("the last declared byte is held back until the client's stream ends").isNull();
       c.data(1, true, "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
-      dev.gatehouse.proxy.testing.RawH2.Result r = c.await(1);
+      dev.gatehouse.proxy.testsupport.RawH2.Result r = c.await(1);
       assertThat(r.refused()).as(r.toString()).isTrue();
       assertThat(upstreamSaw.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("cut /cl");
       // the same connection still carries a clean request, exactly once
-      c.headers(3, false, dev.gatehouse.proxy.testing.RawH2.request("POST", "/ok", "content-length", "5"));
+      c.headers(3, false, dev.gatehouse.proxy.testsupport.RawH2.request("POST", "/ok", "content-length", "5"));
       c.data(3, true, "hello");
       assertThat(c.await(3).status).isEqualTo(200);
       assertThat(upstreamSaw.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("complete /ok len=5");
@@ -490,7 +490,7 @@ class Http2UpstreamTest {
    */
   @Test
   void aGoAwayLetsThePromisedStreamsFinishAndSendsTheOthersOnANewConnection() throws Exception {
-    try (dev.gatehouse.proxy.testing.RawH2Server up = new dev.gatehouse.proxy.testing.RawH2Server();
+    try (dev.gatehouse.proxy.testsupport.RawH2Server up = new dev.gatehouse.proxy.testsupport.RawH2Server();
         ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
             .addRoute(Route.any().retry(RetryPolicy.none())
                 .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
@@ -499,17 +499,17 @@ class Http2UpstreamTest {
         answers.add(Backends.CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
             .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
       }
-      List<dev.gatehouse.proxy.testing.RawH2Server.Request> first = new ArrayList<>();
+      List<dev.gatehouse.proxy.testsupport.RawH2Server.Request> first = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         first.add(up.next());
       }
-      first.sort(java.util.Comparator.comparingInt(dev.gatehouse.proxy.testing.RawH2Server.Request::stream));
+      first.sort(java.util.Comparator.comparingInt(dev.gatehouse.proxy.testsupport.RawH2Server.Request::stream));
       assertThat(first).allSatisfy(r -> assertThat(r.conn().number).isEqualTo(1));
-      dev.gatehouse.proxy.testing.RawH2Server.Conn conn1 = first.get(0).conn();
+      dev.gatehouse.proxy.testsupport.RawH2Server.Conn conn1 = first.get(0).conn();
       conn1.goAway(first.get(1).stream(), 0);
       conn1.respond(first.get(0).stream(), "conn1 " + first.get(0).path());
       conn1.respond(first.get(1).stream(), "conn1 " + first.get(1).path());
-      dev.gatehouse.proxy.testing.RawH2Server.Request again = up.next();
+      dev.gatehouse.proxy.testsupport.RawH2Server.Request again = up.next();
       assertThat(again.conn().number).as("sent again on a new connection").isEqualTo(2);
       assertThat(again.path()).isEqualTo(first.get(2).path());
       again.conn().respond(again.stream(), "conn2 " + again.path());
@@ -527,7 +527,7 @@ class Http2UpstreamTest {
 
   @Test
   void aStreamAGoAwayRefusesWhoseBodyIsGoneGetsA502SayingSo() throws Exception {
-    try (dev.gatehouse.proxy.testing.RawH2Server up = new dev.gatehouse.proxy.testing.RawH2Server();
+    try (dev.gatehouse.proxy.testsupport.RawH2Server up = new dev.gatehouse.proxy.testsupport.RawH2Server();
         ProxyServer proxy = ReverseProxy.builder().ioThreads(1)
             .addRoute(Route.any().retry(RetryPolicy.none())
                 .to(UpstreamGroup.builder().add("http://127.0.0.1:" + up.port()).http2(true).build())).build().start()) {
@@ -535,7 +535,7 @@ class Http2UpstreamTest {
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/order"))
               .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("buy")).build(),
           HttpResponse.BodyHandlers.ofString());
-      dev.gatehouse.proxy.testing.RawH2Server.Request r = up.next();
+      dev.gatehouse.proxy.testsupport.RawH2Server.Request r = up.next();
       r.conn().goAway(0, 0);
       HttpResponse<String> got = answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
       assertThat(got.statusCode()).isEqualTo(502);

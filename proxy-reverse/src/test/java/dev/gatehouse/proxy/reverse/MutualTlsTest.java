@@ -18,7 +18,7 @@ import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.auth.ClientCertificateAuth;
 import dev.gatehouse.proxy.auth.Principal;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.internal.tls.Pem;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

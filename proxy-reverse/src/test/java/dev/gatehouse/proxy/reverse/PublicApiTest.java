@@ -2,7 +2,7 @@ package dev.gatehouse.proxy.reverse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gatehouse.proxy.testing.PublicApi;
+import dev.gatehouse.proxy.testsupport.PublicApi;
 import org.junit.jupiter.api.Test;
 
 class PublicApiTest {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -10,7 +10,7 @@ import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.events.AttemptOutcome;
 import dev.gatehouse.proxy.events.ExchangeOutcome;
 import dev.gatehouse.proxy.events.UpstreamAttempt;
-import dev.gatehouse.proxy.testing.RecordingListener;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

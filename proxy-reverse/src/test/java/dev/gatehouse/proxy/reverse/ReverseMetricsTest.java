@@ -7,7 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.http.Fault;
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RecordingListener;
+import dev.gatehouse.proxy.testsupport.Engines;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -36,7 +37,7 @@ class ReverseMetricsTest {
   }
 
   private String scrape(ProxyServer proxy) {
-    ((ReverseServer) proxy).engine().telemetry().refreshMetrics(); // as the admin listener does before each scrape
+    Engines.of(((ReverseServer) proxy).runtime()).telemetry().refreshMetrics(); // as the admin listener does before each scrape
     return registry.scrape();
   }
 

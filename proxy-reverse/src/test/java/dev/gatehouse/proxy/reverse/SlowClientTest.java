@@ -6,7 +6,8 @@ import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
+import dev.gatehouse.proxy.testsupport.Engines;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -115,7 +116,7 @@ class SlowClientTest {
     UpstreamGroup g = oneConnection();
     try (ProxyServer proxy = ReverseProxy.builder().responseBufferSize(MIB).addRoute(Route.any().to(g)).build().start();
         StalledClient slow = new StalledClient(proxy.port(), "/16m")) {
-      Engine engine = ((ReverseServer) proxy).engine();
+      Engine engine = Engines.of(((ReverseServer) proxy).runtime());
       await("the read-ahead buffer is full", () -> engine.bufferBudget().used() >= MIB - 64 * 1024);
       assertThat(engine.bufferBudget().used()).isLessThanOrEqualTo(MIB);
       assertThat(g.status().get(0).activeRequests()).isEqualTo(1);
@@ -132,7 +133,7 @@ class SlowClientTest {
     UpstreamGroup g = UpstreamGroup.builder().add(backends.url(0)).build();
     try (ProxyServer proxy = ReverseProxy.builder().responseBufferSize(8 * MIB).responseBufferMemoryLimit(limit)
         .addRoute(Route.any().to(g)).build().start()) {
-      Engine engine = ((ReverseServer) proxy).engine();
+      Engine engine = Engines.of(((ReverseServer) proxy).runtime());
       List<StalledClient> clients = new ArrayList<>();
       try {
         for (int i = 0; i < 3; i++) {

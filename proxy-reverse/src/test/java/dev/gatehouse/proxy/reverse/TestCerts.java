@@ -122,10 +122,10 @@ final class TestCerts {
 
   /** A server context with {@code cert}, optionally requiring client certificates from {@code clientCa}. */
   static javax.net.ssl.SSLContext serving(Issued cert, Issued clientCa) {
-    java.security.KeyStore ks = dev.gatehouse.proxy.internal.Pem.keyStore("test", cert.chain(), cert.key());
-    return dev.gatehouse.proxy.internal.Pem.context(dev.gatehouse.proxy.internal.Pem.keyManagers(ks, new char[0]),
-        clientCa == null ? null : dev.gatehouse.proxy.internal.Pem.trustManagers(
-            dev.gatehouse.proxy.internal.Pem.trustStore(List.of(clientCa.cert()))));
+    java.security.KeyStore ks = dev.gatehouse.proxy.internal.tls.Pem.keyStore("test", cert.chain(), cert.key());
+    return dev.gatehouse.proxy.internal.tls.Pem.context(dev.gatehouse.proxy.internal.tls.Pem.keyManagers(ks, new char[0]),
+        clientCa == null ? null : dev.gatehouse.proxy.internal.tls.Pem.trustManagers(
+            dev.gatehouse.proxy.internal.tls.Pem.trustStore(List.of(clientCa.cert()))));
   }
 
   static String pem(String type, byte[] der) {

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.events.TlsHandshake;
-import dev.gatehouse.proxy.testing.RecordingListener;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

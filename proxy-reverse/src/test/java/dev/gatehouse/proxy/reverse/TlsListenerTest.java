@@ -132,7 +132,7 @@ class TlsListenerTest {
 
   @Test
   void aPkcs12KeyStoreServesItsCertificate() throws Exception {
-    KeyStore ks = dev.gatehouse.proxy.internal.Pem.keyStore("test", localhost.chain(), localhost.key());
+    KeyStore ks = dev.gatehouse.proxy.internal.tls.Pem.keyStore("test", localhost.chain(), localhost.key());
     KeyStore p12 = KeyStore.getInstance("PKCS12");
     p12.load(null, null);
     p12.setKeyEntry("site", ks.getKey("gatehouse", new char[0]), "changeit".toCharArray(), ks.getCertificateChain("gatehouse"));

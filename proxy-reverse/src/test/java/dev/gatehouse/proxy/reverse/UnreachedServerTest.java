@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
-import dev.gatehouse.proxy.testing.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.net.http.HttpResponse;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;

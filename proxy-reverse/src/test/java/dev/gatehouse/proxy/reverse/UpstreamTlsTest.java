@@ -116,9 +116,9 @@ class UpstreamTlsTest {
     java.util.List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (TlsUpstream up = new TlsUpstream(server, false);
         ProxyServer proxy = ReverseProxy.builder()
-            .errorHandler((exchange, error, duringResponse) -> {
+            .errorHandler((exchange, error, phase) -> {
               errors.add(error.getMessage());
-              return dev.gatehouse.proxy.ErrorHandler.defaults().handle(exchange, error, duringResponse);
+              return dev.gatehouse.proxy.ErrorHandler.defaults().handle(exchange, error, phase);
             })
             .addRoute(Route.any().retry(RetryPolicy.none()).to(UpstreamGroup.of("https://localhost:" + up.port())))
             .build().start()) {

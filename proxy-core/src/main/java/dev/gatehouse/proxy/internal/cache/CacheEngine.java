@@ -9,18 +9,17 @@ import dev.gatehouse.proxy.cache.CacheStats;
 import dev.gatehouse.proxy.cache.CacheStore;
 import dev.gatehouse.proxy.cache.StoredResponse;
 import dev.gatehouse.proxy.cache.UseStale;
-import dev.gatehouse.proxy.internal.BodyObserver;
-import dev.gatehouse.proxy.internal.BodySource;
-import dev.gatehouse.proxy.internal.DetachedExchange;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import dev.gatehouse.proxy.internal.ResponseImpl;
+import dev.gatehouse.proxy.internal.exchange.DetachedExchange;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
+import dev.gatehouse.proxy.internal.upstream.BodyObserver;
+import dev.gatehouse.proxy.internal.upstream.BodySource;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -51,6 +50,10 @@ import org.xnio.XnioExecutor;
  * upstream when it must be (collapsing concurrent validations); on a miss, fetch (collapsing concurrent
  * misses into one upstream request whose body streams to every waiter) and store it while it streams
  * to its client.
+ *
+ * <p>Why one class of this size: RFC 9111's request flow (lookup, selection, serving, validation, collapsing,
+ * fill) passes one request's state from stage to stage; the stores, the policy, the directive parsing and the
+ * fill are classes of their own.
  */
 public final class CacheEngine {
   private static final Logger log = LoggerFactory.getLogger(CacheEngine.class);
@@ -140,9 +143,8 @@ public final class CacheEngine {
   // ---------------------------------------------------------------- the step
 
   /** {@code terminal} with this cache in front of it (for builders that do not place the cache themselves). */
-  public dev.gatehouse.proxy.Filter around(dev.gatehouse.proxy.Filter terminal) {
-    return dev.gatehouse.proxy.Filter.named("cache+" + dev.gatehouse.proxy.internal.FilterChain.nameOf(terminal),
-        (exchange, chain) -> handle((ExchangeImpl) exchange, x -> terminal.filter(x, chain)));
+  public dev.gatehouse.proxy.spi.Terminal around(dev.gatehouse.proxy.spi.Terminal terminal) {
+    return exchange -> handle((ExchangeImpl) exchange, terminal::handle);
   }
 
   /**
@@ -292,10 +294,9 @@ public final class CacheEngine {
     }
     if (range == ByteRange.UNSATISFIABLE) {
       count(kind);
-      ResponseImpl r = new ResponseImpl(416, "Range Not Satisfiable\n".getBytes(StandardCharsets.UTF_8),
-          "text/plain; charset=utf-8");
-      r.headerMap().put(Headers.CONTENT_RANGE, "bytes */" + length);
-      r.headerMap().add(CACHE_STATUS, status.toString());
+      ProxyResponse r = ProxyResponse.of(416, "Range Not Satisfiable\n");
+      ResponseImpl.headerMap(r).put(Headers.CONTENT_RANGE, "bytes */" + length);
+      ResponseImpl.headerMap(r).add(CACHE_STATUS, status.toString());
       return completed(r);
     }
     long from = range == null ? 0 : range.first;
@@ -316,9 +317,9 @@ public final class CacheEngine {
     }
     Function<ByteBuffer, ProxyResponse> answer = b -> {
       count(kind);
-      ResponseImpl r = response(responseStatus, sel, age, status, new StoreSource(store, sel, from, to, b), false);
+      ProxyResponse r = response(responseStatus, sel, age, status, new StoreSource(store, sel, from, to, b), false);
       if (served != null) {
-        r.headerMap().put(Headers.CONTENT_RANGE, "bytes " + served.first + "-" + served.last + "/" + length);
+        ResponseImpl.headerMap(r).put(Headers.CONTENT_RANGE, "bytes " + served.first + "-" + served.last + "/" + length);
       }
       return r;
     };
@@ -370,7 +371,7 @@ public final class CacheEngine {
     }
   }
 
-  private ResponseImpl response(int status, StoredResponse m, long age, CacheStatus cacheStatus, BodySource body,
+  private ProxyResponse response(int status, StoredResponse m, long age, CacheStatus cacheStatus, BodySource body,
       boolean notModified) {
     HeaderMap h = new HeaderMap();
     List<Map.Entry<String, String>> headers = m.headers();
@@ -383,7 +384,7 @@ public final class CacheEngine {
     }
     h.put(Headers.AGE, Long.toString(Math.min(age, CacheControl.MAX_DELTA)));
     h.add(CACHE_STATUS, cacheStatus.toString());
-    return new ResponseImpl(status, h, body, "HTTP/1.1");
+    return ResponseImpl.served(status, h, body, "HTTP/1.1");
   }
 
   // ---------------------------------------------------------------- misses and collapsing
@@ -533,16 +534,16 @@ public final class CacheEngine {
   private ProxyResponse onFetched(ExchangeImpl ex, CacheRequest req, ProxyResponse r, Fill fill, Instant requestTime,
       String kind, StoredResponse replaced) {
     CacheStatus st = status().fwd(kind).fwdStatus(r.status());
-    if (!(r instanceof ResponseImpl) || ((ResponseImpl) r).call() == null || ((ResponseImpl) r).call().upgraded()) {
+    if (!ResponseImpl.hasCall(r) || ResponseImpl.call(r).upgraded()) {
       if (fill != null) {
         end(fill);
       }
       r.headers().add("Cache-Status", st.toString());
       return r;
     }
-    ResponseImpl ri = (ResponseImpl) r;
+    ProxyResponse ri = r;
     Instant responseTime = s.clock().instant();
-    Storability.Candidate c = Storability.of(req, r.status(), ri.headerMap(), requestTime, responseTime, s);
+    Storability.Candidate c = Storability.of(req, r.status(), ResponseImpl.headerMap(ri), requestTime, responseTime, s);
     CacheStore.Writer writer = null;
     if (c.refusal() == null) {
       try {
@@ -556,7 +557,7 @@ public final class CacheEngine {
       if (fill != null) {
         fill.streaming(c.response(), c.policy(), r.status());
       }
-      ri.observeBody(new Tee(req.key, fill, writer));
+      ResponseImpl.observeBody(ri, new Tee(req.key, fill, writer));
       st.stored().ttl(c.policy().lifetime - c.response().initialAge().getSeconds());
     } else {
       if (fill != null) {
@@ -573,9 +574,9 @@ public final class CacheEngine {
       }
     }
     if (s.surrogateKeyField() != null) {
-      ri.headerMap().remove(s.surrogateKeyField());
+      ResponseImpl.headerMap(ri).remove(s.surrogateKeyField());
     }
-    ri.headerMap().add(CACHE_STATUS, st.toString());
+    ResponseImpl.headerMap(ri).add(CACHE_STATUS, st.toString());
     return ri;
   }
 
@@ -734,10 +735,10 @@ public final class CacheEngine {
         }
         return CompletableFuture.failedFuture(e);
       }
-      if (r.status() == 304 && r instanceof ResponseImpl && ((ResponseImpl) r).call() != null) {
-        ResponseImpl ri = (ResponseImpl) r;
-        StoredResponse refreshed = refresh(sel, p, ri.headerMap(), requestTime, now);
-        ri.discardBody();
+      if (r.status() == 304 && ResponseImpl.hasCall(r)) {
+        ProxyResponse ri = r;
+        StoredResponse refreshed = refresh(sel, p, ResponseImpl.headerMap(ri), requestTime, now);
+        ResponseImpl.discardBody(ri);
         Policy rp = Policy.of(refreshed, s);
         if (f != null) {
           fills.remove(f.key, f);
@@ -828,25 +829,25 @@ public final class CacheEngine {
         end(fill);
         return;
       }
-      if (!(r instanceof ResponseImpl) || ((ResponseImpl) r).call() == null) {
+      if (!ResponseImpl.hasCall(r)) {
         end(fill);
         return;
       }
-      ResponseImpl ri = (ResponseImpl) r;
+      ProxyResponse ri = r;
       Instant now = s.clock().instant();
       if (r.status() == 304) {
-        StoredResponse refreshed = refresh(sel, p, ri.headerMap(), requestTime, now);
-        ri.discardBody();
+        StoredResponse refreshed = refresh(sel, p, ResponseImpl.headerMap(ri), requestTime, now);
+        ResponseImpl.discardBody(ri);
         fills.remove(fill.key, fill);
         fill.revalidated(refreshed, Policy.of(refreshed, s));
         return;
       }
       if (r.status() >= 500) {
         end(fill); // keep serving what is stored
-        ri.discardBody();
+        ResponseImpl.discardBody(ri);
         return;
       }
-      Storability.Candidate c = Storability.of(req, r.status(), ri.headerMap(), requestTime, now, s);
+      Storability.Candidate c = Storability.of(req, r.status(), ResponseImpl.headerMap(ri), requestTime, now, s);
       CacheStore.Writer writer = null;
       if (c.refusal() == null) {
         try {
@@ -858,12 +859,12 @@ public final class CacheEngine {
       if (writer == null) {
         end(fill);
         store.remove(sel);
-        ri.call().abort();
+        ResponseImpl.call(ri).abort();
         return;
       }
       fill.streaming(c.response(), c.policy(), r.status());
-      ri.observeBody(new Tee(req.key, fill, writer));
-      ri.discardBody();
+      ResponseImpl.observeBody(ri, new Tee(req.key, fill, writer));
+      ResponseImpl.discardBody(ri);
     }));
   }
 
@@ -929,7 +930,7 @@ public final class CacheEngine {
     }
     return sent.thenApply(r -> {
       then.accept(r);
-      if (!(r instanceof ResponseImpl) || ((ResponseImpl) r).call() == null || !((ResponseImpl) r).call().upgraded()) {
+      if (!ResponseImpl.hasCall(r) || !ResponseImpl.call(r).upgraded()) {
         r.headers().add("Cache-Status", status().fwd("bypass").fwdStatus(r.status()).toString());
       }
       return r;
@@ -963,8 +964,8 @@ public final class CacheEngine {
   }
 
   private static void discard(ProxyResponse r) {
-    if (r instanceof ResponseImpl && ((ResponseImpl) r).call() != null) {
-      ((ResponseImpl) r).discardBody();
+    if (ResponseImpl.hasCall(r)) {
+      ResponseImpl.discardBody(r);
     }
   }
 

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.cache;
 
 import dev.gatehouse.proxy.HttpHeaders;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import io.undertow.server.HttpServerExchange;
 import java.util.List;
 

@@ -50,6 +50,9 @@ import org.slf4j.LoggerFactory;
  * either a whole response or files that the next start deletes. The index of records is kept in memory
  * (lookups do no I/O); bodies are read from disk on the store's threads. When over its size, the store
  * deletes the least recently used responses until it is under 90% of it.
+ *
+ * <p>Why one class of this size: the on-disk format, the crash-safe commit order, the in-memory index and the
+ * eviction must agree with each other, so their invariants are kept where they can be read together.
  */
 public final class FileStore implements CacheStore {
   private static final Logger log = LoggerFactory.getLogger(FileStore.class);

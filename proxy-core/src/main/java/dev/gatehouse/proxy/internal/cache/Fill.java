@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.cache;
 
 import dev.gatehouse.proxy.cache.StoredResponse;
-import dev.gatehouse.proxy.internal.BodySource;
+import dev.gatehouse.proxy.internal.upstream.BodySource;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

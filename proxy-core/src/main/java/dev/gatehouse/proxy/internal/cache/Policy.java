@@ -172,7 +172,7 @@ final class Policy {
         vary == null ? List.of() : vary);
   }
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array
   private static List<String>[] newLists(int n) {
     List<String>[] a = new List[n];
     for (int i = 0; i < n; i++) {

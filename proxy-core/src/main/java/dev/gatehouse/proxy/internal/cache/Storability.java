@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.cache;
 
 import dev.gatehouse.proxy.cache.StoredResponse;
-import dev.gatehouse.proxy.internal.HttpDuties;
+import dev.gatehouse.proxy.internal.http1.HttpDuties;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -162,7 +162,7 @@ final class Storability {
       Instant responseTime, CacheSettings s) {
     Set<String> connectionNamed = connectionNamed(notModified);
     Set<String> replaced = new HashSet<>();
-    List<String[]> added = new ArrayList<>();
+    List<Map.Entry<String, String>> added = new ArrayList<>();
     String ageText = null;
     String surrogate = s.surrogateKeyField() == null ? null : s.surrogateKeyField().toLowerCase(Locale.ROOT);
     List<String> tags = null;
@@ -193,7 +193,7 @@ final class Storability {
       }
       replaced.add(lower);
       for (String v : hv) {
-        added.add(new String[] {name, v});
+        added.add(Map.entry(name, v));
       }
     }
     StoredResponse.Builder b = stored.toBuilder().clearHeaders();
@@ -204,11 +204,11 @@ final class Storability {
         b.header(h.getKey(), h.getValue());
       }
     }
-    for (String[] h : added) {
-      if (h[0].equalsIgnoreCase("date")) {
-        dateText = h[1];
+    for (Map.Entry<String, String> h : added) {
+      if (h.getKey().equalsIgnoreCase("date")) {
+        dateText = h.getValue();
       }
-      b.header(h[0], h[1]);
+      b.header(h.getKey(), h.getValue());
     }
     if (dateText == null) {
       dateText = HttpDates.format(responseTime);

@@ -2,7 +2,7 @@ package dev.gatehouse.proxy.internal.cache;
 
 import dev.gatehouse.proxy.cache.CacheStore;
 import dev.gatehouse.proxy.cache.StoredResponse;
-import dev.gatehouse.proxy.internal.BodySource;
+import dev.gatehouse.proxy.internal.upstream.BodySource;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;

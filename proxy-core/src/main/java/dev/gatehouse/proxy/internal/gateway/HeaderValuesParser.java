@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.internal.gateway;
 
+import dev.gatehouse.proxy.internal.http1.Http;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -8,33 +9,9 @@ import java.util.Locale;
 public final class HeaderValuesParser {
   private HeaderValuesParser() {}
 
-  private static final boolean[] TCHAR = new boolean[128];
-
-  static {
-    for (char c = '0'; c <= '9'; c++) {
-      TCHAR[c] = true;
-    }
-    for (char c = 'a'; c <= 'z'; c++) {
-      TCHAR[c] = true;
-      TCHAR[c - 32] = true;
-    }
-    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-      TCHAR[c] = true;
-    }
-  }
-
-  /** Whether {@code s} is a non-empty RFC 9110 token. */
+  /** Whether {@code s} is a non-empty RFC 9110 token (the engine's one check, {@link Http#isToken}). */
   public static boolean isToken(String s) {
-    if (s == null || s.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c >= 128 || !TCHAR[c]) {
-        return false;
-      }
-    }
-    return true;
+    return s != null && Http.isToken(s);
   }
 
   /** Whether {@code s} may be a header value: visible ASCII, space and tab only (no CR, LF, NUL, controls). */

@@ -2,7 +2,7 @@ package dev.gatehouse.proxy.internal.observe;
 
 import dev.gatehouse.proxy.events.ExchangeInfo;
 import dev.gatehouse.proxy.events.ProxyListener;
-import dev.gatehouse.proxy.internal.AccessLogWriter;
+import dev.gatehouse.proxy.internal.log.AccessLogWriter;
 
 /** The access log as a listener: one line per ended exchange (a tunnel's when it closes). */
 public final class AccessLogListener implements ProxyListener {

@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.internal.observe;
 import dev.gatehouse.proxy.ProxyStartException;
 import dev.gatehouse.proxy.ProxyStatus;
 import dev.gatehouse.proxy.events.ProxyListener;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.DefaultByteBufferPool;

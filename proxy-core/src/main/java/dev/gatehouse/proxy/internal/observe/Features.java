@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.internal.observe;
 
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
 
 /**

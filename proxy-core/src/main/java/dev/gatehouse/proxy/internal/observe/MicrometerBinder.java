@@ -10,7 +10,7 @@ import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.events.TlsHandshake;
 import dev.gatehouse.proxy.events.UpstreamAttempt;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -36,6 +36,9 @@ import java.util.concurrent.atomic.LongAdder;
  * method, status class and outcome. Gauges over servers and pools read a status snapshot at most once a
  * second; the set of servers and pools they cover is refreshed when routes change, every few seconds,
  * and before each admin scrape.
+ *
+ * <p>Why one class of this size: it is the one place that names every meter, so the list in {@link
+ * MetricsOptions} can be checked against it.
  */
 public final class MicrometerBinder implements ProxyListener {
   static final String[] METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",

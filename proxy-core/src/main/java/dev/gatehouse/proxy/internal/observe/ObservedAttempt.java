@@ -8,7 +8,7 @@ import dev.gatehouse.proxy.UpstreamUnavailableException;
 import dev.gatehouse.proxy.events.AttemptOutcome;
 import dev.gatehouse.proxy.events.ExchangeInfo;
 import dev.gatehouse.proxy.events.UpstreamAttempt;
-import dev.gatehouse.proxy.internal.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;

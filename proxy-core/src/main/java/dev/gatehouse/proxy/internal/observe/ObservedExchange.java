@@ -5,7 +5,7 @@ import dev.gatehouse.proxy.ProxyRequest;
 import dev.gatehouse.proxy.events.ExchangeInfo;
 import dev.gatehouse.proxy.events.ExchangeOutcome;
 import dev.gatehouse.proxy.events.ProxyListener;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.Executor;

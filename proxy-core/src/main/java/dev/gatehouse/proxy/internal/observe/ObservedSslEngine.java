@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.observe;
 
 import dev.gatehouse.proxy.events.TlsHandshake;
-import dev.gatehouse.proxy.internal.DelegatingSslContext;
+import dev.gatehouse.proxy.internal.tls.DelegatingSslContext;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;

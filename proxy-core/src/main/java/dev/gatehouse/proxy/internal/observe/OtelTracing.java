@@ -6,7 +6,7 @@ import dev.gatehouse.proxy.events.ExchangeInfo;
 import dev.gatehouse.proxy.events.ExchangeOutcome;
 import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.events.UpstreamAttempt;
-import dev.gatehouse.proxy.internal.Engine;
+import dev.gatehouse.proxy.internal.server.Engine;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;

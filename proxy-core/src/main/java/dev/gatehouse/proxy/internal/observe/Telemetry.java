@@ -4,9 +4,10 @@ import dev.gatehouse.proxy.ProxyStatus;
 import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.events.TlsHandshake;
-import dev.gatehouse.proxy.internal.Endpoint;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
+import dev.gatehouse.proxy.internal.server.Engine;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.StatusContributor;
 import io.undertow.server.ServerConnection;
 import io.undertow.util.AttachmentKey;
 import java.net.InetSocketAddress;
@@ -32,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * readiness, the counters behind {@link ProxyStatus}, and the status contributors. The engine and the
  * direction modules call the small static methods here at their emission points; each is a null check
  * when no listener is registered.
+ *
+ * <p>Why one class of this size: every emission point of the engine and the modules calls this one hub, so
+ * the check that makes events free without listeners is written once.
  */
 public final class Telemetry {
   private static final Logger log = LoggerFactory.getLogger(Telemetry.class);

@@ -3,7 +3,7 @@ package dev.gatehouse.proxy.internal.cache;
 import dev.gatehouse.proxy.HttpHeaders;
 import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.cache.UseStale;
-import dev.gatehouse.proxy.internal.HeaderMapHeaders;
+import dev.gatehouse.proxy.internal.exchange.HeaderMapHeaders;
 import io.undertow.util.HeaderMap;
 import java.time.InstantSource;
 import java.util.List;

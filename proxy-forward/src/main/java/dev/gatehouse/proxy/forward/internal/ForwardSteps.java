@@ -3,22 +3,24 @@ package dev.gatehouse.proxy.forward.internal;
 import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.AttributeKey;
 import dev.gatehouse.proxy.Chain;
-import dev.gatehouse.proxy.Filter;
-import dev.gatehouse.proxy.ProxyExchange;
 import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.UpstreamConnectException;
+import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.events.Decisions;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.EgressPolicy;
 import dev.gatehouse.proxy.forward.ForwardProxy;
 import dev.gatehouse.proxy.forward.UserPolicy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.Endpoint;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import dev.gatehouse.proxy.internal.cache.CacheEngine;
-import dev.gatehouse.proxy.internal.observe.Telemetry;
+import dev.gatehouse.proxy.spi.CacheStep;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.ExchangeFilter;
+import dev.gatehouse.proxy.spi.HeaderField;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.Terminal;
+import dev.gatehouse.proxy.spi.Tunnels;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -30,6 +32,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,10 +46,11 @@ public final class ForwardSteps {
   static final AttributeKey<Target> TARGET = AttributeKey.of("forwardTarget");
 
   private final ForwardSettings settings;
-  private final ConnectTunnels tunnels;
   private final InterceptedTunnels intercepted;
   private final String challenge;
-  private final CacheEngine cache;
+  private final HttpCache cache;
+  private CacheStep cacheStep;
+  private Tunnels tunnels;
 
   public ForwardSteps(ForwardSettings settings) {
     this(settings, null, null);
@@ -56,36 +60,46 @@ public final class ForwardSteps {
    * With TLS interception when {@code interception} is not null, and {@code cache} in front of the
    * plain-HTTP requests the policy allowed (null for none).
    */
-  public ForwardSteps(ForwardSettings settings, Interception interception, CacheEngine cache) {
+  public ForwardSteps(ForwardSettings settings, Interception interception, HttpCache cache) {
     this.settings = settings;
     this.cache = cache;
-    this.tunnels = new ConnectTunnels(settings);
-    this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception, tunnels);
+    this.intercepted = interception == null ? null : new InterceptedTunnels(settings, interception);
     this.challenge = settings.realm() == null ? null : "Basic realm=\"" + settings.realm() + "\", charset=\"UTF-8\"";
   }
 
-  public Filter gate() {
-    return Filter.named("forward-proxy gate", this::gate);
+  /** The gate, before the builder's filters. */
+  public ExchangeFilter gate() {
+    return new ExchangeFilter() {
+      @Override
+      public CompletionStage<ProxyResponse> filter(Exchange exchange, Chain chain) {
+        return gate(exchange, chain);
+      }
+
+      @Override
+      public String toString() {
+        return "forward-proxy gate";
+      }
+    };
   }
 
-  public Filter terminal() {
-    return Filter.named("forward-proxy", this::terminal);
+  /** The terminal, after them. */
+  public Terminal terminal() {
+    return this::terminal;
   }
 
-  /** Hooks into the built server: open tunnels are closed (and logged) when it closes. */
-  public void attach(Engine engine) {
-    engine.addCloseHook(tunnels::closeAll);
+  /** Joins the built server: its tunnels and cache, and the interception's use of its threads and pools. */
+  public void attach(ProxyRuntime runtime) {
+    this.tunnels = runtime.tunnels();
+    this.cacheStep = cache == null ? null : runtime.cacheStep(cache);
     if (intercepted != null) {
-      intercepted.attach(engine);
-      engine.addCloseHook(intercepted::closeAll);
+      intercepted.attach(runtime);
     }
   }
 
   // ---------------------------------------------------------------- gate
 
-  private CompletionStage<ProxyResponse> gate(ProxyExchange exchange, Chain chain) {
-    ExchangeImpl ex = (ExchangeImpl) exchange;
-    InterceptedTunnel tunnel = intercepted == null ? null : InterceptedTunnels.of(ex);
+  private CompletionStage<ProxyResponse> gate(Exchange ex, Chain chain) {
+    InterceptedTunnel tunnel = intercepted == null ? null : ex.connectionAttribute(InterceptedTunnel.KEY).orElse(null);
     if (tunnel != null) {
       return intercepted.gate(ex, tunnel, chain); // decrypted from a tunnel the client authenticated for
     }
@@ -94,39 +108,42 @@ public final class ForwardSteps {
       target = Target.of(ex, settings.transparent());
     } catch (Target.BadTarget e) {
       log.debug("{}: 400 {}", ex, e.getMessage());
-      ex.hse().setPersistent(false);
+      ex.closeConnectionAfterResponse();
       return done(ProxyResponse.of(400, "Bad Request: " + e.getMessage() + "\n"));
     }
     ex.attribute(TARGET, target);
     if (settings.authenticator() == null) {
       return decide(ex, target, chain);
     }
-    String[] credentials = basicCredentials(ex.proxyAuthorization());
+    Credentials credentials = basicCredentials(ex.proxyAuthorization());
     if (credentials == null) {
       return done(challenge(ex));
     }
-    CompletionStage<Boolean> check = settings.authenticator().authenticate(credentials[0], credentials[1], ex);
+    CompletionStage<Boolean> check = settings.authenticator().authenticate(credentials.user(), credentials.password(), ex);
     if (check == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("proxy authenticator returned null"));
     }
     return check.thenCompose(ok -> {
       if (!Boolean.TRUE.equals(ok)) {
-        log.debug("{}: wrong proxy credentials for user {}", ex, credentials[0]);
+        log.debug("{}: wrong proxy credentials for user {}", ex, credentials.user());
         return done(challenge(ex));
       }
-      ex.attribute(AccessLog.USER, credentials[0]);
+      ex.attribute(AccessLog.USER, credentials.user());
       return decide(ex, target, chain);
     });
   }
 
-  private ProxyResponse challenge(ExchangeImpl ex) {
+  private ProxyResponse challenge(Exchange ex) {
     ProxyResponse r = ProxyResponse.of(407, "Proxy Authentication Required\n");
     r.headers().set("Proxy-Authenticate", challenge);
     return r;
   }
 
-  /** {@code user, password} from {@code Basic base64(user:password)}, or null. */
-  static String[] basicCredentials(String header) {
+  /** A {@code Basic} credential's parts. */
+  record Credentials(String user, String password) {}
+
+  /** User and password from {@code Basic base64(user:password)}, or null. */
+  static @Nullable Credentials basicCredentials(@Nullable String header) {
     if (header == null) {
       return null;
     }
@@ -144,10 +161,10 @@ public final class ForwardSteps {
     if (colon <= 0) {
       return null;
     }
-    return new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)};
+    return new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1));
   }
 
-  private CompletionStage<ProxyResponse> decide(ExchangeImpl ex, Target target, Chain chain) {
+  private CompletionStage<ProxyResponse> decide(Exchange ex, Target target, Chain chain) {
     if (settings.anonymous()) {
       for (String h : dev.gatehouse.proxy.forward.ForwardProxyBuilder.ANONYMOUS_STRIPPED) {
         ex.request().headers().remove(h);
@@ -177,7 +194,7 @@ public final class ForwardSteps {
     return decide(ex, target, chain, policy);
   }
 
-  private CompletionStage<ProxyResponse> decide(ExchangeImpl ex, Target target, Chain chain, EgressPolicy policy) {
+  private CompletionStage<ProxyResponse> decide(Exchange ex, Target target, Chain chain, EgressPolicy policy) {
     InetSocketAddress local = ex.localAddress();
     if (settings.parentFor(target) != null) {
       // The parent resolves the name: check names, ports and IP literals here.
@@ -247,14 +264,14 @@ public final class ForwardSteps {
     }
   }
 
-  static CompletionStage<ProxyResponse> proceed(ExchangeImpl ex, EgressDecision decision, Chain chain) {
+  static CompletionStage<ProxyResponse> proceed(Exchange ex, EgressDecision decision, Chain chain) {
     UserPolicy user = ex.attribute(ForwardProxy.USER_POLICY).orElse(null);
     EgressDecision d = user == null ? decision : EgressDecision.of(decision.allowed(), user.name() + ": "
         + decision.rule(), decision.host(), decision.port(), decision.address().orElse(null));
     ex.attribute(ForwardProxy.EGRESS_DECISION, d);
     ex.attribute(AccessLog.POLICY_DECISION, d.allowed() ? "allow" : "deny");
     ex.attribute(AccessLog.POLICY_RULE, d.rule());
-    Telemetry.decision(ex, Decisions.EGRESS, d.allowed() ? "allow" : "deny", d.rule());
+    Decisions.report(ex, Decisions.EGRESS, d.allowed() ? "allow" : "deny", d.rule());
     if (!d.allowed()) {
       log.debug("{}{}: {}", ex, ex.attribute(AccessLog.USER).map(u -> " of user " + u).orElse(""), d);
     }
@@ -263,8 +280,7 @@ public final class ForwardSteps {
 
   // ---------------------------------------------------------------- terminal
 
-  private CompletionStage<ProxyResponse> terminal(ProxyExchange exchange, Chain unused) {
-    ExchangeImpl ex = (ExchangeImpl) exchange;
+  private CompletionStage<ProxyResponse> terminal(Exchange ex) {
     EgressDecision d = ex.attribute(ForwardProxy.EGRESS_DECISION).orElseThrow();
     if (!d.allowed()) {
       return done(ProxyResponse.of(403, "Forbidden by egress policy: " + d.rule() + "\n"));
@@ -277,19 +293,23 @@ public final class ForwardSteps {
     ParentProxy parent = settings.parentFor(t);
     if (t.connect()) {
       if (intercepted != null && parent == null && intercepted.candidate(ex, t)) {
-        return intercepted.open(ex, t, d);
+        return intercepted.open(ex, t, d, tunnels);
       }
-      return tunnels.open(ex, t, d, parent);
+      if (parent == null) {
+        return tunnels.open(ex, new InetSocketAddress(d.address().orElseThrow(), t.port()), settings.tunnelIdleTimeout());
+      }
+      return tunnels.openThroughParent(ex, parent.endpoint(), t.authority(), parent.authorization(),
+          settings.tunnelIdleTimeout());
     }
-    if (cache != null) {
+    if (cacheStep != null) {
       // after authentication, the egress decision and every filter: a hit is served only where allowed
-      return cache.handle(ex, x -> forwardHttp(x, t, d, parent));
+      return cacheStep.handle(ex, x -> forwardHttp(x, t, d, parent));
     }
     return forwardHttp(ex, t, d, parent);
   }
 
   /** Sends a plain-HTTP request to its destination, directly or through the parent proxy. */
-  private static CompletionStage<ProxyResponse> forwardHttp(ExchangeImpl ex, Target t, EgressDecision d,
+  private static CompletionStage<ProxyResponse> forwardHttp(Exchange ex, Target t, EgressDecision d,
       ParentProxy parent) {
     if (t.absolute()) {
       ex.request().headers().set("Host", t.authority()); // RFC 9112 §3.2.2: the target wins over Host
@@ -300,8 +320,9 @@ public final class ForwardSteps {
     }
     String absolute = "http://" + t.authority() + ex.request().pathAndQuery();
     CompletionStage<ProxyResponse> stage = parent.authorization() == null
-        ? ex.forwardTo(parent.endpoint(), absolute)
-        : ex.forwardTo(parent.endpoint(), absolute, "Proxy-Authorization", parent.authorization());
+        ? ex.forwardTo(parent.endpoint(), absolute, List.of())
+        : ex.forwardTo(parent.endpoint(), absolute, List.of(new HeaderField("Proxy-Authorization",
+            parent.authorization())));
     return stage.thenApply(r -> {
       if (r.status() == 407) {
         log.warn("parent proxy {} refused this proxy's credentials (407)", parent);

@@ -1,8 +1,8 @@
 package dev.gatehouse.proxy.forward.internal;
 
+import dev.gatehouse.proxy.AttributeKey;
 import dev.gatehouse.proxy.forward.EgressDecision;
 import dev.gatehouse.proxy.forward.UserPolicy;
-import io.undertow.util.AttachmentKey;
 
 /**
  * What the proxy knows about an intercepted tunnel, attached to every request decrypted from it: where
@@ -17,8 +17,8 @@ import io.undertow.util.AttachmentKey;
  */
 record InterceptedTunnel(Target target, EgressDecision decision, String serverName, String user,
     UserPolicy userPolicy) {
-  /** Where the tunnel is found on each decrypted request. */
-  static final AttachmentKey<InterceptedTunnel> KEY = AttachmentKey.create(InterceptedTunnel.class);
+  /** Where the tunnel is found on each decrypted request: an attribute of the decrypted connection. */
+  static final AttributeKey<InterceptedTunnel> KEY = AttributeKey.of("interceptedTunnelConnection");
 
   /** The name the certificate is minted for: the SNI, else the {@code CONNECT} host. */
   String certificateName() {

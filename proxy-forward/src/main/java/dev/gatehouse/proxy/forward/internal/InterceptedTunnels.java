@@ -14,77 +14,54 @@ import dev.gatehouse.proxy.forward.UserPolicy;
 import dev.gatehouse.proxy.forward.internal.mitm.Interception;
 import dev.gatehouse.proxy.forward.internal.mitm.Leaf;
 import dev.gatehouse.proxy.forward.internal.mitm.UpstreamTrust;
-import dev.gatehouse.proxy.internal.CallOptions;
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.Endpoint;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import dev.gatehouse.proxy.internal.handover.ClientHello;
-import dev.gatehouse.proxy.internal.handover.ClientHelloReader;
-import dev.gatehouse.proxy.internal.handover.TlsHandover;
-import io.undertow.conduits.BytesReceivedStreamSourceConduit;
-import io.undertow.conduits.BytesSentStreamSinkConduit;
-import io.undertow.server.HttpServerExchange;
+import dev.gatehouse.proxy.spi.CallOptions;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.spi.ClientHelloInfo;
+import dev.gatehouse.proxy.spi.Endpoint;
+import dev.gatehouse.proxy.spi.Exchange;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
+import dev.gatehouse.proxy.spi.TunnelInterception;
+import dev.gatehouse.proxy.spi.TunnelPlan;
+import dev.gatehouse.proxy.spi.Tunnels;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xnio.IoFuture;
-import org.xnio.IoUtils;
-import org.xnio.OptionMap;
-import org.xnio.Options;
-import org.xnio.StreamConnection;
-import org.xnio.XnioExecutor;
-import org.xnio.XnioIoThread;
 
 /**
- * {@code CONNECT} tunnels the proxy intercepts. The client gets its {@code 200} at once; then the proxy
- * reads the client's first bytes. A TLS ClientHello is answered by the proxy itself, with a certificate
- * for the requested name, and the decrypted connection is served by the engine like any other (see
- * {@link TlsHandover}); each request on it then passes {@link #gate} and {@link #terminal}: the
- * {@code Host} must be the tunnel's, the egress policy is asked again, and the request goes to the
- * {@code CONNECT} target over verified TLS.
+ * {@code CONNECT} tunnels the proxy intercepts: the decisions, while the engine does the I/O ({@link
+ * Tunnels#intercept}). The client gets its {@code 200} at once; then the engine reads the client's first
+ * bytes and asks {@link Decider}: a TLS ClientHello is answered by the proxy itself, with a certificate
+ * for the requested name, and the decrypted connection is served by the engine like any other, each
+ * request carrying the tunnel as its connection attribute; each request on it then passes {@link #gate}
+ * and {@link #terminal}: the {@code Host} must be the tunnel's, the egress policy is asked again, and
+ * the request goes to the {@code CONNECT} target over verified TLS.
  */
 final class InterceptedTunnels {
   private static final Logger log = LoggerFactory.getLogger(InterceptedTunnels.class);
   /** The tunnel of a decrypted request, for the terminal. */
   static final AttributeKey<InterceptedTunnel> TUNNEL = AttributeKey.of("interceptedTunnel");
 
-  private static final OptionMap CONNECT_OPTIONS = OptionMap.builder()
-      .set(Options.TCP_NODELAY, true)
-      .set(Options.KEEP_ALIVE, true)
-      .getMap();
-
-  private static final long SHUTDOWN_WAIT_MS = 5000;
-
   private final ForwardSettings settings;
   private final Interception interception;
-  private final ConnectTunnels tunnels;
-  private final Set<StreamConnection> open = ConcurrentHashMap.newKeySet();
-  private volatile Engine engine;
 
-  InterceptedTunnels(ForwardSettings settings, Interception interception, ConnectTunnels tunnels) {
+  InterceptedTunnels(ForwardSettings settings, Interception interception) {
     this.settings = settings;
     this.interception = interception;
-    this.tunnels = tunnels;
   }
 
-  void attach(Engine engine) {
-    this.engine = engine;
-    interception.attach(engine);
+  void attach(ProxyRuntime runtime) {
+    interception.attach(runtime);
   }
 
   /** The interception policy for this exchange's user. */
-  private InterceptionPolicy policy(ExchangeImpl ex) {
+  private InterceptionPolicy policy(Exchange ex) {
     return ex.attribute(ForwardProxy.USER_POLICY).flatMap(UserPolicy::interception).orElse(interception.policy());
   }
 
@@ -93,7 +70,7 @@ final class InterceptedTunnels {
    * (it is then an opaque tunnel from the start, noted in the access log). A tunnel to an IP address
    * that is not intercepted by its address waits for the SNI, which may name an intercepted host.
    */
-  boolean candidate(ExchangeImpl ex, Target t) {
+  boolean candidate(Exchange ex, Target t) {
     InterceptionDecision d = policy(ex).check(t.host(), t.port(), null);
     if (d.intercept() || (!d.rule().startsWith("bypass ") && CidrSet.parseLiteral(t.host()) != null)) {
       return true;
@@ -102,281 +79,130 @@ final class InterceptedTunnels {
     return false;
   }
 
-  private static void note(ExchangeImpl ex, String what) {
+  private static void note(Exchange ex, String what) {
     ex.attribute(AccessLog.POLICY_RULE, ex.attribute(AccessLog.POLICY_RULE).map(r -> r + "; ").orElse("") + what);
   }
 
   // ---------------------------------------------------------------- the CONNECT
 
-  /** One tunnel from the {@code 200} on: the client connection, what it moved, and its end. */
-  private final class Connect {
-    final ExchangeImpl ex;
-    final Target target;
-    final EgressDecision decision;
-    StreamConnection client;
-    /** A raw tunnel took over: it records the bytes and completes the exchange itself. */
-    boolean raw;
-    boolean completed;
-    long bytesFromClient;
-    long bytesToClient;
+  /**
+   * Answers the {@code CONNECT} with 200; the engine then reads the client's first bytes and carries
+   * out what {@link Decider} decides for them.
+   */
+  CompletionStage<ProxyResponse> open(Exchange ex, Target t, EgressDecision d, Tunnels tunnels) {
+    return tunnels.intercept(ex, new Decider(ex, t, d), settings.tunnelIdleTimeout());
+  }
 
-    Connect(ExchangeImpl ex, Target target, EgressDecision decision) {
+  /** The decisions for one tunnel, made when the client's first bytes are in. */
+  private final class Decider implements TunnelInterception {
+    private final Exchange ex;
+    private final Target target;
+    private final EgressDecision decision;
+
+    Decider(Exchange ex, Target target, EgressDecision decision) {
       this.ex = ex;
       this.target = target;
       this.decision = decision;
     }
 
-    /** Writes the tunnel's access-log line, once, when it is over. */
-    void complete() {
-      if (completed) {
-        return;
-      }
-      completed = true;
-      if (!raw) {
-        ex.recordTunnelBytes(bytesFromClient, bytesToClient);
-      }
-      ex.engine().completeDeferred(ex);
-      if (client != null) {
-        synchronized (open) { // after the line is queued: a shutdown waiting for this can close the log
-          open.remove(client);
-          open.notifyAll();
-        }
+    @Override
+    public TunnelPlan onFirstBytes(ClientHelloInfo hello) {
+      switch (hello.kind()) {
+        case TLS:
+          return tls(hello);
+        case NOT_TLS:
+          return notTls("not TLS");
+        case SILENT:
+          return notTls("the client sent nothing within requestHeaderTimeout");
+        default:
+          return refuse("malformed TLS: " + hello.problem());
       }
     }
-  }
 
-  /** Answers the {@code CONNECT} with 200 and takes the client side over once the answer is out. */
-  CompletionStage<ProxyResponse> open(ExchangeImpl ex, Target t, EgressDecision d) {
-    HttpServerExchange hse = ex.hse();
-    Connect c = new Connect(ex, t, d);
-    hse.getConnection().addCloseListener(closed -> {
-      if (!c.raw) {
-        c.complete();
-      }
-    });
-    hse.acceptConnectRequest((connection, exchange) -> {
-      if (exchange.getStatusCode() / 100 != 2) {
-        IoUtils.safeClose(connection); // a filter turned the 200 into something else: no tunnel
-        c.complete();
-        return;
-      }
-      c.client = connection;
-      open.add(connection);
-      long timeout = Math.max(1, ex.engine().config().requestHeaderTimeout().toMillis());
-      ClientHelloReader.read(connection, timeout, new ClientHelloReader.Callback() {
-        @Override
-        public void onHello(ClientHello hello, ByteBuffer bytes) {
-          switch (hello.kind()) {
-            case TLS:
-              tls(c, hello, bytes);
-              return;
-            case NOT_TLS:
-              notTls(c, bytes, "not TLS");
-              return;
-            default:
-              refuse(c, "malformed TLS: " + hello.problem());
-          }
-        }
-
-        @Override
-        public void onSilence() {
-          notTls(c, ByteBuffer.allocate(0), "the client sent nothing within requestHeaderTimeout");
-        }
-
-        @Override
-        public void onGone(String reason) {
-          log.debug("{}: {}", ex, reason);
-        }
-      });
-    });
-    hse.setPersistent(true);
-    ex.deferCompletion();
-    return CompletableFuture.completedFuture(ProxyResponse.of(200));
-  }
-
-  /** A ClientHello: intercepted, or passed on unread when the policy says so for its SNI. */
-  private void tls(Connect c, ClientHello hello, ByteBuffer bytes) {
-    String sni = serverName(hello);
-    InterceptionDecision d = policy(c.ex).check(c.target.host(), c.target.port(), sni);
-    if (!d.intercept()) {
-      tunnelRaw(c, bytes, "tls not intercepted (" + d.rule() + ")");
-      return;
+    @Override
+    public void passThroughFailed(String reason) {
+      note(ex, "connect failed");
     }
-    note(c.ex, "tls intercepted (" + d.rule() + ")");
-    String user = c.ex.attribute(AccessLog.USER).orElse(null);
-    UserPolicy userPolicy = c.ex.attribute(ForwardProxy.USER_POLICY).orElse(null);
-    intercept(c, bytes, new InterceptedTunnel(c.target, c.decision, sni, user, userPolicy));
-  }
 
-  private void notTls(Connect c, ByteBuffer bytes, String what) {
-    if (interception.tunnelNonTls()) {
-      tunnelRaw(c, bytes, what + ", tunnelled");
-    } else {
-      refuse(c, what + ", refused");
+    /** A ClientHello: intercepted, or passed on unread when the policy says so for its SNI. */
+    private TunnelPlan tls(ClientHelloInfo hello) {
+      String sni = serverName(hello.serverName());
+      InterceptionDecision d = policy(ex).check(target.host(), target.port(), sni);
+      if (!d.intercept()) {
+        return passThrough("tls not intercepted (" + d.rule() + ")");
+      }
+      note(ex, "tls intercepted (" + d.rule() + ")");
+      String user = ex.attribute(AccessLog.USER).orElse(null);
+      UserPolicy userPolicy = ex.attribute(ForwardProxy.USER_POLICY).orElse(null);
+      InterceptedTunnel tunnel = new InterceptedTunnel(target, decision, sni, user, userPolicy);
+      String name = tunnel.certificateName();
+      // the certificate is minted off the I/O thread when it is not cached
+      CompletableFuture<SSLContext> context = interception.leaf(name).whenComplete((leaf, error) -> {
+        if (error != null) {
+          log.warn("{}: cannot make a certificate for {}: {}", ex, name, error.toString());
+        }
+      }).thenApply(Leaf::context);
+      String peer = String.valueOf(ex.clientAddress());
+      return TunnelPlan.serve(context, InterceptedTunnel.KEY, tunnel,
+          failure -> interception.clientHandshakeFailed(name, peer, failure));
+    }
+
+    private TunnelPlan notTls(String what) {
+      return interception.tunnelNonTls() ? passThrough(what + ", tunnelled") : refuse(what + ", refused");
+    }
+
+    /** The bytes go unread to the checked address, as an opaque tunnel's would have from the start. */
+    private TunnelPlan passThrough(String why) {
+      note(ex, why);
+      return TunnelPlan.passThrough(new InetSocketAddress(decision.address().orElseThrow(), target.port()));
+    }
+
+    private TunnelPlan refuse(String why) {
+      log.debug("{}: closing the tunnel: {}", ex, why);
+      note(ex, why);
+      return TunnelPlan.close();
     }
   }
 
   /** The SNI if it is a usable host name (lower case, no trailing dot), else null. */
-  static String serverName(ClientHello hello) {
-    String n = hello.serverName();
-    if (n == null) {
+  static String serverName(String name) {
+    if (name == null) {
       return null;
     }
-    n = n.toLowerCase(Locale.ROOT);
+    String n = name.toLowerCase(Locale.ROOT);
     if (n.endsWith(".")) {
       n = n.substring(0, n.length() - 1);
     }
     return HostPattern.isHostName(n) && CidrSet.parseLiteral(n) == null ? n : null;
   }
 
-  private void refuse(Connect c, String why) {
-    log.debug("{}: closing the tunnel: {}", c.ex, why);
-    note(c.ex, why);
-    c.bytesFromClient = 0;
-    IoUtils.safeClose(c.client);
-  }
-
-  /**
-   * Connects to the checked address and pipes bytes both ways, starting with what the client already
-   * sent; as an opaque tunnel would have from the start.
-   */
-  private void tunnelRaw(Connect c, ByteBuffer bytes, String why) {
-    note(c.ex, why);
-    StreamConnection client = c.client;
-    XnioIoThread thread = client.getIoThread();
-    InetSocketAddress address = new InetSocketAddress(c.decision.address().orElseThrow(), c.target.port());
-    IoFuture<StreamConnection> future;
-    try {
-      future = thread.openStreamConnection(address, null, CONNECT_OPTIONS);
-    } catch (RuntimeException e) {
-      log.debug("{}: cannot connect to {}: {}", c.ex, c.target.authority(), e.toString());
-      IoUtils.safeClose(client);
-      return;
-    }
-    long timeout = c.ex.engine().config().connectTimeout().toMillis();
-    XnioExecutor.Key timer = thread.executeAfter(future::cancel, timeout, TimeUnit.MILLISECONDS);
-    future.addNotifier((f, unused) -> thread.execute(() -> {
-      timer.remove();
-      StreamConnection dest = null;
-      if (f.getStatus() == IoFuture.Status.DONE) {
-        try {
-          dest = f.get();
-        } catch (java.io.IOException e) {
-          dest = null;
-        }
-      }
-      if (dest == null || !client.isOpen()) {
-        log.debug("{}: cannot connect to {}: {}", c.ex, c.target.authority(),
-            f.getStatus() == IoFuture.Status.FAILED ? f.getException().getMessage() : f.getStatus());
-        note(c.ex, "connect failed");
-        IoUtils.safeClose(dest);
-        IoUtils.safeClose(client);
-        return;
-      }
-      c.raw = true;
-      tunnels.pipe(c.ex, client, dest, bytes.hasRemaining() ? bytes : null, null, c::complete);
-    }), null);
-  }
-
-  /** Gets the certificate (minted off the I/O thread if needed), then hands the connection to the engine. */
-  private void intercept(Connect c, ByteBuffer hello, InterceptedTunnel tunnel) {
-    String name = tunnel.certificateName();
-    CompletableFuture<Leaf> leaf = interception.leaf(name);
-    if (leaf.isDone() && !leaf.isCompletedExceptionally()) {
-      serve(c, hello, tunnel, leaf.join());
-      return;
-    }
-    leaf.whenComplete((l, error) -> c.client.getIoThread().execute(() -> {
-      if (error != null) {
-        log.warn("{}: cannot make a certificate for {}: {}", c.ex, name, error.toString());
-        IoUtils.safeClose(c.client);
-      } else if (c.client.isOpen()) {
-        serve(c, hello, tunnel, l);
-      }
-    }));
-  }
-
-  private void serve(Connect c, ByteBuffer hello, InterceptedTunnel tunnel, Leaf leaf) {
-    StreamConnection client = c.client;
-    String peer = String.valueOf(client.getPeerAddress());
-    // count what the tunnel carries (TLS bytes, as for an opaque tunnel) for the CONNECT's log line
-    c.bytesFromClient = hello.remaining();
-    client.getSourceChannel().setConduit(new BytesReceivedStreamSourceConduit(client.getSourceChannel().getConduit(),
-        n -> c.bytesFromClient += n));
-    client.getSinkChannel().setConduit(new BytesSentStreamSinkConduit(client.getSinkChannel().getConduit(),
-        n -> c.bytesToClient += n));
-    try {
-      TlsHandover.serve(engine, client, hello, leaf.context(), true,
-          exchange -> exchange.putAttachment(InterceptedTunnel.KEY, tunnel),
-          failure -> interception.clientHandshakeFailed(tunnel.certificateName(), peer, failure));
-    } catch (RuntimeException failure) {
-      log.warn("{}: cannot serve the intercepted tunnel", c.ex, failure);
-      IoUtils.safeClose(client);
-    }
-  }
-
-  /**
-   * Closes every intercepted connection, each on its I/O thread (at shutdown, after in-flight requests
-   * had their grace period), and waits a little for their access-log lines.
-   */
-  void closeAll() {
-    for (StreamConnection c : new ArrayList<>(open)) {
-      try {
-        c.getIoThread().execute(() -> IoUtils.safeClose(c));
-      } catch (RuntimeException e) {
-        IoUtils.safeClose(c); // the I/O thread is gone already
-      }
-    }
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_WAIT_MS);
-    synchronized (open) {
-      while (!open.isEmpty()) {
-        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (left <= 0) {
-          log.warn("{} intercepted connections still open after {} ms", open.size(), SHUTDOWN_WAIT_MS);
-          return;
-        }
-        try {
-          open.wait(left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
-  }
-
   // ---------------------------------------------------------------- decrypted requests
-
-  /** The tunnel a decrypted request came through, or null for a request the listener received. */
-  static InterceptedTunnel of(ExchangeImpl ex) {
-    return ex.hse().getAttachment(InterceptedTunnel.KEY);
-  }
 
   /**
    * A decrypted request: its {@code Host} must name the tunnel's target (and SNI), else 421; then the
    * same duties as any request (user, anonymising) and a fresh egress decision.
    */
-  CompletionStage<ProxyResponse> gate(ExchangeImpl ex, InterceptedTunnel tunnel, Chain chain) {
+  CompletionStage<ProxyResponse> gate(Exchange ex, InterceptedTunnel tunnel, Chain chain) {
     Target t = tunnel.target();
-    if (ex.hse().getRequestMethod().equalToString("CONNECT")) {
+    if ("CONNECT".equals(ex.request().method())) {
       return ForwardSteps.done(ProxyResponse.of(400, "Bad Request: CONNECT inside an intercepted tunnel\n"));
     }
-    String[] inner = hostAndPort(ex.request().authority());
+    HostPort inner = hostAndPort(ex.request().authority());
     if (inner == null) {
       return ForwardSteps.done(ProxyResponse.of(400, "Bad Request: no valid Host for an https request to "
           + t.authority() + "\n"));
     }
-    boolean sameHost = sameHost(inner[0], t.host()) && Integer.parseInt(inner[1]) == t.port();
-    boolean sameName = tunnel.serverName() == null || sameHost(inner[0], tunnel.serverName());
+    boolean sameHost = sameHost(inner.host(), t.host()) && inner.port() == t.port();
+    boolean sameName = tunnel.serverName() == null || sameHost(inner.host(), tunnel.serverName());
     if (!sameHost || !sameName) {
       log.debug("{}: Host {} is not the tunnel's {} (TLS server name {}): 421", ex, ex.request().authority(),
           t.authority(), tunnel.serverName());
       return ForwardSteps.done(ProxyResponse.of(421, "Misdirected Request: this connection is for "
           + t.authority() + (tunnel.serverName() != null && !tunnel.serverName().equals(t.host())
               ? " (TLS server name " + tunnel.serverName() + ")" : "")
-          + ", not " + hostText(inner) + "\n"));
+          + ", not " + inner + "\n"));
     }
-    ex.requestImpl().scheme("https");
+    ex.scheme("https");
     ex.attribute(TUNNEL, tunnel);
     if (tunnel.user() != null) {
       ex.attribute(AccessLog.USER, tunnel.user());
@@ -404,7 +230,7 @@ final class InterceptedTunnels {
   }
 
   /** Sends an allowed decrypted request to the tunnel's target over TLS; a refused certificate becomes a 502 saying why. */
-  CompletionStage<ProxyResponse> terminal(ExchangeImpl ex, InterceptedTunnel tunnel, EgressDecision d) {
+  CompletionStage<ProxyResponse> terminal(Exchange ex, InterceptedTunnel tunnel, EgressDecision d) {
     Target t = tunnel.target();
     InetAddress address = d.address().orElseThrow();
     Endpoint endpoint = new Endpoint("https", t.host(), t.port(), new InetSocketAddress(address, t.port()));
@@ -420,8 +246,16 @@ final class InterceptedTunnels {
     });
   }
 
-  /** {@code {host, port}} of {@code host[:port]} (port 443 by default), lower case, or null if malformed. */
-  static String[] hostAndPort(String authority) {
+  /** A host (lower case, IPv6 without brackets) and a port. */
+  record HostPort(String host, int port) {
+    @Override
+    public String toString() {
+      return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    }
+  }
+
+  /** The host and port of {@code host[:port]} (port 443 by default), or null if malformed. */
+  static @Nullable HostPort hostAndPort(@Nullable String authority) {
     if (authority == null || authority.isEmpty()) {
       return null;
     }
@@ -466,7 +300,7 @@ final class InterceptedTunnels {
     if (p < 1 || p > 65535) {
       return null;
     }
-    return new String[] {host, Integer.toString(p)};
+    return new HostPort(host, p);
   }
 
   /** Host names compare case-insensitively; IP literals by address, however they are written. */
@@ -477,11 +311,6 @@ final class InterceptedTunnels {
       return x != null && y != null && Arrays.equals(x, y);
     }
     return a.equalsIgnoreCase(b);
-  }
-
-  private static String hostText(String[] hostPort) {
-    String h = hostPort[0].indexOf(':') >= 0 ? "[" + hostPort[0] + "]" : hostPort[0];
-    return h + ":" + hostPort[1];
   }
 
   /** Certificate contents come from the server: keep them to printable ASCII in the page. */

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.forward.internal;
 
-import dev.gatehouse.proxy.internal.Endpoint;
+import dev.gatehouse.proxy.spi.Endpoint;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;

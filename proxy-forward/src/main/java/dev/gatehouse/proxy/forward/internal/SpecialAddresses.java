@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.forward.internal;
 
-import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.net.InetAddress;
 import java.util.List;
 

@@ -1,10 +1,7 @@
 package dev.gatehouse.proxy.forward.internal;
 
-import dev.gatehouse.proxy.internal.CidrSet;
-import dev.gatehouse.proxy.internal.ExchangeImpl;
-import io.undertow.server.HttpServerExchange;
-import io.undertow.util.Headers;
-import io.undertow.util.Methods;
+import dev.gatehouse.proxy.spi.CidrSet;
+import dev.gatehouse.proxy.spi.Exchange;
 import java.util.Locale;
 
 /**
@@ -28,16 +25,15 @@ public record Target(boolean connect, String host, int port, String authority, b
   }
 
   /** Reads the target of {@code ex}. @throws BadTarget if it is malformed or not for a forward proxy */
-  public static Target of(ExchangeImpl ex, boolean transparent) {
-    HttpServerExchange hse = ex.hse();
-    String uri = hse.getRequestURI();
-    if (Methods.CONNECT.equals(hse.getRequestMethod())) {
+  public static Target of(Exchange ex, boolean transparent) {
+    String uri = ex.requestTarget();
+    if ("CONNECT".equals(ex.request().method())) {
       if (uri.startsWith("/") || uri.contains("/") || uri.contains("@")) {
         throw new BadTarget("CONNECT target " + uri + " (expected: host:port)");
       }
       return authority(uri, -1, true, "CONNECT target " + uri + " (expected: host:port)");
     }
-    if (hse.isHostIncludedInRequestURI()) {
+    if (ex.absoluteFormTarget()) {
       int s = uri.indexOf("://");
       String scheme = uri.substring(0, s).toLowerCase(Locale.ROOT);
       if (!scheme.equals("http")) {
@@ -58,7 +54,7 @@ public record Target(boolean connect, String host, int port, String authority, b
     if (!uri.startsWith("/") && !uri.equals("*")) {
       throw new BadTarget("request target " + uri + " (expected: /path)");
     }
-    String host = hse.getRequestHeaders().getFirst(Headers.HOST);
+    String host = ex.request().headers().get("Host").orElse(null);
     if (host == null || host.isEmpty()) {
       throw new BadTarget("no Host header (expected: the destination in Host, as in transparent mode)");
     }

@@ -1,6 +1,6 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
-import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;
@@ -9,8 +9,8 @@ import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
-import java.security.spec.ECGenParameterSpec;
 import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Instant;
 import java.util.Date;
 import org.bouncycastle.asn1.x500.X500Name;

@@ -2,10 +2,9 @@ package dev.gatehouse.proxy.forward.internal.mitm;
 
 import dev.gatehouse.proxy.forward.InterceptionPolicy;
 import dev.gatehouse.proxy.forward.internal.HostPattern;
-import dev.gatehouse.proxy.internal.ClientTls;
-import dev.gatehouse.proxy.internal.CoreConfig;
-import dev.gatehouse.proxy.internal.Engine;
-import dev.gatehouse.proxy.internal.PoolSettings;
+import dev.gatehouse.proxy.spi.ClientTls;
+import dev.gatehouse.proxy.spi.PoolSettings;
+import dev.gatehouse.proxy.spi.ProxyRuntime;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
@@ -42,7 +41,7 @@ public final class Interception {
   private volatile PoolSettings verifiedPool;
   private volatile PoolSettings unverifiedPool;
 
-  private volatile Engine engine;
+  private volatile ProxyRuntime runtime;
 
   /** Makes the key pair of the minted certificates; nothing runs until {@link #attach}. */
   public Interception(X509Certificate ca, PrivateKey caKey, String leafKeyAlgorithm, Duration leafValidity,
@@ -66,23 +65,19 @@ public final class Interception {
 
   /** Minting runs on the proxy's worker threads: never on an I/O thread. */
   private void onWorker(Runnable task) {
-    Engine e = engine;
-    Executor worker = e == null ? null : e.worker();
-    if (worker == null) {
+    ProxyRuntime r = runtime;
+    if (r == null) {
       throw new RejectedExecutionException("proxy not running");
     }
-    worker.execute(task);
+    r.blockingExecutor().execute(task);
   }
 
   /** Joins the built proxy: its worker threads mint, its settings size the pools. */
-  public void attach(Engine engine) {
-    this.engine = engine;
-    CoreConfig config = engine.config();
-    verifiedPool = new PoolSettings(config.upstreamMaxConnections(), config.upstreamMaxIdleConnections(),
-        config.upstreamMaxPending(), config.upstreamKeepAliveTimeout(), verified, true);
+  public void attach(ProxyRuntime runtime) {
+    this.runtime = runtime;
+    verifiedPool = runtime.defaultPool().with(verified, true);
     if (unverified != null) {
-      unverifiedPool = new PoolSettings(config.upstreamMaxConnections(), config.upstreamMaxIdleConnections(),
-          config.upstreamMaxPending(), config.upstreamKeepAliveTimeout(), unverified, true);
+      unverifiedPool = runtime.defaultPool().with(unverified, true);
     }
   }
 

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
 import dev.gatehouse.proxy.forward.internal.HostPattern;
-import dev.gatehouse.proxy.internal.CidrSet;
+import dev.gatehouse.proxy.spi.CidrSet;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
-import dev.gatehouse.proxy.internal.ClientTls;
-import dev.gatehouse.proxy.internal.Pem;
+import dev.gatehouse.proxy.spi.ClientTls;
+import dev.gatehouse.proxy.spi.KeyMaterial;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -49,10 +49,10 @@ public final class UpstreamTrust {
       List<X509Certificate> roots = new ArrayList<>();
       String description;
       if (pem != null) {
-        roots.addAll(Pem.certificates("upstreamTrustPem", pem));
+        roots.addAll(KeyMaterial.certificates("upstreamTrustPem", pem));
         description = pem.toString();
       } else if (store != null) {
-        KeyStore ks = Pem.loadKeyStore("upstreamTrustStore", store, storePassword == null ? null
+        KeyStore ks = KeyMaterial.loadKeyStore("upstreamTrustStore", store, storePassword == null ? null
             : storePassword.toCharArray());
         roots.addAll(List.of(defaultManager(ks).getAcceptedIssuers()));
         description = store.toString();
@@ -61,10 +61,10 @@ public final class UpstreamTrust {
         description = "the JDK's roots";
       }
       for (Path p : also) {
-        roots.addAll(Pem.certificates("addUpstreamTrustPem", p));
+        roots.addAll(KeyMaterial.certificates("addUpstreamTrustPem", p));
         description += " + " + p;
       }
-      X509ExtendedTrustManager tm = (X509ExtendedTrustManager) defaultManager(Pem.trustStore(roots));
+      X509ExtendedTrustManager tm = (X509ExtendedTrustManager) defaultManager(KeyMaterial.trustStore(roots));
       return new UpstreamTrust(tm, description);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot build the upstream trust store: " + e.getMessage(), e);
@@ -84,12 +84,12 @@ public final class UpstreamTrust {
 
   /** TLS to servers: certificates verified against this trust, host names checked, the reasons classified. */
   public ClientTls clientTls() {
-    return new ClientTls(null, new TrustManager[] {new Explaining(trustManager)}, true, null);
+    return ClientTls.of(null, new TrustManager[] {new Explaining(trustManager)}, true, null);
   }
 
   /** TLS to servers that accepts any certificate for any name: for {@code dangerouslyTrustAnyUpstreamCertificate}. */
   public static ClientTls unverified() {
-    return new ClientTls(null, new TrustManager[] {new TrustingAll()}, false, null);
+    return ClientTls.of(null, new TrustManager[] {new TrustingAll()}, false, null);
   }
 
   /**

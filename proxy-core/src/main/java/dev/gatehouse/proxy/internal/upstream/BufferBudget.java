@@ -1,0 +1,43 @@
+package dev.gatehouse.proxy.internal.upstream;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The memory all exchanges together may hold in response read-ahead for slow clients. Each exchange may
+ * always hold one I/O buffer (so every response makes progress); buffers read beyond that are charged
+ * here, and when the budget is spent an exchange stops reading ahead and streams at its client's pace.
+ */
+public final class BufferBudget {
+  private final long limit;
+  private final AtomicLong used = new AtomicLong();
+
+  public BufferBudget(long limit) {
+    this.limit = limit;
+  }
+
+  /** Charges {@code bytes} if they fit. */
+  boolean tryReserve(long bytes) {
+    for (;;) {
+      long u = used.get();
+      if (u + bytes > limit) {
+        return false;
+      }
+      if (used.compareAndSet(u, u + bytes)) {
+        return true;
+      }
+    }
+  }
+
+  void release(long bytes) {
+    used.addAndGet(-bytes);
+  }
+
+  /** Bytes charged now. */
+  public long used() {
+    return used.get();
+  }
+
+  public long limit() {
+    return limit;
+  }
+}
