@@ -85,6 +85,9 @@ public final class Soak {
   private int echoPort;
   private volatile long paceNanos;
   private final AtomicLong nextSlot = new AtomicLong();
+  /** Workers start nothing new while a sample is taken. */
+  private volatile boolean quiet;
+  private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
   private Soak(int durationSeconds) {
     this.durationSeconds = durationSeconds;
@@ -251,6 +254,13 @@ public final class Soak {
     long every = TimeUnit.SECONDS.toNanos(Math.max(2, Math.min(10, durationSeconds / 15)));
     while (System.nanoTime() < end) {
       LockSupport.parkNanos(every);
+      // a sample is taken with no request in flight, so the counts show what stays, not what passes
+      quiet = true;
+      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+      while (inFlight.get() > 0 && System.nanoTime() - settle < 0) {
+        LockSupport.parkNanos(1_000_000);
+      }
+      LockSupport.parkNanos(100_000_000); // closed connections leave the proxy's descriptor table
       childIn.println("sample");
       String s = childOut.readLine();
       if (s == null || !s.startsWith("SAMPLE ")) {
@@ -261,6 +271,8 @@ public final class Soak {
       long[] sample = {(System.nanoTime() - start) / 1_000_000, rssKiB(child.pid()), Long.parseLong(f[1]) / 1024,
           fds(child.pid()), Long.parseLong(f[2])};
       samples.add(sample);
+      quiet = false;
+      nextSlot.set(System.nanoTime());
       out.printf(Locale.ROOT, "soak: t=%5.1fs rss=%d KiB heap-after-gc=%d KiB fds=%d threads=%d requests=%d%n",
           sample[0] / 1000.0, sample[1], sample[2], sample[3], sample[4], total());
     }
@@ -377,12 +389,16 @@ public final class Soak {
       all.add(CompletableFuture.runAsync(() -> {
         Random r = ThreadLocalRandom.current();
         while (System.nanoTime() < end) {
+          while (quiet) {
+            LockSupport.parkNanos(1_000_000); // a sample is being taken
+          }
           pace();
           int pick = r.nextInt(100);
           String kind = pick < 40 ? "get keep-alive" : pick < 60 ? "post echo" : pick < 70 ? "get new connection"
               : pick < 75 ? "client aborts" : pick < 79 ? "slow reader" : pick < 84 ? "origin resets"
               : pick < 92 ? "websocket" : "connect tunnel";
           Counts c = counts.computeIfAbsent(kind, k -> new Counts());
+          inFlight.incrementAndGet();
           try {
             switch (kind) {
               case "get keep-alive": getKeepAlive(r, c); break;
@@ -396,6 +412,8 @@ public final class Soak {
             }
           } catch (Exception e) {
             unexplained(c, kind + ": " + e);
+          } finally {
+            inFlight.decrementAndGet();
           }
         }
       }, threads));
