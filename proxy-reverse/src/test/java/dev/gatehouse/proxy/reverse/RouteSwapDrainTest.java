@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyStatus;
+import dev.gatehouse.proxy.testsupport.LogCapture;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.io.IOException;
 import java.net.URI;
