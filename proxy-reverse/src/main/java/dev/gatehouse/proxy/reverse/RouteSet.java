@@ -8,18 +8,31 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One immutable version of the reverse proxy's routes: the routes in matching order, each with its
  * call options resolved against the proxy and its retry budget, and the groups they use (each once).
  * An exchange reads the current version once, when it matches, and keeps it to its end.
+ *
+ * <p>An exchange holds the version it matched against ({@link #enter}) until its response head or
+ * failure, so everything between the match and the last try's choice of a server (route filters, the
+ * cache, retries) runs while the version is held. Once a version is replaced ({@link #supersede}) and no
+ * exchange holds it any more, it is drained: it can be held no more, so no exchange can choose a server
+ * of its groups from then on ({@link RouteSwitch} closes their pools only after that).
  */
 final class RouteSet {
+  /** {@link #holders} once drained. */
+  private static final int DRAINED = -1;
+
   final List<Route> routes;
   final List<UpstreamGroup> groups;
   private final Map<Route, Forwarding.RouteRuntime> runtimes;
   /** Per route: the cache step in front of its upstream, when the route is cached. */
   private final Map<Route, CacheStep> caches;
+  /** Exchanges holding this version now, or {@link #DRAINED}. */
+  private final AtomicInteger holders = new AtomicInteger();
+  private volatile boolean superseded;
 
   private RouteSet(List<Route> routes, List<UpstreamGroup> groups, Map<Route, Forwarding.RouteRuntime> runtimes,
       Map<Route, CacheStep> caches) {
@@ -59,6 +72,41 @@ final class RouteSet {
       }
     }
     return new RouteSet(List.copyOf(routes), List.copyOf(groups), runtimes, caches);
+  }
+
+  /**
+   * Holds this version for an exchange (give it back with {@link #exit}).
+   *
+   * @return false when the version is drained (superseded and held by none): read the current one again
+   */
+  boolean enter() {
+    for (;;) {
+      int n = holders.get();
+      if (n == DRAINED) {
+        return false;
+      }
+      if (holders.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** Gives back a hold taken by {@link #enter}. */
+  void exit() {
+    if (holders.decrementAndGet() == 0 && superseded) {
+      holders.compareAndSet(0, DRAINED);
+    }
+  }
+
+  /** Marks this version replaced: it is drained as soon as no exchange holds it (at once when none does). */
+  void supersede() {
+    superseded = true;
+    holders.compareAndSet(0, DRAINED);
+  }
+
+  /** Whether this version is superseded and held by no exchange: it can be held no more. */
+  boolean drained() {
+    return holders.get() == DRAINED;
   }
 
   Forwarding.RouteRuntime runtime(Route route) {

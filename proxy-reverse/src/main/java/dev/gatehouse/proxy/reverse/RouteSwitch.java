@@ -9,6 +9,7 @@ import dev.gatehouse.proxy.spi.ProxyRuntime;
 import dev.gatehouse.proxy.spi.StatusContributor;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -23,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * Ties a {@link RouteTable}'s groups to its proxy and swaps its routes at runtime: groups in use are
  * health-checked while the proxy runs and report their state changes to its listeners; a swap attaches
  * the new groups, publishes the new {@link RouteSet} in one write, detaches the groups no longer used
- * and, once their requests in flight are done, closes their connection pools (unless a group still in
- * use shares them). Also the reverse proxy's part of {@link ProxyStatus}.
+ * and closes their connection pools once no exchange can use them any more: every older version of the
+ * routes that has the group is drained (so no exchange can still choose one of its servers, see {@link
+ * RouteSet}) and its requests in flight are done, or the grace period has passed. A pool that a group
+ * in use or still draining shares stays open. Also the reverse proxy's part of {@link ProxyStatus}.
  */
 final class RouteSwitch implements StatusContributor {
   private static final Logger log = LoggerFactory.getLogger(RouteSwitch.class);
@@ -35,6 +38,10 @@ final class RouteSwitch implements StatusContributor {
   private final Object lock = new Object();
   /** The groups attached now (those of the current set), with their state-change observer. */
   private final Map<UpstreamGroup, Consumer<HealthEvent>> attached = new IdentityHashMap<>();
+  /** Groups no longer used by the current routes whose pools are not closed yet. */
+  private final Set<UpstreamGroup> draining = Collections.newSetFromMap(new IdentityHashMap<>());
+  /** Replaced versions of the routes that exchanges may still hold. */
+  private final List<RouteSet> superseded = new ArrayList<>();
   private boolean started;
   private boolean stopped;
 
@@ -105,16 +112,26 @@ final class RouteSwitch implements StatusContributor {
       if (stopped) {
         throw new IllegalStateException("proxy closed (expected: routes replaced before or while it runs)");
       }
-      next = table.resolve(routes, table.current());
+      RouteSet previous = table.current();
+      next = table.resolve(routes, previous);
       for (UpstreamGroup g : next.groups) {
         if (!attached.containsKey(g)) {
           attach(g);
         }
+        draining.remove(g); // back in use before its pools were closed
       }
       table.current(next); // the swap: exchanges from now on match against the new routes
+      previous.supersede(); // drained once the exchanges that matched against it have chosen their servers
+      superseded.removeIf(RouteSet::drained);
+      if (started) {
+        superseded.add(previous);
+      }
       for (UpstreamGroup g : new ArrayList<>(attached.keySet())) {
         if (!next.uses(g)) {
           detach(g);
+          if (started) { // before the start no exchange ran and no pool was made
+            draining.add(g);
+          }
           removed.add(g);
         }
       }
@@ -129,9 +146,9 @@ final class RouteSwitch implements StatusContributor {
   }
 
   /**
-   * Waits on an I/O thread until the removed groups' requests in flight are done (or the grace period
-   * has passed), then closes the pools no group in use shares. Their exchanges, if any are left,
-   * finish on their connections, which close instead of going back to a pool.
+   * Waits on an I/O thread until no exchange can use the removed groups any more (or the grace period
+   * has passed), then closes the pools no group in use or still draining shares. Exchanges streaming a
+   * response body then finish on their connections, which close instead of going back to a pool.
    */
   private final class Drain implements Runnable {
     private final List<UpstreamGroup> groups;
@@ -159,44 +176,81 @@ final class RouteSwitch implements StatusContributor {
       if (engine.ioThread() == null) {
         return;
       }
-      int active = 0;
-      for (UpstreamGroup g : groups) {
-        for (ServerStatus s : g.status()) {
-          active += s.activeRequests();
+      boolean waiting = false;
+      boolean retired = false;
+      synchronized (lock) {
+        superseded.removeIf(RouteSet::drained);
+        boolean late = System.nanoTime() - deadlineNanos >= 0;
+        List<UpstreamGroup> ready = new ArrayList<>();
+        for (UpstreamGroup g : groups) {
+          if (!draining.contains(g)) {
+            continue; // back in use, or retired by a later drain
+          }
+          int active = active(g);
+          if (late || (active == 0 && !heldElsewhere(g))) {
+            ready.add(g);
+            if (active > 0) {
+              log.warn("upstream group {} no longer used: {} request(s) still in flight after the grace period {}",
+                  g.name(), active, engine.shutdownGracePeriod());
+            }
+          } else {
+            waiting = true;
+          }
+        }
+        draining.removeAll(ready);
+        if (!ready.isEmpty()) {
+          retire(ready);
+          retired = true;
         }
       }
-      if (active > 0 && System.nanoTime() - deadlineNanos < 0) {
-        check();
-        return;
+      if (retired) {
+        engine.topologyChanged();
       }
-      retire();
+      if (waiting) {
+        check();
+      }
     }
 
-    private void retire() {
-      Set<List<Object>> inUse = new HashSet<>();
-      synchronized (lock) {
-        for (UpstreamGroup g : attached.keySet()) {
-          PoolSettings settings = g.poolSettings(engine.defaultPool());
-          for (ServerStatus s : g.status()) {
-            inUse.add(List.of(Endpoint.of(URI.create(s.uri())).key(), settings));
-          }
-        }
-        for (UpstreamGroup g : groups) {
-          if (attached.containsKey(g)) {
-            continue; // back in use since
-          }
-          int closed = 0;
-          PoolSettings settings = g.poolSettings(engine.defaultPool());
-          for (ServerStatus s : g.status()) {
-            Endpoint e = Endpoint.of(URI.create(s.uri()));
-            if (!inUse.contains(List.of(e.key(), settings)) && engine.retirePool(e, settings)) {
-              closed++;
-            }
-          }
-          log.info("upstream group {} no longer used: drained, {} connection pool(s) closed", g.name(), closed);
+    /** Whether a replaced version of the routes that an exchange still holds has {@code g}. */
+    private boolean heldElsewhere(UpstreamGroup g) {
+      for (RouteSet r : superseded) {
+        if (r.uses(g)) {
+          return true;
         }
       }
-      engine.topologyChanged();
+      return false;
+    }
+
+    private static int active(UpstreamGroup g) {
+      int n = 0;
+      for (ServerStatus s : g.status()) {
+        n += s.activeRequests();
+      }
+      return n;
+    }
+
+    /** Under the lock: closes the pools of {@code ready} that no group attached or draining shares. */
+    private void retire(List<UpstreamGroup> ready) {
+      Set<List<Object>> inUse = new HashSet<>();
+      List<UpstreamGroup> users = new ArrayList<>(attached.keySet());
+      users.addAll(draining);
+      for (UpstreamGroup g : users) {
+        PoolSettings settings = g.poolSettings(engine.defaultPool());
+        for (ServerStatus s : g.status()) {
+          inUse.add(List.of(Endpoint.of(URI.create(s.uri())).key(), settings));
+        }
+      }
+      for (UpstreamGroup g : ready) {
+        int closed = 0;
+        PoolSettings settings = g.poolSettings(engine.defaultPool());
+        for (ServerStatus s : g.status()) {
+          Endpoint e = Endpoint.of(URI.create(s.uri()));
+          if (inUse.add(List.of(e.key(), settings)) && engine.retirePool(e, settings)) {
+            closed++;
+          }
+        }
+        log.info("upstream group {} no longer used: drained, {} connection pool(s) closed", g.name(), closed);
+      }
     }
   }
 

@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import dev.gatehouse.proxy.AttributeKey;
 import dev.gatehouse.proxy.ProxyAttributes;
 import dev.gatehouse.proxy.ProxyResponse;
+import dev.gatehouse.proxy.UpstreamUnavailableException;
 import dev.gatehouse.proxy.cache.HttpCache;
 import dev.gatehouse.proxy.spi.CacheStep;
 import dev.gatehouse.proxy.spi.Exchange;
@@ -74,7 +75,31 @@ final class RouteTable implements Terminal {
       return CompletableFuture.completedFuture(ProxyResponse.of(400, "Bad Request: path climbs above the root\n"));
     }
     String host = RouteMatcher.hostOf(ex.request().authority());
-    RouteSet table = current;
+    RouteSet table = hold();
+    CompletionStage<ProxyResponse> out;
+    try {
+      out = match(ex, table, path, host);
+    } catch (RuntimeException | Error e) {
+      table.exit();
+      throw e;
+    }
+    // held from the match to the response head (or failure): every try chooses its server meanwhile
+    out.whenComplete((r, e) -> table.exit());
+    return out;
+  }
+
+  /** The current routes, held for an exchange (see {@link RouteSet#enter}). */
+  private RouteSet hold() {
+    for (;;) {
+      RouteSet table = current;
+      if (table.enter()) {
+        return table;
+      }
+      // drained between the read and the hold: a newer version is current already
+    }
+  }
+
+  private CompletionStage<ProxyResponse> match(Exchange ex, RouteSet table, String path, String host) {
     for (Route route : table.routes) {
       if (route.matcher().matches(ex.request(), path, host)) {
         String forwarded = path;
@@ -90,13 +115,12 @@ final class RouteTable implements Terminal {
         ex.request().path(forwarded);
         ex.attribute(ProxyAttributes.ROUTE, route.name());
         ex.routeChosen(route.name());
-        Forwarding.RouteRuntime rt = table.runtime(route);
         CacheStep cache = table.cache(route);
         if (cache == null) {
-          return runtime.runFilters(ex, route.filters(), x -> forward(x, route, rt, false));
+          return runtime.runFilters(ex, route.filters(), x -> forward(x, table, route, false));
         }
         // the cache is the last step before the upstream: after the route's filters
-        return runtime.runFilters(ex, route.filters(), x -> cache.handle(x, y -> forward(y, route, rt, true))
+        return runtime.runFilters(ex, route.filters(), x -> cache.handle(x, y -> forward(y, table, route, true))
             .thenApply(r -> withStickyCookie(x, route, r)));
       }
     }
@@ -114,14 +138,30 @@ final class RouteTable implements Terminal {
     return response;
   }
 
-  private CompletionStage<ProxyResponse> forward(Exchange ex, Route route, Forwarding.RouteRuntime rt,
-      boolean cached) {
-    RetryPolicy policy = route.retryPolicy();
-    if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {
-      ex.enableRequestReplay(policy.bufferBodyUpTo());
+  /**
+   * Forwards on the route's group. The version of the routes is held again for the tries (the
+   * exchange's own hold covers them, and a background revalidation the cache starts from it).
+   */
+  private CompletionStage<ProxyResponse> forward(Exchange ex, RouteSet table, Route route, boolean cached) {
+    if (!table.enter()) {
+      // only a step that outlived its exchange's hold gets here; its group may have no pools left
+      return CompletableFuture.failedFuture(new UpstreamUnavailableException("route " + route
+          + ": the routes were replaced and its upstream group retired"));
     }
-    rt.budget().onRequest(clock.getAsLong());
-    Forwarding f = new Forwarding(ex, route, rt, clock, preserveHost, cached);
+    Forwarding f;
+    try {
+      Forwarding.RouteRuntime rt = table.runtime(route);
+      RetryPolicy policy = route.retryPolicy();
+      if (policy.maxRetries() > 0 && policy.bufferBodyUpTo() > 0) {
+        ex.enableRequestReplay(policy.bufferBodyUpTo());
+      }
+      rt.budget().onRequest(clock.getAsLong());
+      f = new Forwarding(ex, route, rt, clock, preserveHost, cached);
+    } catch (RuntimeException e) {
+      table.exit();
+      throw e;
+    }
+    f.result.whenComplete((r, e) -> table.exit());
     f.start();
     return f.result;
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.testsupport.LogCapture;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import java.net.http.HttpResponse;
 import java.time.Duration;

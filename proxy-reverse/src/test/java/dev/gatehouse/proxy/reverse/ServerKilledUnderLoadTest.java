@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.reverse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.testsupport.LogCapture;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -7,6 +7,7 @@ import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.PoolRegistry;
+import dev.gatehouse.proxy.internal.tunnel.OpenTunnels;
 import dev.gatehouse.proxy.internal.upstream.BufferBudget;
 import dev.gatehouse.proxy.spi.Endpoint;
 import dev.gatehouse.proxy.spi.PoolSettings;
@@ -15,7 +16,6 @@ import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpHandler;
-import io.undertow.server.handlers.GracefulShutdownHandler;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -44,6 +44,7 @@ public final class Engine implements ProxyServer {
   private final PoolRegistry pools;
   private final EngineRuntime runtime;
   private final BufferBudget bufferBudget;
+  private final OpenTunnels openTunnels = new OpenTunnels();
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
   private final Telemetry telemetry = new Telemetry(this);
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
@@ -52,7 +53,7 @@ public final class Engine implements ProxyServer {
   public static final int BUFFER_SIZE = 16 * 1024;
   private Undertow undertow;
   private DefaultByteBufferPool bufferPool;
-  private GracefulShutdownHandler graceful;
+  private ClientGate gate;
   private OptionMap listenerOptions = OptionMap.EMPTY;
   private volatile XnioWorker worker;
   private volatile InetSocketAddress address;
@@ -64,6 +65,11 @@ public final class Engine implements ProxyServer {
     this.intake = new Intake(this, terminal, commit);
     this.runtime = new EngineRuntime(this);
     this.bufferBudget = new BufferBudget(config.responseBufferMemoryLimit());
+  }
+
+  /** The tunnels and upgraded connections open now. */
+  public OpenTunnels openTunnels() {
+    return openTunnels;
   }
 
   /** The direction modules' view of this engine. */
@@ -174,7 +180,7 @@ public final class Engine implements ProxyServer {
     if (state == State.CLOSED) {
       throw new IllegalStateException("proxy closed (expected: a new build() to start again)");
     }
-    graceful = new GracefulShutdownHandler(intake);
+    gate = new ClientGate(intake);
     // Undertow's own pool keeps 4 buffers per thread and frees every other one at once (its maximum pool
     // size is -1): with read-ahead and tunnels holding several buffers per exchange that meant allocating
     // and freeing direct memory for nearly every buffer. This pool keeps what the read-ahead budget allows.
@@ -208,7 +214,7 @@ public final class Engine implements ProxyServer {
         .setIoThreads(config.ioThreads())
         .setWorkerThreads(config.workerThreads())
         .setSocketOption(Options.TCP_NODELAY, true)
-        .setHandler(graceful);
+        .setHandler(gate);
     undertow = b.build();
     try {
       undertow.start();
@@ -253,12 +259,13 @@ public final class Engine implements ProxyServer {
   }
 
   /**
-   * The handler every request of the listener goes through (graceful shutdown, then the proxy), for
+   * The handler every request of the listener goes through (the drain and exchange counting of {@link
+   * ClientGate}, then the proxy), for
    * connections served outside the listener: an intercepted tunnel's decrypted connection. Set by
    * {@link #start()}.
    */
   public HttpHandler rootHandler() {
-    return graceful;
+    return gate;
   }
 
   /** The listener's I/O buffers; set by {@link #start()}. */
@@ -332,21 +339,24 @@ public final class Engine implements ProxyServer {
     }
     telemetry.closing();
     stopAccepting();
-    graceful.shutdown();
+    gate.drain();
+    long deadline = System.nanoTime() + config.shutdownGracePeriod().toNanos();
     try {
-      if (!graceful.awaitShutdown(config.shutdownGracePeriod().toMillis())) {
-        log.warn("{} proxy: exchanges still running after shutdownGracePeriod {}; closing them",
-            config.kind(), config.shutdownGracePeriod());
-      }
+      gate.awaitDrained(deadline, () -> openTunnels.size() == 0 && runtime.interceptedOpen() == 0);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (gate.active() > 0) {
+      log.warn("{} proxy: {} exchange(s) still running after shutdownGracePeriod {}; closing them",
+          config.kind(), gate.active(), config.shutdownGracePeriod());
     }
     org.xnio.XnioExecutor.Key t = tlsTimer;
     if (t != null) {
       t.remove();
     }
+    // before the pools and the hooks: their log lines still reach the access log
+    runtime.closeTunnels("at the end of the shutdown grace period " + config.shutdownGracePeriod());
     pools.closeAll();
-    runtime.closeTunnels(); // before the hooks: their log lines still reach the access log
     for (Runnable hook : closeHooks) {
       try {
         hook.run();
@@ -365,7 +375,8 @@ public final class Engine implements ProxyServer {
   /**
    * Closes the listening sockets so new connections are refused while in-flight exchanges finish.
    * Undertow's {@code ListenerInfo.suspend()} would also close every open connection, so the accepting
-   * channel is closed directly; if that is not possible, new requests get 503 from the graceful handler.
+   * channel is closed directly; if that is not possible, new connections are still served (each request
+   * as the last on its connection) until {@code close()} finishes.
    */
   private void stopAccepting() {
     for (Undertow.ListenerInfo li : undertow.getListenerInfo()) {

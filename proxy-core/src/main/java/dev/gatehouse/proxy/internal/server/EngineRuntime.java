@@ -44,11 +44,12 @@ import org.xnio.XnioWorker;
  */
 public final class EngineRuntime implements ProxyRuntime, Tunnels {
   private final Engine engine;
-  private final ConnectTunnels connectTunnels = new ConnectTunnels();
+  private final ConnectTunnels connectTunnels;
   private final Interceptor interceptor;
 
   EngineRuntime(Engine engine) {
     this.engine = engine;
+    this.connectTunnels = new ConnectTunnels(engine.openTunnels());
     this.interceptor = new Interceptor(engine, connectTunnels);
   }
 
@@ -57,10 +58,18 @@ public final class EngineRuntime implements ProxyRuntime, Tunnels {
     return engine;
   }
 
-  /** Closes the tunnels still open, the intercepted ones first; at shutdown. */
-  void closeTunnels() {
+  /**
+   * Closes the tunnels and upgraded connections still open (each logged with {@code why}), then the
+   * intercepted connections; at shutdown, once the grace period is over.
+   */
+  void closeTunnels(String why) {
+    engine.openTunnels().closeAll(why);
     interceptor.closeAll();
-    connectTunnels.closeAll();
+  }
+
+  /** Intercepted connections still open (decrypted and served, or being looked at). */
+  int interceptedOpen() {
+    return interceptor.openConnections();
   }
 
   private static ExchangeImpl impl(Exchange exchange) {

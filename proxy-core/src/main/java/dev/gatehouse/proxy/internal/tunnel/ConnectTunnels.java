@@ -14,12 +14,8 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -36,7 +32,8 @@ import org.xnio.XnioIoThread;
  * Opens {@code CONNECT} tunnels: connects to the address the module checked (or through a parent proxy
  * with its own {@code CONNECT}, see {@link ParentConnect}), answers 200, and pipes bytes with a {@link
  * Tunnel} once the answer is out. The exchange's access-log line is written when the tunnel ends, with
- * the bytes it carried. The tunnels still open when the proxy closes are closed (and logged) then.
+ * the bytes it carried. Open tunnels are kept in the proxy's {@link OpenTunnels}, which closes (and logs)
+ * those still open at the end of the shutdown grace period.
  */
 public final class ConnectTunnels {
   private static final Logger log = LoggerFactory.getLogger(ConnectTunnels.class);
@@ -44,10 +41,13 @@ public final class ConnectTunnels {
       .set(Options.TCP_NODELAY, true)
       .set(Options.KEEP_ALIVE, true)
       .getMap();
-  private static final long SHUTDOWN_WAIT_MS = 5000;
 
-  private final Set<Tunnel> open = ConcurrentHashMap.newKeySet();
-  private final Object lock = new Object();
+  private final OpenTunnels open;
+
+  /** @param open where the tunnels are kept while they run */
+  public ConnectTunnels(OpenTunnels open) {
+    this.open = open;
+  }
 
   /** Tunnels to {@code destination}; see {@link dev.gatehouse.proxy.spi.Tunnels#open}. */
   public CompletionStage<ProxyResponse> open(ExchangeImpl ex, InetSocketAddress destination, Duration idleTimeout) {
@@ -215,47 +215,17 @@ public final class ConnectTunnels {
             ex.recordTunnelBytes(up, down);
             Telemetry.tunnelClosed(ex);
             completeOnce.run();
-            synchronized (lock) {
-              open.remove(tn);
-              lock.notifyAll();
-            }
+            open.ended(tn);
           });
       Telemetry.tunnelOpened(ex);
       if (!tunnel.isEnded()) {
-        open.add(tunnel);
+        open.opened(tunnel, "CONNECT tunnel", ex);
       }
     } catch (RuntimeException e) {
       log.warn("cannot start tunnel to {}", ex.request().authority(), e);
       IoUtils.safeClose(dest);
       IoUtils.safeClose(client);
       completeOnce.run();
-    }
-  }
-
-  /** Closes every open tunnel (logging each) and waits a little for them to end. */
-  public void closeAll() {
-    List<Tunnel> snapshot = new ArrayList<>(open);
-    if (snapshot.isEmpty()) {
-      return;
-    }
-    for (Tunnel t : snapshot) {
-      t.close("shutdown");
-    }
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SHUTDOWN_WAIT_MS);
-    synchronized (lock) {
-      while (!open.isEmpty()) {
-        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (left <= 0) {
-          log.warn("{} tunnels still open after {} ms", open.size(), SHUTDOWN_WAIT_MS);
-          return;
-        }
-        try {
-          lock.wait(left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
     }
   }
 }

@@ -200,6 +200,11 @@ public final class Interceptor {
     }
   }
 
+  /** Intercepted connections open now. */
+  public int openConnections() {
+    return open.size();
+  }
+
   /**
    * Closes every intercepted connection, each on its I/O thread (at shutdown, after in-flight requests
    * had their grace period), and waits a little for their access-log lines.

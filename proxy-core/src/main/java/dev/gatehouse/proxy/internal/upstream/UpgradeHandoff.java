@@ -83,15 +83,20 @@ final class UpgradeHandoff {
     tunneling = true;
     connection = null;
     try {
-      Tunnel.start(client, c.streamConnection(), ex.hse().getConnection().getByteBufferPool(), null, leftover,
-          idleMillis, (t, up, down, reason) -> {
+      Tunnel tunnel = Tunnel.start(client, c.streamConnection(), ex.hse().getConnection().getByteBufferPool(), null,
+          leftover, idleMillis, (t, up, down, reason) -> {
             log.debug("{}: tunnel to {} ended ({}), {} bytes up, {} down", ex, call.endpoint(), reason, up, down);
             ex.recordTunnelBytes(up, down);
             Telemetry.tunnelClosed(ex);
             c.close();
+            ex.engine().openTunnels().ended(t);
             call.tunnelEnded(reason.startsWith("error") ? new IOException("tunnel " + reason) : null);
           });
       Telemetry.tunnelOpened(ex);
+      if (!tunnel.isEnded()) { // closed at the end of the shutdown grace period if still open
+        ex.engine().openTunnels().opened(tunnel,
+            "websocket".equalsIgnoreCase(ex.upgrade()) ? "WebSocket" : "upgraded connection", ex);
+      }
     } catch (RuntimeException e) {
       log.warn("{}: cannot join client and upstream {}: {}", ex, call.endpoint(), e.getMessage());
       IoUtils.safeClose(client);

@@ -1,4 +1,4 @@
-package dev.gatehouse.proxy.reverse;
+package dev.gatehouse.proxy.testsupport;
 
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -9,11 +9,12 @@ import java.nio.charset.StandardCharsets;
  * Captures what the test logger (slf4j-simple, which writes to {@code System.err} as it is at each
  * call) prints while open, and still passes it on.
  */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
   private final PrintStream original = System.err;
   private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
 
-  LogCapture() {
+  /** Starts capturing. */
+  public LogCapture() {
     OutputStream tee = new OutputStream() {
       @Override
       public void write(int b) {
@@ -34,7 +35,8 @@ final class LogCapture implements AutoCloseable {
     System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
   }
 
-  String text() {
+  /** What was printed since this capture began. */
+  public String text() {
     synchronized (captured) {
       return captured.toString(StandardCharsets.UTF_8);
     }
