@@ -70,6 +70,7 @@ public final class ServerTlsContexts {
   /** NONE, OPTIONAL or REQUIRED (ServerTls.ClientAuth). */
   private final String clientAuth;
   private final Path clientTrustAnchors;
+  private final TlsProviders.Resolved provider;
 
   /**
    * @param protocols the protocols to enable
@@ -85,6 +86,13 @@ public final class ServerTlsContexts {
    */
   public ServerTlsContexts(List<Source> sources, List<String> protocols, List<String> cipherSuites, String clientAuth,
       Path clientTrustAnchors) {
+    this(sources, protocols, cipherSuites, clientAuth, clientTrustAnchors, TlsProviders.Resolved.JDK);
+  }
+
+  /** @param provider the implementation whose contexts serve the handshakes: the JDK's or Conscrypt */
+  public ServerTlsContexts(List<Source> sources, List<String> protocols, List<String> cipherSuites, String clientAuth,
+      Path clientTrustAnchors, TlsProviders.Resolved provider) {
+    this.provider = provider;
     this.sources = List.copyOf(sources);
     this.protocols = protocols.toArray(new String[0]);
     this.cipherSuites = cipherSuites == null ? null : cipherSuites.toArray(new String[0]);
@@ -112,6 +120,11 @@ public final class ServerTlsContexts {
       });
     }
     return context;
+  }
+
+  /** The implementation serving the handshakes. */
+  public TlsProviders.Resolved provider() {
+    return provider;
   }
 
   /** The DNS names served, for logs and tests. */
@@ -169,12 +182,14 @@ public final class ServerTlsContexts {
     SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries);
     javax.net.ssl.TrustManager[] clientTrust = clientTrustAnchors == null ? null
         : Pem.trustManagers(Pem.trustStore(Pem.certificates("tls.clientAuth", clientTrustAnchors)));
-    SSLContext next = Pem.context(new javax.net.ssl.KeyManager[] {km}, clientTrust);
+    SSLContext next = TlsProviders.context(provider, new javax.net.ssl.KeyManager[] {km}, clientTrust);
     boolean first = current.get() == null;
     current.set(next);
     stamps = newStamps;
     names = List.copyOf(served);
-    if (!first) {
+    if (first) {
+      log.info("TLS certificates for {}, served by {}", served, provider.description());
+    } else {
       log.info("TLS certificates reloaded: {}", served);
     }
   }
