@@ -19,7 +19,7 @@ public final class ServerContexts {
 
   /** A server context presenting what {@code keyManagers} choose; no client certificates are asked for. */
   public static SSLContext of(KeyManager[] keyManagers) {
-    return TlsProviders.context(provider(), keyManagers.clone(), new TrustManager[0]);
+    return TlsProviders.serverContext(provider(), keyManagers.clone(), new TrustManager[0]);
   }
 
   /** {@code CONSCRYPT} or {@code JDK}: what {@link #of} uses. */

@@ -116,7 +116,7 @@ public final class ServerTlsContexts {
         } else if ("OPTIONAL".equals(clientAuth)) {
           engine.setWantClientAuth(true);
         }
-        return engine;
+        return provider.conscrypt() ? TlsProviders.releasing(engine) : engine;
       });
     }
     return context;

@@ -205,6 +205,24 @@ public final class TlsProviders {
     }
   }
 
+  /**
+   * {@code engine} (a Conscrypt server engine) made to free its native state as soon as its connection
+   * closes, even when the client left without {@code close_notify} (see {@link ReleasingSslEngine}).
+   */
+  public static SSLEngine releasing(SSLEngine engine) {
+    return new ReleasingSslEngine(engine);
+  }
+
+  /**
+   * A server context of {@code provider} with these key and trust managers whose engines, with
+   * Conscrypt, free their native state as soon as their connection closes.
+   */
+  public static SSLContext serverContext(Resolved provider, javax.net.ssl.KeyManager[] km,
+      javax.net.ssl.TrustManager[] tm) {
+    SSLContext ctx = context(provider, km, tm);
+    return provider.conscrypt() ? new DelegatingSslContext(() -> ctx, ReleasingSslEngine::new) : ctx;
+  }
+
   /** The JDK's supported protocols and suites, or Conscrypt's, for validation. */
   public static List<String> supportedCipherSuites(Resolved provider) {
     if (provider.conscrypt()) {
