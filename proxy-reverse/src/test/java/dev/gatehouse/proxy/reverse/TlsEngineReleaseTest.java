@@ -67,7 +67,7 @@ class TlsEngineReleaseTest {
     for (int i = 0; i < ENGINES; i++) {
       abruptlyClosed(ctx, kept);
     }
-    assertThat(count()).as("descriptors after %d abruptly closed engines (%s)", ENGINES, provider.name())
+    assertThat(count()).as("pipes after %d abruptly closed engines (%s)", ENGINES, provider.name())
         .isLessThanOrEqualTo(before + 5);
     assertThat(kept).hasSize(ENGINES + 1).allSatisfy(e -> assertThat(e.isInboundDone()).isTrue());
   }
@@ -84,7 +84,8 @@ class TlsEngineReleaseTest {
     for (int i = 0; i < ENGINES; i++) {
       abruptlyClosed(raw, kept);
     }
-    assertThat(count()).as("the leak this guards against").isGreaterThanOrEqualTo(before + 2L * ENGINES);
+    // two per engine; other test classes' engines finalized meanwhile may close a few
+    assertThat(count()).as("the leak this guards against").isGreaterThanOrEqualTo(before + ENGINES);
   }
 
   /** A whole TLS 1.3 handshake in memory, then closed as Undertow does after a client's EOF. */
@@ -103,9 +104,18 @@ class TlsEngineReleaseTest {
     kept.add(server);
   }
 
+  /** The process's open pipes (Conscrypt 2.5 opens one per engine; little else here does). */
   private static long count() throws IOException {
     try (Stream<Path> s = Files.list(FDS)) {
-      return s.count();
+      return s.filter(TlsEngineReleaseTest::isPipe).count();
+    }
+  }
+
+  private static boolean isPipe(Path fd) {
+    try {
+      return Files.readSymbolicLink(fd).toString().startsWith("pipe:");
+    } catch (IOException e) {
+      return false; // closed meanwhile
     }
   }
 

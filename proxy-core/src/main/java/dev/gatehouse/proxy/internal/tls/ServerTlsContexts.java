@@ -179,7 +179,8 @@ public final class ServerTlsContexts {
       }
     }
     javax.net.ssl.KeyManager[] kms = Pem.keyManagers(combined, new char[0]);
-    SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries);
+    SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries,
+        provider.conscrypt() ? TlsProviders.keyForm(provider) : null);
     javax.net.ssl.TrustManager[] clientTrust = clientTrustAnchors == null ? null
         : Pem.trustManagers(Pem.trustStore(Pem.certificates("tls.clientAuth", clientTrustAnchors)));
     SSLContext next = TlsProviders.context(provider, new javax.net.ssl.KeyManager[] {km}, clientTrust);

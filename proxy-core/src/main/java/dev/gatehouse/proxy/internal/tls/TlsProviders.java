@@ -223,6 +223,25 @@ public final class TlsProviders {
     return provider.conscrypt() ? new DelegatingSslContext(() -> ctx, ReleasingSslEngine::new) : ctx;
   }
 
+  /**
+   * Turns a private key into {@code provider}'s own form (for Conscrypt, a key backed by a native
+   * {@code EVP_PKEY}), or returns it as it is when the provider cannot.
+   */
+  public static java.util.function.UnaryOperator<java.security.PrivateKey> keyForm(Resolved provider) {
+    return key -> {
+      if (!provider.conscrypt() || key == null || key.getEncoded() == null) {
+        return key;
+      }
+      try {
+        return java.security.KeyFactory.getInstance(key.getAlgorithm(), provider.provider())
+            .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(key.getEncoded()));
+      } catch (GeneralSecurityException | RuntimeException e) {
+        log.debug("TLS key kept in the JDK's form ({}): {}", key.getAlgorithm(), e.toString());
+        return key;
+      }
+    };
+  }
+
   /** The JDK's supported protocols and suites, or Conscrypt's, for validation. */
   public static List<String> supportedCipherSuites(Resolved provider) {
     if (provider.conscrypt()) {

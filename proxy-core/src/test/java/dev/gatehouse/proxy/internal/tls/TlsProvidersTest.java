@@ -113,4 +113,41 @@ class TlsProvidersTest {
     SSLContext ctx = TlsProviders.context(r, null, null);
     assertThat(org.conscrypt.Conscrypt.isConscrypt(ctx.createSSLEngine())).isTrue();
   }
+
+  @Test
+  void conscryptGetsKeysInItsOwnFormOnceAndTheJdkKeepsThem() throws Exception {
+    java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    java.security.PrivateKey jdkKey = g.generateKeyPair().getPrivate();
+    TlsProviders.Resolved conscrypt = TlsProviders.resolve("tls.provider", TlsProviders.Choice.CONSCRYPT,
+        DEFAULT_PROTOCOLS, null, TlsProviders.conscrypt());
+    java.security.PrivateKey converted = TlsProviders.keyForm(conscrypt).apply(jdkKey);
+    assertThat(converted.getClass().getName()).startsWith("org.conscrypt.");
+    assertThat(converted.getEncoded()).isEqualTo(jdkKey.getEncoded());
+    TlsProviders.Resolved jdk = TlsProviders.resolve("tls.provider", TlsProviders.Choice.JDK, DEFAULT_PROTOCOLS,
+        null, TlsProviders.conscrypt());
+    assertThat(TlsProviders.keyForm(jdk).apply(jdkKey)).isSameAs(jdkKey);
+
+    // the key manager converts once per alias, not in every handshake
+    java.util.concurrent.atomic.AtomicInteger conversions = new java.util.concurrent.atomic.AtomicInteger();
+    javax.net.ssl.X509ExtendedKeyManager delegate = new javax.net.ssl.X509ExtendedKeyManager() {
+      @Override public String[] getClientAliases(String t, java.security.Principal[] i) { return null; }
+      @Override public String chooseClientAlias(String[] t, java.security.Principal[] i, java.net.Socket s) {
+        return null;
+      }
+      @Override public String[] getServerAliases(String t, java.security.Principal[] i) { return new String[] {"a"}; }
+      @Override public String chooseServerAlias(String t, java.security.Principal[] i, java.net.Socket s) {
+        return "a";
+      }
+      @Override public java.security.cert.X509Certificate[] getCertificateChain(String alias) { return null; }
+      @Override public java.security.PrivateKey getPrivateKey(String alias) { return jdkKey; }
+    };
+    SniKeyManager km = new SniKeyManager(delegate, List.of(new SniKeyManager.Entry("a", List.of("x"))), k -> {
+      conversions.incrementAndGet();
+      return TlsProviders.keyForm(conscrypt).apply(k);
+    });
+    java.security.PrivateKey first = km.getPrivateKey("a");
+    assertThat(km.getPrivateKey("a")).isSameAs(first);
+    assertThat(conversions).hasValue(1);
+  }
 }
