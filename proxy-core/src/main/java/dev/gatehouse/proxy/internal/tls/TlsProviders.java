@@ -215,10 +215,19 @@ public final class TlsProviders {
 
   /**
    * A server context of {@code provider} with these key and trust managers whose engines, with
-   * Conscrypt, free their native state as soon as their connection closes.
+   * Conscrypt, free their native state as soon as their connection closes, and whose key managers hand
+   * Conscrypt its own form of their keys (made once per alias).
    */
   public static SSLContext serverContext(Resolved provider, javax.net.ssl.KeyManager[] km,
       javax.net.ssl.TrustManager[] tm) {
+    if (provider.conscrypt() && km != null) {
+      km = km.clone();
+      for (int i = 0; i < km.length; i++) {
+        if (km[i] instanceof javax.net.ssl.X509ExtendedKeyManager x && !(x instanceof SniKeyManager)) {
+          km[i] = new KeyFormKeyManager(x, keyForm(provider));
+        }
+      }
+    }
     SSLContext ctx = context(provider, km, tm);
     return provider.conscrypt() ? new DelegatingSslContext(() -> ctx, ReleasingSslEngine::new) : ctx;
   }

@@ -149,5 +149,17 @@ class TlsProvidersTest {
     java.security.PrivateKey first = km.getPrivateKey("a");
     assertThat(km.getPrivateKey("a")).isSameAs(first);
     assertThat(conversions).hasValue(1);
+
+    // the same for the key managers of other server contexts (TLS interception's leaves)
+    KeyFormKeyManager leafKm = new KeyFormKeyManager(delegate, k -> {
+      conversions.incrementAndGet();
+      return TlsProviders.keyForm(conscrypt).apply(k);
+    });
+    java.security.PrivateKey leafKey = leafKm.getPrivateKey("a");
+    assertThat(leafKey.getClass().getName()).startsWith("org.conscrypt.");
+    assertThat(leafKm.getPrivateKey("a")).isSameAs(leafKey);
+    assertThat(conversions).hasValue(2);
+    assertThat(TlsProviders.serverContext(conscrypt, new javax.net.ssl.KeyManager[] {delegate}, null).getProvider()
+        .getName()).isEqualTo("Conscrypt");
   }
 }
