@@ -20,6 +20,7 @@ module dev.gatehouse.proxy.core {
   requires static io.opentelemetry.context;
   requires static micrometer.core;
   requires static micrometer.registry.prometheus;
+  requires static org.conscrypt;
 
   exports dev.gatehouse.proxy;
   exports dev.gatehouse.proxy.access;

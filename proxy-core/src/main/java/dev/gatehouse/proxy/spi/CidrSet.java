@@ -80,28 +80,33 @@ public final class CidrSet {
         return null;
       }
     }
-    String[] parts = s.split("\\.", -1);
-    if (parts.length != 4) {
-      return null;
-    }
+    // four dot-separated parts of 1-3 digits, each 0-255; by hand: the forward proxy asks for every
+    // request's host, and split() cost an ArrayList, four strings and an array each time
     byte[] out = new byte[4];
-    for (int i = 0; i < 4; i++) {
-      String p = parts[i];
-      if (p.isEmpty() || p.length() > 3) {
-        return null;
-      }
-      int v = 0;
-      for (int j = 0; j < p.length(); j++) {
-        char c = p.charAt(j);
-        if (c < '0' || c > '9') {
+    int part = 0;
+    int digits = 0;
+    int v = 0;
+    for (int i = 0, n = s.length(); i <= n; i++) {
+      char c = i == n ? '.' : s.charAt(i);
+      if (c == '.') {
+        if (digits == 0 || part == 4) {
           return null;
         }
+        out[part++] = (byte) v;
+        digits = 0;
+        v = 0;
+      } else if (c >= '0' && c <= '9' && digits < 3) {
         v = v * 10 + (c - '0');
-      }
-      if (v > 255) {
+        digits++;
+        if (v > 255) {
+          return null;
+        }
+      } else {
         return null;
       }
-      out[i] = (byte) v;
+    }
+    if (part != 4) {
+      return null;
     }
     return out;
   }

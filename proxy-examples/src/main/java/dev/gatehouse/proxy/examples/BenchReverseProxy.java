@@ -26,7 +26,9 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>The harness's TLS contract: with {@code PROXY_TLS=1} it terminates TLS on {@code PROXY_PORT} with
  * {@code TLS_CERT_FILE} / {@code TLS_KEY_FILE} (PEM; TLS 1.2 and 1.3), and with {@code PROXY_H2=1} it
- * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}). {@code IO_THREADS} overrides the
+ * offers HTTP/2 through ALPN ({@code h2}, then {@code http/1.1}); {@code TLS_PROVIDER} is {@code AUTO}
+ * (default: Conscrypt, which this jar holds, where its native library loads), {@code JDK} or {@code
+ * CONSCRYPT}. {@code IO_THREADS} overrides the
  * number of I/O threads (default: the available processors) and {@code RESPONSE_BUFFER_SIZE} the
  * per-exchange read-ahead (default 64 KiB), and {@code UPSTREAM_H2=1} speaks HTTP/2 to the origin (h2c
  * with prior knowledge, or ALPN for an https origin), and {@code ACCESS_LOG=file} writes a JSON-lines
@@ -80,8 +82,10 @@ public final class BenchReverseProxy {
     }
     BenchAdmin.apply(builder);
     if ("1".equals(System.getenv("PROXY_TLS"))) {
+      String provider = System.getenv().getOrDefault("TLS_PROVIDER", "AUTO");
       builder.tls(ServerTls.builder()
           .pem(Path.of(required("TLS_CERT_FILE")), Path.of(required("TLS_KEY_FILE")))
+          .provider(ServerTls.Provider.valueOf(provider))
           .reloadInterval(Duration.ZERO) // the files do not change during a run
           .build());
       builder.http2("1".equals(System.getenv("PROXY_H2")));

@@ -70,6 +70,7 @@ public final class ServerTlsContexts {
   /** NONE, OPTIONAL or REQUIRED (ServerTls.ClientAuth). */
   private final String clientAuth;
   private final Path clientTrustAnchors;
+  private final TlsProviders.Resolved provider;
 
   /**
    * @param protocols the protocols to enable
@@ -85,6 +86,13 @@ public final class ServerTlsContexts {
    */
   public ServerTlsContexts(List<Source> sources, List<String> protocols, List<String> cipherSuites, String clientAuth,
       Path clientTrustAnchors) {
+    this(sources, protocols, cipherSuites, clientAuth, clientTrustAnchors, TlsProviders.Resolved.JDK);
+  }
+
+  /** @param provider the implementation whose contexts serve the handshakes: the JDK's or Conscrypt */
+  public ServerTlsContexts(List<Source> sources, List<String> protocols, List<String> cipherSuites, String clientAuth,
+      Path clientTrustAnchors, TlsProviders.Resolved provider) {
+    this.provider = provider;
     this.sources = List.copyOf(sources);
     this.protocols = protocols.toArray(new String[0]);
     this.cipherSuites = cipherSuites == null ? null : cipherSuites.toArray(new String[0]);
@@ -108,10 +116,15 @@ public final class ServerTlsContexts {
         } else if ("OPTIONAL".equals(clientAuth)) {
           engine.setWantClientAuth(true);
         }
-        return engine;
+        return provider.conscrypt() ? TlsProviders.releasing(engine) : engine;
       });
     }
     return context;
+  }
+
+  /** The implementation serving the handshakes. */
+  public TlsProviders.Resolved provider() {
+    return provider;
   }
 
   /** The DNS names served, for logs and tests. */
@@ -166,15 +179,18 @@ public final class ServerTlsContexts {
       }
     }
     javax.net.ssl.KeyManager[] kms = Pem.keyManagers(combined, new char[0]);
-    SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries);
+    SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries,
+        provider.conscrypt() ? TlsProviders.keyForm(provider) : null);
     javax.net.ssl.TrustManager[] clientTrust = clientTrustAnchors == null ? null
         : Pem.trustManagers(Pem.trustStore(Pem.certificates("tls.clientAuth", clientTrustAnchors)));
-    SSLContext next = Pem.context(new javax.net.ssl.KeyManager[] {km}, clientTrust);
+    SSLContext next = TlsProviders.context(provider, new javax.net.ssl.KeyManager[] {km}, clientTrust);
     boolean first = current.get() == null;
     current.set(next);
     stamps = newStamps;
     names = List.copyOf(served);
-    if (!first) {
+    if (first) {
+      log.info("TLS certificates for {}, served by {}", served, provider.description());
+    } else {
       log.info("TLS certificates reloaded: {}", served);
     }
   }

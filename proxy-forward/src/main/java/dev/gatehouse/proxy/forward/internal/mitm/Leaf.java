@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.forward.internal.mitm;
 
+import dev.gatehouse.proxy.spi.ServerContexts;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -7,7 +8,6 @@ import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
@@ -28,12 +28,11 @@ public record Leaf(String host, X509Certificate[] chain, SSLContext context) {
 
   /** A leaf for {@code host}: {@code chain} presented with {@code key}. */
   static Leaf of(String host, X509Certificate[] chain, PrivateKey key) {
+    // Conscrypt when it is on the class path, as the listener's; no trust managers: client certificates
+    // are not asked for, and the JDK's roots are not loaded
     try {
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      // no trust managers: client certificates are not asked for, and the JDK's roots are not loaded
-      ctx.init(new KeyManager[] {new OneKey(chain, key)}, new TrustManager[0], null);
-      return new Leaf(host, chain, ctx);
-    } catch (java.security.GeneralSecurityException e) {
+      return new Leaf(host, chain, ServerContexts.of(new KeyManager[] {new OneKey(chain, key)}));
+    } catch (IllegalStateException e) {
       throw new IllegalStateException("cannot create a TLS context for " + host + ": " + e.getMessage(), e);
     }
   }
