@@ -49,6 +49,8 @@ public final class Telemetry {
   private final List<StatusContributor> contributors = new CopyOnWriteArrayList<>();
   private final List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
   private final LongAdder listenerFailures = new LongAdder();
+  private final LongAdder limitRefusals = new LongAdder();
+  private volatile long lastLimitLog = System.nanoTime() - 1_000_000_000L;
   private volatile ProxyStatus.State state = ProxyStatus.State.NEW;
   private volatile Instant startedAt;
   private volatile InetSocketAddress address;
@@ -400,6 +402,26 @@ public final class Telemetry {
       notify(ls, l -> l.connectionClosed(oc), "connectionClosed");
     });
     notify(ls, l -> l.connectionOpened(oc), "connectionOpened");
+  }
+
+  /**
+   * A limit turned a client away (see {@link ProxyListener#limitReached}); logged at most once a second
+   * at INFO, with how many since the last line.
+   */
+  public void limitReached(InetSocketAddress client, String limit) {
+    limitRefusals.increment();
+    long now = System.nanoTime();
+    long last = lastLimitLog;
+    if (now - last >= 1_000_000_000L) {
+      lastLimitLog = now;
+      long n = limitRefusals.sumThenReset();
+      log.info("client limits: {} client(s) turned away since the last report (the latest by the {} limit: {})", n,
+          limit, client);
+    }
+    ProxyListener[] ls = listeners;
+    if (ls.length > 0) {
+      notify(ls, l -> l.limitReached(client, limit), "limitReached");
+    }
   }
 
   /** A TLS handshake with a client completed or failed. */
