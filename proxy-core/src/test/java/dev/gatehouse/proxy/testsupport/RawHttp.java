@@ -35,6 +35,12 @@ public final class RawHttp implements AutoCloseable {
     return new RawHttp(s);
   }
 
+  /** Speaks over a socket already connected (a TLS socket, say); sets a 10 s read timeout. */
+  public static RawHttp over(Socket socket) throws IOException {
+    socket.setSoTimeout(10_000);
+    return new RawHttp(socket);
+  }
+
   /** Connects to {@code 127.0.0.1:port} from the local address {@code from} (e.g. 127.0.0.2). */
   public static RawHttp connect(int port, java.net.InetAddress from) throws IOException {
     Socket s = new Socket();
