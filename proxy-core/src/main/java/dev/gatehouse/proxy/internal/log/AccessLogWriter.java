@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.internal.log;
 
 import dev.gatehouse.proxy.AccessLog;
+import dev.gatehouse.proxy.headers.RequestId;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import io.undertow.server.HttpServerExchange;
@@ -32,13 +33,13 @@ public final class AccessLogWriter {
   private static final DateTimeFormatter CLF_TIME =
       DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
   private static final Entry POISON = new Entry(0, null, null, null, null, null, null, 0, null, null, 0, 0, 0, 0,
-      null, null, null, null);
+      null, null, null, null, null);
   private static final long CLOSE_WAIT_MS = 30_000;
 
   /** What one line says; captured on the I/O thread, formatted on the writer thread. */
   public record Entry(long epochMillis, String client, String user, String method, String scheme, String host,
       String pathAndQuery, int port, String requestLine, String protocol, int status, long bytesIn, long bytesOut,
-      long durationMicros, String decision, String rule, String referer, String userAgent) {}
+      long durationMicros, String decision, String rule, String referer, String userAgent, String requestId) {}
 
   private final AccessLog.Format format;
   private final Path file;
@@ -108,7 +109,8 @@ public final class AccessLogWriter {
         connect ? null : scheme, host.isEmpty() ? null : host, connect ? null : r.pathAndQuery(), port, line,
         hse.getProtocol().toString(), ex.responseStatus(), ex.requestBodyBytes(), ex.responseBodyBytes(), micros,
         ex.attribute(AccessLog.POLICY_DECISION).orElse(null), ex.attribute(AccessLog.POLICY_RULE).orElse(null),
-        hse.getRequestHeaders().getFirst(Headers.REFERER), hse.getRequestHeaders().getFirst(Headers.USER_AGENT));
+        hse.getRequestHeaders().getFirst(Headers.REFERER), hse.getRequestHeaders().getFirst(Headers.USER_AGENT),
+        ex.attribute(RequestId.ATTRIBUTE).orElse(null));
   }
 
   void offer(Entry e) {
@@ -310,6 +312,8 @@ public final class AccessLogWriter {
     str(sb, e.decision());
     sb.append(",\"rule\":");
     str(sb, e.rule());
+    sb.append(",\"requestId\":");
+    str(sb, e.requestId());
     sb.append('}');
     return sb.toString();
   }
