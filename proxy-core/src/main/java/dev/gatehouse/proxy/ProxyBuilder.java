@@ -535,7 +535,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * Caches responses in {@code cache} (see {@link HttpCache}): the cache runs after every filter, right
    * before the request would go upstream, so a hit is only served to requests the filters let through.
    * A reverse proxy's route may use another cache or none; a forward proxy caches plain-HTTP responses
-   * (tunnels stay opaque). The cache is not closed with the proxy.
+   * and those of the requests it decrypts from an intercepted HTTPS tunnel (keyed by {@code https://host}); other
+   * tunnels stay opaque. The cache is not closed with the proxy.
    *
    * @implSpec Defaults to none.
    */
