@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.ProxyStatus;
 import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.events.TlsHandshake;
+import dev.gatehouse.proxy.internal.tls.ObservedSslEngine;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.spi.Endpoint;
@@ -439,7 +440,7 @@ public final class Telemetry {
    * registered, else {@code context} itself.
    */
   public SSLContext observeTls(SSLContext context) {
-    return enabled() ? ObservedSslEngine.wrap(context, this) : context;
+    return enabled() ? ObservedSslEngine.wrap(context, new HandshakeReporter(this)) : context;
   }
 
   private void notify(ProxyListener[] ls, Consumer<ProxyListener> event, String name) {
