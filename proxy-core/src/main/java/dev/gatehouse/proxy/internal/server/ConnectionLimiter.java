@@ -29,10 +29,10 @@ import org.xnio.channels.AcceptingChannel;
  * metrics and reported to the listeners ({@code limitReached}). It takes the place of Undertow's accept
  * listener, then hands each admitted connection to Undertow's own open listener.
  *
- * <p>A connection is counted until it closes: its close listener is chained in front of Undertow's, and
- * its first request adds a close listener of the HTTP connection too (Undertow sets a connection's close
- * listener again when ALPN picks HTTP/1.1). Should a connection close unseen, the count is corrected when
- * a limit is reached: connections no longer open are dropped before anything is refused.
+ * <p>A connection is counted until it closes: it gets a close listener of its own before Undertow's (XNIO
+ * merges them), and its first request adds a close listener of the HTTP connection too. Should a
+ * connection still close unseen, the count is corrected when a limit is reached: connections no longer
+ * open are dropped before anything is refused.
  */
 final class ConnectionLimiter {
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
@@ -106,14 +106,12 @@ final class ConnectionLimiter {
     }
     Counted counted = new Counted(c, ip);
     open.put(c, counted);
+    // XNIO merges close listeners: Undertow's, set by its open listener (again when ALPN picks HTTP/1.1),
+    // come on top of this one, which only frees the place
+    c.setCloseListener(closed -> release(counted));
     ChannelListeners.invokeChannelListener(c, openListener);
-    ChannelListener<? super StreamConnection> undertows = c.getCloseListener();
-    c.setCloseListener(closed -> {
-      release(counted);
-      ChannelListeners.invokeChannelListener(closed, undertows);
-    });
     if (!c.isOpen()) {
-      release(counted); // closed while being opened, before its close listener was ours
+      release(counted); // closed while being opened
     }
   }
 
