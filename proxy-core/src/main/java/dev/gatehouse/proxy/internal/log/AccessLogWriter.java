@@ -18,6 +18,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -244,14 +245,30 @@ public final class AccessLogWriter {
     if (t == null) {
       return;
     }
-    try {
-      queue.put(POISON); // waits for room: every line queued before close is written
-      java.util.concurrent.locks.LockSupport.unpark(t);
-      t.join(CLOSE_WAIT_MS);
-      if (t.isAlive()) {
-        log.warn("access log writer still busy after {} ms; {} lines pending", CLOSE_WAIT_MS, queue.size());
+    // an interrupt does not cut this short (the lines would be lost); it is passed on when done
+    boolean interrupted = false;
+    for (;;) {
+      try {
+        queue.put(POISON); // waits for room: every line queued before close is written
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
       }
-    } catch (InterruptedException e) {
+    }
+    java.util.concurrent.locks.LockSupport.unpark(t);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
+    for (long left = CLOSE_WAIT_MS; left > 0 && t.isAlive();
+        left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) {
+      try {
+        t.join(left);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (t.isAlive()) {
+      log.warn("access log writer still busy after {} ms; {} lines pending", CLOSE_WAIT_MS, queue.size());
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
     }
   }

@@ -356,14 +356,19 @@ public final class Engine implements ProxyServer {
       telemetry.closed();
       return;
     }
+    // An interrupted caller gets no grace period but still a whole close (tunnels closed and logged, the
+    // access log written out, Undertow stopped: its stop fails on an interrupt); the interrupt is restored.
+    boolean interrupted = Thread.interrupted();
     telemetry.closing();
     stopAccepting();
     gate.drain();
     long deadline = System.nanoTime() + config.shutdownGracePeriod().toNanos();
-    try {
-      gate.awaitDrained(deadline, () -> openTunnels.size() == 0 && runtime.interceptedOpen() == 0);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (!interrupted) {
+      try {
+        gate.awaitDrained(deadline, () -> openTunnels.size() == 0 && runtime.interceptedOpen() == 0);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
     }
     if (gate.active() > 0) {
       log.warn("{} proxy: {} exchange(s) still running after shutdownGracePeriod {}; closing them",
@@ -383,12 +388,16 @@ public final class Engine implements ProxyServer {
         log.warn("close hook failed", e);
       }
     }
+    interrupted |= Thread.interrupted();
     undertow.stop();
     bufferPool.close();
     worker = null;
     state = State.CLOSED;
     telemetry.closed();
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**
