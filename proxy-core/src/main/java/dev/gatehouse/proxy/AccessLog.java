@@ -53,8 +53,9 @@ public final class AccessLog {
     /**
      * One JSON object per line with {@code time} (ISO-8601, UTC), {@code client}, {@code user}, {@code
      * method}, {@code scheme}, {@code host}, {@code port}, {@code path}, {@code protocol}, {@code status},
-     * {@code bytesIn}, {@code bytesOut}, {@code durationMs}, {@code decision} and {@code rule}; absent
-     * values are {@code null}. For a tunnel, {@code bytesIn} is client to destination and {@code
+     * {@code bytesIn}, {@code bytesOut}, {@code durationMs}, {@code decision}, {@code rule} and {@code
+     * requestId} (the {@link dev.gatehouse.proxy.headers.RequestId} of the exchange); absent values are
+     * {@code null}. For a tunnel, {@code bytesIn} is client to destination and {@code
      * bytesOut} destination to client.
      */
     JSON_LINES

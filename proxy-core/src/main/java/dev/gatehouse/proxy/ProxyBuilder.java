@@ -5,6 +5,7 @@ import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.internal.http1.Http;
 import dev.gatehouse.proxy.internal.observe.AdminServer;
 import dev.gatehouse.proxy.internal.observe.Features;
+import dev.gatehouse.proxy.internal.server.ClientLimits;
 import dev.gatehouse.proxy.internal.server.CoreConfig;
 import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.metrics.MetricsOptions;
@@ -108,6 +109,9 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   private String adminHost = DEFAULT_HOST;
   private HttpCache cache;
   private boolean cachePlacedByTerminal;
+  private int maxClientConnections;
+  private int maxClientConnectionsPerIp;
+  private int maxConcurrentExchanges;
 
   /** For subclasses. */
   protected ProxyBuilder() {}
@@ -348,6 +352,57 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
+   * Most client connections open at once. A connection beyond it is closed as soon as it is accepted,
+   * before anything is read from it (no TLS handshake, no request); each such refusal is counted ({@code
+   * gatehouse.limit.rejections}) and reported to the listeners ({@link ProxyListener#limitReached}).
+   * Connections count from their acceptance to their close, tunnels included. 0 means no limit.
+   *
+   * @implSpec Defaults to 0: no limit (each connection costs a few KiB; the operating system's file
+   *     descriptor limit is the bound then).
+   */
+  public B maxClientConnections(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("maxClientConnections: " + max + " (expected: >= 0, 0 for no limit)");
+    }
+    this.maxClientConnections = max;
+    return self();
+  }
+
+  /**
+   * Most client connections open at once from one IP address (the TCP peer's, not one named in {@code
+   * X-Forwarded-For}), so that one client cannot take every connection {@link #maxClientConnections}
+   * allows. Beyond it a connection is closed as soon as it is accepted, counted and reported as there.
+   * 0 means no limit.
+   *
+   * @implSpec Defaults to 0: no limit (clients behind one NAT or load balancer share an address).
+   */
+  public B maxClientConnectionsPerIp(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("maxClientConnectionsPerIp: " + max
+          + " (expected: >= 0, 0 for no limit)");
+    }
+    this.maxClientConnectionsPerIp = max;
+    return self();
+  }
+
+  /**
+   * Most exchanges in flight at once (from the request head to the end of the response; a tunnel counts
+   * until its 200 or 101 is sent). A request beyond it is answered {@code 503 Service Unavailable} with
+   * {@code Connection: close}, without running a filter or reaching an upstream; it is logged and
+   * counted as any exchange, and reported to the listeners ({@link ProxyListener#limitReached}). 0 means
+   * no limit.
+   *
+   * @implSpec Defaults to 0: no limit.
+   */
+  public B maxConcurrentExchanges(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("maxConcurrentExchanges: " + max + " (expected: >= 0, 0 for no limit)");
+    }
+    this.maxConcurrentExchanges = max;
+    return self();
+  }
+
+  /**
    * Most connections open to one upstream address at once.
    *
    * @implSpec Defaults to 1024.
@@ -480,7 +535,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
    * Caches responses in {@code cache} (see {@link HttpCache}): the cache runs after every filter, right
    * before the request would go upstream, so a hit is only served to requests the filters let through.
    * A reverse proxy's route may use another cache or none; a forward proxy caches plain-HTTP responses
-   * (tunnels stay opaque). The cache is not closed with the proxy.
+   * and those of the requests it decrypts from an intercepted HTTPS tunnel (keyed by {@code https://host}); other
+   * tunnels stay opaque. The cache is not closed with the proxy.
    *
    * @implSpec Defaults to none.
    */
@@ -650,6 +706,10 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
       throw new IllegalStateException("upstreamMaxIdleConnections: " + upstreamMaxIdleConnections
           + " (expected: <= upstreamMaxConnections " + upstreamMaxConnections + ")");
     }
+    if (maxClientConnections > 0 && maxClientConnectionsPerIp > maxClientConnections) {
+      throw new IllegalStateException("maxClientConnectionsPerIp: " + maxClientConnectionsPerIp
+          + " (expected: <= maxClientConnections " + maxClientConnections + ")");
+    }
     if (adminPort > 0 && adminPort == port) {
       throw new IllegalStateException("adminPort: " + adminPort + " (expected: a port other than the proxy's port "
           + port + ")");
@@ -666,6 +726,8 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
         responseBufferSize, responseBufferMemoryLimit, tls == null ? null : tls.contexts(),
         tls == null ? Duration.ZERO : tls.reloadInterval(), http2, clock);
     Engine engine = new Engine(config, terminal);
+    engine.clientLimits(new ClientLimits(maxClientConnections,
+        maxClientConnectionsPerIp, maxConcurrentExchanges));
     if (accessLog != null) {
       accessLog.attach(engine);
     }

@@ -1,5 +1,7 @@
 package dev.gatehouse.proxy.events;
 
+import java.net.InetSocketAddress;
+
 /**
  * Observes exchanges, upstream attempts, tunnels and client connections as they happen. Register one
  * with {@code builder.addListener(listener)}; the access log ({@code builder.accessLog}), the metrics
@@ -92,6 +94,18 @@ public interface ProxyListener {
 
   /** A TLS handshake with a client completed or failed (TLS listeners only). */
   default void tlsHandshake(TlsHandshake handshake) {}
+
+  /**
+   * A limit that protects the proxy turned a client away. {@code limit} says which: {@code connections}
+   * ({@code maxClientConnections}) or {@code connections-per-ip} ({@code maxClientConnectionsPerIp}) for a
+   * connection closed as soon as it was accepted, before anything was read from it; {@code exchanges}
+   * ({@code maxConcurrentExchanges}) for a request answered {@code 503} (its exchange is reported as
+   * usual too). Called on an I/O thread.
+   *
+   * @param client the client's address
+   * @param limit {@code connections}, {@code connections-per-ip} or {@code exchanges}
+   */
+  default void limitReached(InetSocketAddress client, String limit) {}
 
   /**
    * A policy decided something about the exchange. {@code kind} is one of a few constants ({@link

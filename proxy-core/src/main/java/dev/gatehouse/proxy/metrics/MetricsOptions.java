@@ -37,6 +37,9 @@ import java.util.Objects;
  *   <tr><td>{@code gatehouse.upstream.pending}</td><td>gauge</td><td>{@code upstream}</td></tr>
  *   <tr><td>{@code gatehouse.connections}</td><td>counter</td><td>client connections opened</td></tr>
  *   <tr><td>{@code gatehouse.connections.active}</td><td>gauge</td><td>client connections open</td></tr>
+ *   <tr><td>{@code gatehouse.limit.rejections}</td><td>counter</td><td>{@code limit} (connections,
+ *       connections-per-ip, exchanges): clients turned away by {@code maxClientConnections}, {@code
+ *       maxClientConnectionsPerIp}, {@code maxConcurrentExchanges}</td></tr>
  *   <tr><td>{@code gatehouse.tls.handshakes}</td><td>counter</td><td>{@code result} (success, failure)</td></tr>
  *   <tr><td>{@code gatehouse.tunnels}</td><td>counter</td><td>{@code kind} (connect, upgrade)</td></tr>
  *   <tr><td>{@code gatehouse.tunnels.active}</td><td>gauge</td><td>open tunnels</td></tr>
@@ -59,7 +62,7 @@ public final class MetricsOptions {
   private static final MetricsOptions DEFAULTS = new Builder().build();
   /** Tag keys the proxy's meters use themselves. */
   private static final List<String> RESERVED = List.of("route", "method", "status", "outcome", "group", "server",
-      "state", "upstream", "result", "kind", "direction", "decision", "reason");
+      "state", "upstream", "result", "kind", "direction", "decision", "reason", "limit");
 
   private final boolean histograms;
   private final List<String> tags;

@@ -250,9 +250,9 @@ public final class FilterHarness {
 
     /** Sends the request (its body through the request transformers) and returns the upstream's answer. */
     private ProxyResponse deliver(HarnessRequest r) {
-      byte[] body = r.transformers == null ? r.body : ResponseRules.transform(r.body, r.transformers);
+      byte[] body = r.transformers() == null ? r.body : ResponseRules.transform(r.body, r.transformers());
       HarnessHeaders sent = new HarnessHeaders(r.headerMap());
-      if (r.transformers != null) {
+      if (r.transformers() != null) {
         sent.set("Content-Length", Integer.toString(body.length));
       }
       UpstreamRequest u = new UpstreamRequest(r.method(), r.path(), r.query(), r.authority(), sent.toMap(), body);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.io.ByteArrayInputStream;
@@ -12,6 +13,8 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -80,6 +83,44 @@ class RequestLimitsTest {
           .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(small))).build(),
           HttpResponse.BodyHandlers.ofString());
       assertThat(ok.statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aChunkedBodyOverTheLimitIsAnsweredWhileItIsSentAndTheConnectionServesTheNextRequest() throws Exception {
+    try (ProxyServer proxy = proxy(RequestLimits.builder().maxBodySize(100_000).build());
+         RawHttp c = RawHttp.connect(proxy.port())) {
+      byte[] chunk = ("4000\r\n" + "x".repeat(0x4000) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+      AtomicReference<Exception> writeFailure = new AtomicReference<>();
+      Thread writer = new Thread(() -> {
+        try {
+          c.send("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+          for (int i = 0; i < 64; i++) { // 1 MiB, ten times the limit
+            c.send(chunk);
+          }
+          c.send("0\r\n\r\n");
+        } catch (Exception e) {
+          writeFailure.set(e);
+        }
+      }, "body-writer");
+      writer.start();
+
+      RawHttp.Response r = c.readResponse(); // read while the body is still being written
+      assertThat(r.status).isEqualTo(413);
+      assertThat(r.header("Connection")).isNotEqualTo("close");
+      writer.join(); // the proxy took the whole body: closing with it unread would reset the connection
+      assertThat(writeFailure.get()).isNull();
+      RawHttp.Response next = c.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n").readResponse();
+      assertThat(next.status).isEqualTo(200);
+
+      // the upstream connection of the cut POST was closed mid-body: it is recorded incomplete, if at all
+      RawUpstream.Request seen = upstream.nextRequest();
+      if (seen.requestLine.startsWith("POST")) {
+        assertThat(seen.complete).as("the upstream saw a complete over-limit request").isFalse();
+        seen = upstream.nextRequest();
+      }
+      assertThat(seen.requestLine).isEqualTo("GET /after HTTP/1.1");
+      assertThat(upstream.requests).noneMatch(q -> q.complete && q.requestLine.startsWith("POST"));
     }
   }
 

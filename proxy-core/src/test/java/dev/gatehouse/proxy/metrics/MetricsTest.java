@@ -159,7 +159,7 @@ class MetricsTest {
     assertThatThrownBy(() -> MetricsOptions.builder().tag("route", "x"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("tag key: \"route\" (expected: not blank, and none of route, method, status, outcome, group, "
-            + "server, state, upstream, result, kind, direction, decision, reason)");
+            + "server, state, upstream, result, kind, direction, decision, reason, limit)");
     assertThatThrownBy(() -> MetricsOptions.builder().tag("a", "1").tag("a", "2"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("tag key: \"a\" (expected: each key once)");

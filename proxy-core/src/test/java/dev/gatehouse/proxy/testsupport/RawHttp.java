@@ -35,6 +35,22 @@ public final class RawHttp implements AutoCloseable {
     return new RawHttp(s);
   }
 
+  /** Speaks over a socket already connected (a TLS socket, say); sets a 10 s read timeout. */
+  public static RawHttp over(Socket socket) throws IOException {
+    socket.setSoTimeout(10_000);
+    return new RawHttp(socket);
+  }
+
+  /** Connects to {@code 127.0.0.1:port} from the local address {@code from} (e.g. 127.0.0.2). */
+  public static RawHttp connect(int port, java.net.InetAddress from) throws IOException {
+    Socket s = new Socket();
+    s.bind(new InetSocketAddress(from, 0));
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    s.setSoTimeout(10_000);
+    s.setTcpNoDelay(true);
+    return new RawHttp(s);
+  }
+
   /** Sends {@code text} (CRLF line ends must be written explicitly) and reads one response. */
   public static Response exchange(int port, String text) throws IOException {
     try (RawHttp c = connect(port)) {

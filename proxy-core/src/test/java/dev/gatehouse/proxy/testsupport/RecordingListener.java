@@ -145,6 +145,11 @@ public final class RecordingListener implements ProxyListener {
   }
 
   @Override
+  public void limitReached(java.net.InetSocketAddress client, String limit) {
+    add("limitReached " + limit + " " + client.getAddress().getHostAddress());
+  }
+
+  @Override
   public void tlsHandshake(TlsHandshake handshake) {
     handshakes.add(handshake);
     add("tls " + (handshake.succeeded() ? "ok " + handshake.protocol().orElse("?") : "failed"));

@@ -53,7 +53,7 @@ class AccessLogTest {
           .asString().matches("\\{\"time\":\"[0-9T:.-]+Z\",\"client\":\"127.0.0.1\",\"user\":\"alice\","
           + "\"method\":\"GET\",\"scheme\":\"http\",\"host\":\"127.0.0.1\",\"port\":" + up.port() + ",\"path\":\"/a\\?b=1\","
           + "\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytesIn\":0,\"bytesOut\":5,\"durationMs\":[0-9]+\\.[0-9]{3},"
-          + "\"decision\":\"allow\",\"rule\":\"allow address 127.0.0.1:" + up.port() + "\"}");
+          + "\"decision\":\"allow\",\"rule\":\"allow address 127.0.0.1:" + up.port() + "\",\"requestId\":null}");
       assertThat(lines).filteredOn(l -> l.contains("\"status\":403")).singleElement().asString()
           .contains("\"user\":\"alice\"", "\"port\":9", "\"decision\":\"deny\"", "\"rule\":\"default deny loopback 127.0.0.0/8\"");
       assertThat(lines).filteredOn(l -> l.contains("\"status\":407")).singleElement().asString()

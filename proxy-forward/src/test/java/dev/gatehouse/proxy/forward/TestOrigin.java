@@ -172,6 +172,9 @@ final class TestOrigin implements AutoCloseable {
     byte[] out = body.length > 0 ? body
         : ("hello " + exchange.getRequestURI() + " over " + exchange.getProtocol()).getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+    if (exchange.getRequestPath().startsWith("/cacheable")) {
+      exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "public, max-age=600");
+    }
     exchange.getResponseHeaders().put(Headers.CONTENT_LENGTH, out.length);
     exchange.getResponseSender().send(ByteBuffer.wrap(out));
   }

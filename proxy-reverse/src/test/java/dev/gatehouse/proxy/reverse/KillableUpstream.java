@@ -38,8 +38,8 @@ final class KillableUpstream implements AutoCloseable {
   final AtomicInteger servedSinceStart = new AtomicInteger();
   final AtomicInteger healthChecks = new AtomicInteger();
   /**
-   * When a connection gets its n-th request (0 for never), the upstream goes down as it reads it: the
-   * listener closes, then that connection closes without an answer.
+   * When a connection gets its n-th request (0 for never), the upstream goes down once it has read it
+   * (head and body): the listener closes, then that connection closes without an answer.
    */
   volatile int goDownOnRequest;
 
@@ -130,14 +130,21 @@ final class KillableUpstream implements AutoCloseable {
           return;
         }
         boolean close = false;
+        int length = 0;
         String h;
         while ((h = readLine(in)) != null && !h.isEmpty()) {
           close |= h.regionMatches(true, 0, "connection: close", 0, 17);
+          if (h.regionMatches(true, 0, "content-length:", 0, 15)) {
+            length = Integer.parseInt(h.substring(15).trim());
+          }
         }
         if (h == null) {
           return;
         }
         if (n == goDownOnRequest) {
+          // the whole request is read first: the server may have acted on it, and no unread byte turns
+          // the close below into a reset (a reset as the body arrived let the proxy resend it elsewhere)
+          in.readNBytes(length);
           listener.close();
           return; // closes this connection (a FIN, not a reset)
         }

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ServerTls;
 import dev.gatehouse.proxy.events.TlsHandshake;
+import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RecordingListener;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -91,6 +94,41 @@ class TlsEventsTest {
       assertThat(h.failure()).containsInstanceOf(javax.net.ssl.SSLHandshakeException.class);
       assertThat(h.protocol()).isEmpty();
       assertThat(events.events("exchange", "connection")).isEmpty();
+    }
+  }
+
+  private static RawHttp connectHttp11(ProxyServer proxy) throws IOException {
+    SSLSocket s = (SSLSocket) trustCa.getSocketFactory().createSocket("localhost", proxy.port());
+    SSLParameters p = s.getSSLParameters();
+    p.setApplicationProtocols(new String[] {"http/1.1"}); // ALPN picks HTTP/1.1: Undertow sets its close listener again
+    s.setSSLParameters(p);
+    s.setSoTimeout(10_000);
+    s.startHandshake();
+    return RawHttp.over(s);
+  }
+
+  /** maxClientConnections on a TLS listener: refused before the handshake, freed when an ALPN connection closes. */
+  @Test
+  void aConnectionBeyondTheLimitIsClosedBeforeItsHandshakeAndAClosedOneFreesItsPlace() throws Exception {
+    RecordingListener events = new RecordingListener();
+    try (ProxyServer proxy = ReverseProxy.builder().addListener(events).maxClientConnections(1)
+        .tls(ServerTls.builder().pem(localhost.chain(), localhost.key()).build()).http2(true)
+        .addRoute(Route.any().to(backends.url(0))).build().start()) {
+      RawHttp a = connectHttp11(proxy);
+      assertThat(a.send("GET /limit-a HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse().status).isEqualTo(200);
+
+      assertThatThrownBy(() -> connectHttp11(proxy)).isInstanceOf(IOException.class);
+      events.await("limitReached connections 127.0.0.1");
+      assertThat(events.events("tls ")).containsExactly("tls ok TLSv1.3"); // no handshake for the refused one
+
+      a.close();
+      events.await("connectionClosed");
+      try (RawHttp b = connectHttp11(proxy)) {
+        assertThat(b.send("GET /limit-b HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse().status).isEqualTo(200);
+      }
+      assertThat(events.events("limitReached")).containsExactly("limitReached connections 127.0.0.1");
+      assertThat(backends.get(0).getAllServeEvents()).extracting(e -> e.getRequest().getUrl())
+          .filteredOn(u -> u.startsWith("/limit-")).containsExactlyInAnyOrder("/limit-a", "/limit-b");
     }
   }
 }

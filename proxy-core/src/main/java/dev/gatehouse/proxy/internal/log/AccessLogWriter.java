@@ -1,6 +1,7 @@
 package dev.gatehouse.proxy.internal.log;
 
 import dev.gatehouse.proxy.AccessLog;
+import dev.gatehouse.proxy.headers.RequestId;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.exchange.RequestImpl;
 import io.undertow.server.HttpServerExchange;
@@ -17,6 +18,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -32,13 +34,13 @@ public final class AccessLogWriter {
   private static final DateTimeFormatter CLF_TIME =
       DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
   private static final Entry POISON = new Entry(0, null, null, null, null, null, null, 0, null, null, 0, 0, 0, 0,
-      null, null, null, null);
+      null, null, null, null, null);
   private static final long CLOSE_WAIT_MS = 30_000;
 
   /** What one line says; captured on the I/O thread, formatted on the writer thread. */
   public record Entry(long epochMillis, String client, String user, String method, String scheme, String host,
       String pathAndQuery, int port, String requestLine, String protocol, int status, long bytesIn, long bytesOut,
-      long durationMicros, String decision, String rule, String referer, String userAgent) {}
+      long durationMicros, String decision, String rule, String referer, String userAgent, String requestId) {}
 
   private final AccessLog.Format format;
   private final Path file;
@@ -108,7 +110,8 @@ public final class AccessLogWriter {
         connect ? null : scheme, host.isEmpty() ? null : host, connect ? null : r.pathAndQuery(), port, line,
         hse.getProtocol().toString(), ex.responseStatus(), ex.requestBodyBytes(), ex.responseBodyBytes(), micros,
         ex.attribute(AccessLog.POLICY_DECISION).orElse(null), ex.attribute(AccessLog.POLICY_RULE).orElse(null),
-        hse.getRequestHeaders().getFirst(Headers.REFERER), hse.getRequestHeaders().getFirst(Headers.USER_AGENT));
+        hse.getRequestHeaders().getFirst(Headers.REFERER), hse.getRequestHeaders().getFirst(Headers.USER_AGENT),
+        ex.attribute(RequestId.ATTRIBUTE).orElse(null));
   }
 
   void offer(Entry e) {
@@ -242,14 +245,30 @@ public final class AccessLogWriter {
     if (t == null) {
       return;
     }
-    try {
-      queue.put(POISON); // waits for room: every line queued before close is written
-      java.util.concurrent.locks.LockSupport.unpark(t);
-      t.join(CLOSE_WAIT_MS);
-      if (t.isAlive()) {
-        log.warn("access log writer still busy after {} ms; {} lines pending", CLOSE_WAIT_MS, queue.size());
+    // an interrupt does not cut this short (the lines would be lost); it is passed on when done
+    boolean interrupted = false;
+    for (;;) {
+      try {
+        queue.put(POISON); // waits for room: every line queued before close is written
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
       }
-    } catch (InterruptedException e) {
+    }
+    java.util.concurrent.locks.LockSupport.unpark(t);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
+    for (long left = CLOSE_WAIT_MS; left > 0 && t.isAlive();
+        left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) {
+      try {
+        t.join(left);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (t.isAlive()) {
+      log.warn("access log writer still busy after {} ms; {} lines pending", CLOSE_WAIT_MS, queue.size());
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
     }
   }
@@ -310,6 +329,8 @@ public final class AccessLogWriter {
     str(sb, e.decision());
     sb.append(",\"rule\":");
     str(sb, e.rule());
+    sb.append(",\"requestId\":");
+    str(sb, e.requestId());
     sb.append('}');
     return sb.toString();
   }

@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -69,6 +70,8 @@ public final class MicrometerBinder implements ProxyListener {
   private final Counter tlsSuccess;
   private final Counter tlsFailure;
   private final Counter tunnelsConnect;
+  /** Per limit (connections, connections-per-ip, exchanges): made on the first refusal. */
+  private final ConcurrentHashMap<String, Counter> limitRejections = new ConcurrentHashMap<>();
   private final Counter tunnelsUpgrade;
   private final Counter tunnelBytesUp;
   private final Counter tunnelBytesDown;
@@ -358,6 +361,12 @@ public final class MicrometerBinder implements ProxyListener {
   @Override
   public void connectionOpened(ConnectionInfo connection) {
     connectionsOpened.increment();
+  }
+
+  @Override
+  public void limitReached(InetSocketAddress client, String limit) {
+    limitRejections.computeIfAbsent(limit, l -> counter("gatehouse.limit.rejections",
+        "Clients turned away by a limit that protects the proxy", "limit", l)).increment();
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.gatehouse.proxy.ProxyStatus;
 import dev.gatehouse.proxy.events.ProxyListener;
 import dev.gatehouse.proxy.events.ServerStateChange;
 import dev.gatehouse.proxy.events.TlsHandshake;
+import dev.gatehouse.proxy.internal.tls.ObservedSslEngine;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
 import dev.gatehouse.proxy.internal.server.Engine;
 import dev.gatehouse.proxy.spi.Endpoint;
@@ -49,6 +50,8 @@ public final class Telemetry {
   private final List<StatusContributor> contributors = new CopyOnWriteArrayList<>();
   private final List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
   private final LongAdder listenerFailures = new LongAdder();
+  private final LongAdder limitRefusals = new LongAdder();
+  private volatile long lastLimitLog = System.nanoTime() - 1_000_000_000L;
   private volatile ProxyStatus.State state = ProxyStatus.State.NEW;
   private volatile Instant startedAt;
   private volatile InetSocketAddress address;
@@ -402,6 +405,26 @@ public final class Telemetry {
     notify(ls, l -> l.connectionOpened(oc), "connectionOpened");
   }
 
+  /**
+   * A limit turned a client away (see {@link ProxyListener#limitReached}); logged at most once a second
+   * at INFO, with how many since the last line.
+   */
+  public void limitReached(InetSocketAddress client, String limit) {
+    limitRefusals.increment();
+    long now = System.nanoTime();
+    long last = lastLimitLog;
+    if (now - last >= 1_000_000_000L) {
+      lastLimitLog = now;
+      long n = limitRefusals.sumThenReset();
+      log.info("client limits: {} client(s) turned away since the last report (the latest by the {} limit: {})", n,
+          limit, client);
+    }
+    ProxyListener[] ls = listeners;
+    if (ls.length > 0) {
+      notify(ls, l -> l.limitReached(client, limit), "limitReached");
+    }
+  }
+
   /** A TLS handshake with a client completed or failed. */
   void tlsHandshake(TlsHandshake handshake) {
     notify(listeners, l -> l.tlsHandshake(handshake), "tlsHandshake");
@@ -417,7 +440,7 @@ public final class Telemetry {
    * registered, else {@code context} itself.
    */
   public SSLContext observeTls(SSLContext context) {
-    return enabled() ? ObservedSslEngine.wrap(context, this) : context;
+    return enabled() ? ObservedSslEngine.wrap(context, new HandshakeReporter(this)) : context;
   }
 
   private void notify(ProxyListener[] ls, Consumer<ProxyListener> event, String name) {

@@ -15,13 +15,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.IoUtils;
 
 /**
- * The listener's root handler, in front of {@link Intake}: it counts the exchanges in flight and knows
- * every client connection that has sent a request, so
+ * The listener's root handler, in front of {@link Intake}: it counts the exchanges in flight, marks those
+ * over {@code maxConcurrentExchanges}, and knows every client connection that has sent a request, so
  * that {@code close()} can drain them (in place of Undertow's {@code GracefulShutdownHandler}, which
  * answered 503 to every request that came after {@code close()} began):
  *
@@ -41,19 +42,28 @@ import org.xnio.IoUtils;
 final class ClientGate implements HttpHandler {
   private static final Logger log = LoggerFactory.getLogger(ClientGate.class);
   private static final AttachmentKey<Conn> CONN = AttachmentKey.create(Conn.class);
+  /** On an exchange beyond {@code maxConcurrentExchanges}: {@link Intake} answers it 503. */
+  static final AttachmentKey<Boolean> OVER_LIMIT = AttachmentKey.create(Boolean.class);
   /** HTTP/2's {@code NO_ERROR} (RFC 9113 §7). */
   private static final int NO_ERROR = 0;
 
   private final HttpHandler next;
+  private final int maxExchanges;
   private final AtomicInteger active = new AtomicInteger();
   private final Set<Conn> connections = ConcurrentHashMap.newKeySet();
   private final Object monitor = new Object();
   private final ExchangeCompletionListener completed = this::completed;
   private volatile boolean draining;
+  /** Told of each connection's first request (the connection limiter), or null. */
+  private volatile Consumer<ServerConnection> firstRequest;
 
-  /** @param next the proxy's handler */
-  ClientGate(HttpHandler next) {
+  /**
+   * @param next the proxy's handler
+   * @param maxExchanges the most exchanges in flight, 0 for no limit
+   */
+  ClientGate(HttpHandler next, int maxExchanges) {
     this.next = next;
+    this.maxExchanges = maxExchanges;
   }
 
   @Override
@@ -66,13 +76,20 @@ final class ClientGate implements HttpHandler {
       connections.add(c);
       Conn added = c;
       sc.addCloseListener(closed -> connections.remove(added));
+      Consumer<ServerConnection> first = firstRequest;
+      if (first != null) {
+        first.accept(sc);
+      }
     }
     c.exchanges.incrementAndGet();
     if (!c.h2) {
       c.current = hse;
     }
-    active.incrementAndGet();
+    int n = active.incrementAndGet();
     hse.addExchangeCompleteListener(completed);
+    if (maxExchanges > 0 && n > maxExchanges) {
+      hse.putAttachment(OVER_LIMIT, Boolean.TRUE);
+    }
     if (draining && !c.h2 && !opensTunnel(hse)) {
       hse.setPersistent(false); // served, and the last on its connection
     }
@@ -111,6 +128,11 @@ final class ClientGate implements HttpHandler {
   /** Whether the request asks for a tunnel: its connection must stay open after the response head. */
   private static boolean opensTunnel(HttpServerExchange hse) {
     return Methods.CONNECT.equals(hse.getRequestMethod()) || hse.getRequestHeaders().contains(Headers.UPGRADE);
+  }
+
+  /** Tells {@code listener} of each connection's first request from now on. */
+  void onFirstRequest(Consumer<ServerConnection> listener) {
+    this.firstRequest = listener;
   }
 
   /** Exchanges in flight. */

@@ -18,6 +18,7 @@ import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpHandler;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -45,6 +46,7 @@ public final class Engine implements ProxyServer {
   private final EngineRuntime runtime;
   private final BufferBudget bufferBudget;
   private final OpenTunnels openTunnels = new OpenTunnels();
+  private ClientLimits limits = ClientLimits.NONE;
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
   private final Telemetry telemetry = new Telemetry(this);
   private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
@@ -54,6 +56,7 @@ public final class Engine implements ProxyServer {
   private Undertow undertow;
   private DefaultByteBufferPool bufferPool;
   private ClientGate gate;
+  private ConnectionLimiter limiter;
   private OptionMap listenerOptions = OptionMap.EMPTY;
   private volatile XnioWorker worker;
   private volatile InetSocketAddress address;
@@ -70,6 +73,11 @@ public final class Engine implements ProxyServer {
   /** The tunnels and upgraded connections open now. */
   public OpenTunnels openTunnels() {
     return openTunnels;
+  }
+
+  /** Sets the limits that protect the proxy from its clients; before {@link #start()}. */
+  public void clientLimits(ClientLimits limits) {
+    this.limits = Objects.requireNonNull(limits, "limits");
   }
 
   /** The direction modules' view of this engine. */
@@ -180,7 +188,7 @@ public final class Engine implements ProxyServer {
     if (state == State.CLOSED) {
       throw new IllegalStateException("proxy closed (expected: a new build() to start again)");
     }
-    gate = new ClientGate(intake);
+    gate = new ClientGate(intake, limits.maxExchanges());
     // Undertow's own pool keeps 4 buffers per thread and frees every other one at once (its maximum pool
     // size is -1): with read-ahead and tunnels holding several buffers per exchange that meant allocating
     // and freeing direct memory for nearly every buffer. This pool keeps what the read-ahead budget allows.
@@ -231,6 +239,17 @@ public final class Engine implements ProxyServer {
     }
     worker = undertow.getWorker();
     address = (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
+    if (limits.limitsConnections()) {
+      try {
+        limiter = ConnectionLimiter.install(undertow, limits, telemetry);
+        gate.onFirstRequest(limiter::firstRequest);
+      } catch (ProxyStartException e) {
+        undertow.stop();
+        bufferPool.close();
+        state = State.CLOSED;
+        throw e;
+      }
+    }
     state = State.STARTED;
     telemetry.started(address);
     pools.scheduleSweep(() -> worker, Math.max(1000, config.upstreamKeepAliveTimeout().toMillis()));
@@ -337,14 +356,19 @@ public final class Engine implements ProxyServer {
       telemetry.closed();
       return;
     }
+    // An interrupted caller gets no grace period but still a whole close (tunnels closed and logged, the
+    // access log written out, Undertow stopped: its stop fails on an interrupt); the interrupt is restored.
+    boolean interrupted = Thread.interrupted();
     telemetry.closing();
     stopAccepting();
     gate.drain();
     long deadline = System.nanoTime() + config.shutdownGracePeriod().toNanos();
-    try {
-      gate.awaitDrained(deadline, () -> openTunnels.size() == 0 && runtime.interceptedOpen() == 0);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (!interrupted) {
+      try {
+        gate.awaitDrained(deadline, () -> openTunnels.size() == 0 && runtime.interceptedOpen() == 0);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
     }
     if (gate.active() > 0) {
       log.warn("{} proxy: {} exchange(s) still running after shutdownGracePeriod {}; closing them",
@@ -364,12 +388,16 @@ public final class Engine implements ProxyServer {
         log.warn("close hook failed", e);
       }
     }
+    interrupted |= Thread.interrupted();
     undertow.stop();
     bufferPool.close();
     worker = null;
     state = State.CLOSED;
     telemetry.closed();
     log.info("{} proxy on {}:{} closed", config.kind(), address.getHostString(), address.getPort());
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**

@@ -100,6 +100,10 @@ final class Intake implements HttpHandler {
       }
       next.proceed();
     });
+    if (rejection == null && hse.getAttachment(ClientGate.OVER_LIMIT) != null) {
+      rejection = new RequestValidator.Rejection(503, "Service Unavailable: too many requests in flight");
+      engine.telemetry().limitReached(hse.getSourceAddress(), ClientLimits.EXCHANGES);
+    }
     if (rejection != null) {
       ex.responseStatus(rejection.status());
       reject(hse, rejection.status(), rejection.reason()); // the access log still sees it

@@ -71,20 +71,24 @@ public final class OpenTunnels {
       t.close("shutdown");
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(END_WAIT_MS);
+    // an interrupt does not cut this short (the tunnels' log lines would be lost); it is passed on when done
+    boolean interrupted = false;
     synchronized (lock) {
       while (!open.isEmpty()) {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) {
           log.warn("{} tunnels still open {} ms after they were closed", open.size(), END_WAIT_MS);
-          return;
+          break;
         }
         try {
           lock.wait(left);
         } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
+          interrupted = true;
         }
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -16,6 +16,7 @@ import dev.gatehouse.proxy.internal.observe.Telemetry;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.UpstreamConnection;
 import dev.gatehouse.proxy.internal.server.CoreConfig;
+import dev.gatehouse.proxy.internal.server.RejectedBody;
 import dev.gatehouse.proxy.spi.CallListener;
 import dev.gatehouse.proxy.spi.CallOptions;
 import dev.gatehouse.proxy.spi.Endpoint;
@@ -272,7 +273,7 @@ public final class UpstreamCall implements dev.gatehouse.proxy.spi.UpstreamCall 
     if (aborted) {
       return;
     }
-    hse.setPersistent(false);
+    RejectedBody.discardAfterAnswer(hse); // the rest of the body is read, not reset away with the answer
     fail(e);
   }
 

@@ -287,6 +287,11 @@ public final class ForwardSteps {
     }
     InterceptedTunnel tunnel = ex.attribute(InterceptedTunnels.TUNNEL).orElse(null);
     if (tunnel != null) {
+      // decrypted from an intercepted tunnel: cached as plain HTTP is, keyed by https://<the tunnel's target>
+      // (the gate answered 421 to a Host other than the target's, so no other host's key can be filled)
+      if (cacheStep != null) {
+        return cacheStep.handle(ex, x -> intercepted.terminal(x, tunnel, d));
+      }
       return intercepted.terminal(ex, tunnel, d);
     }
     Target t = ex.attribute(TARGET).orElseThrow();

@@ -1,7 +1,7 @@
 package dev.gatehouse.proxy.internal.tls.handover;
 
 import dev.gatehouse.proxy.internal.server.Engine;
-import dev.gatehouse.proxy.internal.tls.DelegatingSslContext;
+import dev.gatehouse.proxy.internal.tls.ObservedSslEngine;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.server.HttpHandler;
@@ -72,8 +72,7 @@ public final class TlsHandover {
       pushBack.pushBack(Buffers.pooledWrapper(replay));
       client.getSourceChannel().setConduit(pushBack);
     }
-    SSLContext observed = new DelegatingSslContext(() -> context,
-        e -> new ObservedSslEngine(e, observer::handshakeFailed));
+    SSLContext observed = ObservedSslEngine.wrap(context, (e, failure) -> observer.handshakeFailed(failure));
     // Undertow's own TLS buffers (17 KiB): a whole TLS record must fit, and the engine's 16 KiB buffers
     // are a record's payload without its header and tag
     UndertowXnioSsl ssl = new UndertowXnioSsl(client.getWorker().getXnio(), OptionMap.EMPTY, observed);

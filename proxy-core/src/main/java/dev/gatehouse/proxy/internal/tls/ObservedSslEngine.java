@@ -1,9 +1,9 @@
-package dev.gatehouse.proxy.internal.tls.handover;
+package dev.gatehouse.proxy.internal.tls;
 
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.function.BiFunction;
-import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
@@ -11,45 +11,107 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 
 /**
- * An {@link SSLEngine} that tells why its handshake failed. Undertow's TLS conduit turns a failed
- * handshake into a closed connection and a debug line; the proxy wants the reason (a client that does
- * not trust the certificate sends an alert saying so). Everything else is the delegate's.
+ * An {@link SSLEngine} that passes everything to the JDK's engine and tells its {@link Observer} once
+ * how the handshake ended: completed ({@code FINISHED}) or failed (an {@link SSLException} before that).
+ * Undertow's TLS conduit turns a failed handshake into a closed connection and a debug line; the proxy
+ * wants the reason (a client that does not trust the certificate sends an alert saying so). A client that
+ * connects and leaves without a byte is neither. Used by the listener's handshake events and by the TLS
+ * handover of an intercepted tunnel.
  */
-final class ObservedSslEngine extends SSLEngine {
-  private final SSLEngine delegate;
-  private final Consumer<SSLException> onFailure;
-  private boolean failed;
+public final class ObservedSslEngine extends SSLEngine {
+  /** Hears how a handshake ended, once, on the thread that drives the engine. */
+  @FunctionalInterface
+  public interface Observer {
+    /** The handshake of {@code engine} completed; its session is the negotiated one. */
+    default void completed(SSLEngine engine) {}
 
-  ObservedSslEngine(SSLEngine delegate, Consumer<SSLException> onFailure) {
-    super(delegate.getPeerHost(), delegate.getPeerPort());
-    this.delegate = delegate;
-    this.onFailure = onFailure;
+    /** The handshake of {@code engine} failed with {@code failure}. */
+    void failed(SSLEngine engine, SSLException failure);
   }
 
-  private void failed(SSLException e) {
-    if (!failed) {
-      failed = true;
-      onFailure.accept(e);
+  private final SSLEngine delegate;
+  private final Observer observer;
+  private boolean reported;
+
+  /** Observes {@code delegate} for {@code observer}. */
+  public ObservedSslEngine(SSLEngine delegate, Observer observer) {
+    super(delegate.getPeerHost(), delegate.getPeerPort());
+    this.delegate = delegate;
+    this.observer = observer;
+  }
+
+  /** A context whose engines are observed by {@code observer}. */
+  public static SSLContext wrap(SSLContext context, Observer observer) {
+    return new DelegatingSslContext(() -> context, e -> new ObservedSslEngine(e, observer));
+  }
+
+  private SSLEngineResult observe(SSLEngineResult r) {
+    if (!reported && r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) {
+      reported = true;
+      observer.completed(delegate);
     }
+    return r;
+  }
+
+  private SSLException failed(SSLException e) {
+    if (!reported) {
+      reported = true;
+      observer.failed(delegate, e);
+    }
+    return e;
   }
 
   @Override
   public SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length, ByteBuffer dst) throws SSLException {
     try {
-      return delegate.wrap(srcs, offset, length, dst);
+      return observe(delegate.wrap(srcs, offset, length, dst));
     } catch (SSLException e) {
-      failed(e);
-      throw e;
+      throw failed(e);
     }
   }
 
   @Override
   public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts, int offset, int length) throws SSLException {
     try {
-      return delegate.unwrap(src, dsts, offset, length);
+      return observe(delegate.unwrap(src, dsts, offset, length));
     } catch (SSLException e) {
-      failed(e);
-      throw e;
+      throw failed(e);
+    }
+  }
+
+  @Override
+  public SSLEngineResult wrap(ByteBuffer src, ByteBuffer dst) throws SSLException {
+    try {
+      return observe(delegate.wrap(src, dst));
+    } catch (SSLException e) {
+      throw failed(e);
+    }
+  }
+
+  @Override
+  public SSLEngineResult wrap(ByteBuffer[] srcs, ByteBuffer dst) throws SSLException {
+    try {
+      return observe(delegate.wrap(srcs, dst));
+    } catch (SSLException e) {
+      throw failed(e);
+    }
+  }
+
+  @Override
+  public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer dst) throws SSLException {
+    try {
+      return observe(delegate.unwrap(src, dst));
+    } catch (SSLException e) {
+      throw failed(e);
+    }
+  }
+
+  @Override
+  public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts) throws SSLException {
+    try {
+      return observe(delegate.unwrap(src, dsts));
+    } catch (SSLException e) {
+      throw failed(e);
     }
   }
 
@@ -120,7 +182,11 @@ final class ObservedSslEngine extends SSLEngine {
 
   @Override
   public void beginHandshake() throws SSLException {
-    delegate.beginHandshake();
+    try {
+      delegate.beginHandshake();
+    } catch (SSLException e) {
+      throw failed(e);
+    }
   }
 
   @Override
@@ -190,11 +256,16 @@ final class ObservedSslEngine extends SSLEngine {
 
   @Override
   public void setHandshakeApplicationProtocolSelector(BiFunction<SSLEngine, List<String>, String> selector) {
-    delegate.setHandshakeApplicationProtocolSelector(selector);
+    delegate.setHandshakeApplicationProtocolSelector(selector == null ? null : (e, protocols) -> selector.apply(this, protocols));
   }
 
   @Override
   public BiFunction<SSLEngine, List<String>, String> getHandshakeApplicationProtocolSelector() {
     return delegate.getHandshakeApplicationProtocolSelector();
+  }
+
+  @Override
+  public String toString() {
+    return delegate.toString();
   }
 }
