@@ -359,9 +359,11 @@ public final class Engine implements ProxyServer {
     // An interrupted caller gets no grace period but still a whole close (tunnels closed and logged, the
     // access log written out, Undertow stopped: its stop fails on an interrupt); the interrupt is restored.
     boolean interrupted = Thread.interrupted();
-    telemetry.closing();
     stopAccepting();
     gate.drain();
+    // only now is the proxy seen as draining (status, readiness): a request sent after a client saw
+    // that is served as the last on its connection, and a client told to close cannot reconnect
+    telemetry.closing();
     long deadline = System.nanoTime() + config.shutdownGracePeriod().toNanos();
     if (!interrupted) {
       try {
