@@ -1,14 +1,10 @@
 package dev.gatehouse.proxy.internal.tls;
 
 import java.nio.ByteBuffer;
-import java.util.List;
-import java.util.function.BiFunction;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSession;
 
 /**
  * An {@link SSLEngine} that passes everything to the JDK's engine and tells its {@link Observer} once
@@ -18,7 +14,7 @@ import javax.net.ssl.SSLSession;
  * connects and leaves without a byte is neither. Used by the listener's handshake events and by the TLS
  * handover of an intercepted tunnel.
  */
-public final class ObservedSslEngine extends SSLEngine {
+public final class ObservedSslEngine extends ForwardingSslEngine {
   /** Hears how a handshake ended, once, on the thread that drives the engine. */
   @FunctionalInterface
   public interface Observer {
@@ -29,14 +25,12 @@ public final class ObservedSslEngine extends SSLEngine {
     void failed(SSLEngine engine, SSLException failure);
   }
 
-  private final SSLEngine delegate;
   private final Observer observer;
   private boolean reported;
 
   /** Observes {@code delegate} for {@code observer}. */
   public ObservedSslEngine(SSLEngine delegate, Observer observer) {
-    super(delegate.getPeerHost(), delegate.getPeerPort());
-    this.delegate = delegate;
+    super(delegate);
     this.observer = observer;
   }
 
@@ -113,159 +107,5 @@ public final class ObservedSslEngine extends SSLEngine {
     } catch (SSLException e) {
       throw failed(e);
     }
-  }
-
-  @Override
-  public Runnable getDelegatedTask() {
-    return delegate.getDelegatedTask();
-  }
-
-  @Override
-  public void closeInbound() throws SSLException {
-    delegate.closeInbound();
-  }
-
-  @Override
-  public boolean isInboundDone() {
-    return delegate.isInboundDone();
-  }
-
-  @Override
-  public void closeOutbound() {
-    delegate.closeOutbound();
-  }
-
-  @Override
-  public boolean isOutboundDone() {
-    return delegate.isOutboundDone();
-  }
-
-  @Override
-  public String[] getSupportedCipherSuites() {
-    return delegate.getSupportedCipherSuites();
-  }
-
-  @Override
-  public String[] getEnabledCipherSuites() {
-    return delegate.getEnabledCipherSuites();
-  }
-
-  @Override
-  public void setEnabledCipherSuites(String[] suites) {
-    delegate.setEnabledCipherSuites(suites);
-  }
-
-  @Override
-  public String[] getSupportedProtocols() {
-    return delegate.getSupportedProtocols();
-  }
-
-  @Override
-  public String[] getEnabledProtocols() {
-    return delegate.getEnabledProtocols();
-  }
-
-  @Override
-  public void setEnabledProtocols(String[] protocols) {
-    delegate.setEnabledProtocols(protocols);
-  }
-
-  @Override
-  public SSLSession getSession() {
-    return delegate.getSession();
-  }
-
-  @Override
-  public SSLSession getHandshakeSession() {
-    return delegate.getHandshakeSession();
-  }
-
-  @Override
-  public void beginHandshake() throws SSLException {
-    try {
-      delegate.beginHandshake();
-    } catch (SSLException e) {
-      throw failed(e);
-    }
-  }
-
-  @Override
-  public SSLEngineResult.HandshakeStatus getHandshakeStatus() {
-    return delegate.getHandshakeStatus();
-  }
-
-  @Override
-  public void setUseClientMode(boolean mode) {
-    delegate.setUseClientMode(mode);
-  }
-
-  @Override
-  public boolean getUseClientMode() {
-    return delegate.getUseClientMode();
-  }
-
-  @Override
-  public void setNeedClientAuth(boolean need) {
-    delegate.setNeedClientAuth(need);
-  }
-
-  @Override
-  public boolean getNeedClientAuth() {
-    return delegate.getNeedClientAuth();
-  }
-
-  @Override
-  public void setWantClientAuth(boolean want) {
-    delegate.setWantClientAuth(want);
-  }
-
-  @Override
-  public boolean getWantClientAuth() {
-    return delegate.getWantClientAuth();
-  }
-
-  @Override
-  public void setEnableSessionCreation(boolean flag) {
-    delegate.setEnableSessionCreation(flag);
-  }
-
-  @Override
-  public boolean getEnableSessionCreation() {
-    return delegate.getEnableSessionCreation();
-  }
-
-  @Override
-  public SSLParameters getSSLParameters() {
-    return delegate.getSSLParameters();
-  }
-
-  @Override
-  public void setSSLParameters(SSLParameters params) {
-    delegate.setSSLParameters(params);
-  }
-
-  @Override
-  public String getApplicationProtocol() {
-    return delegate.getApplicationProtocol();
-  }
-
-  @Override
-  public String getHandshakeApplicationProtocol() {
-    return delegate.getHandshakeApplicationProtocol();
-  }
-
-  @Override
-  public void setHandshakeApplicationProtocolSelector(BiFunction<SSLEngine, List<String>, String> selector) {
-    delegate.setHandshakeApplicationProtocolSelector(selector == null ? null : (e, protocols) -> selector.apply(this, protocols));
-  }
-
-  @Override
-  public BiFunction<SSLEngine, List<String>, String> getHandshakeApplicationProtocolSelector() {
-    return delegate.getHandshakeApplicationProtocolSelector();
-  }
-
-  @Override
-  public String toString() {
-    return delegate.toString();
   }
 }
