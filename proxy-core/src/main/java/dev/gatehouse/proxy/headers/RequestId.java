@@ -11,7 +11,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 
 /**
  * Gives every request an id: the one the client (or a proxy in front) sent in {@code X-Request-Id} when
@@ -34,7 +33,8 @@ public final class RequestId implements Filter {
   public static final AttributeKey<String> ATTRIBUTE = AttributeKey.of("requestId");
   /** The header used by default. */
   public static final String DEFAULT_HEADER = "X-Request-Id";
-  private static final Pattern VALID = Pattern.compile("[A-Za-z0-9._:+/=-]{1,128}");
+  /** Declared before DEFAULTS, which its builder reads. */
+  private static final Supplier<String> DEFAULT_GENERATOR = RequestId::randomUuid;
   private static final RequestId DEFAULTS = builder().build();
 
   private final String header;
@@ -72,18 +72,34 @@ public final class RequestId implements Filter {
     return new UUID(msb, lsb).toString();
   }
 
+  /** 1-128 letters, digits or {@code -._:+/=} (a loop, not a regex: this runs on every request). */
+  static boolean valid(String id) {
+    int n = id.length();
+    if (n == 0 || n > 128) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = id.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
+          || c == '_' || c == ':' || c == '+' || c == '/' || c == '=')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   @Override
   public CompletionStage<ProxyResponse> filter(ProxyExchange exchange, Chain chain) {
     String id = null;
     if (trustIncoming) {
       String incoming = exchange.request().headers().get(header).orElse(null);
-      if (incoming != null && VALID.matcher(incoming).matches()) {
+      if (incoming != null && valid(incoming)) {
         id = incoming;
       }
     }
     if (id == null) {
       id = generator.get();
-      if (id == null || !VALID.matcher(id).matches()) {
+      if (generator != DEFAULT_GENERATOR && (id == null || !valid(id))) { // ours are valid by construction
         throw new IllegalStateException("request id generator returned \"" + id
             + "\" (expected: 1-128 letters, digits or -._:+/=)");
       }
@@ -110,7 +126,7 @@ public final class RequestId implements Filter {
     private String header = DEFAULT_HEADER;
     private boolean trustIncoming = true;
     private boolean echo = true;
-    private Supplier<String> generator = RequestId::randomUuid;
+    private Supplier<String> generator = DEFAULT_GENERATOR;
 
     private Builder() {}
 

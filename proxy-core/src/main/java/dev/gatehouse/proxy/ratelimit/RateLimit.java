@@ -180,28 +180,47 @@ public final class RateLimit implements Filter {
     if (decided == null) {
       decided = CompletableFuture.failedFuture(new IllegalStateException("RateLimitStore returned null"));
     }
-    return decided.handle((d, error) -> {
-      if (error != null) {
-        log.warn("{}: rate-limit store failed ({}); {}", name, error.toString(), failOpen ? "letting the request through" : "refusing it");
-        if (!failOpen) {
-          ProxyResponse r = ProxyResponse.of(503, "Service Unavailable\n");
-          return CompletableFuture.completedFuture(r);
-        }
-        exchange.attribute(OUTCOME, Outcome.UNLIMITED);
-        return chain.proceed();
+    if (decided instanceof CompletableFuture<RateLimitDecision> done && done.isDone()) {
+      // the in-memory store decides at once: no stage per request for what is already known
+      RateLimitDecision d;
+      Throwable error = null;
+      try {
+        d = done.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        d = null;
+        error = e.getCause() == null ? e : e.getCause();
+      } catch (RuntimeException e) {
+        d = null;
+        error = e;
       }
-      if (!d.allowed()) {
-        if (!shadow) {
-          exchange.attribute(OUTCOME, Outcome.LIMITED);
-          return CompletableFuture.completedFuture(tooMany(d.retryAfterNanos(), d, inUse));
-        }
-        shadowed(k, "rate");
-        exchange.attribute(OUTCOME, Outcome.SHADOW_LIMITED);
-        return chain.proceed();
+      return decided(exchange, chain, k, inUse, d, error);
+    }
+    return decided.handle((d, error) -> decided(exchange, chain, k, inUse, d, error)).thenCompose(stage -> stage);
+  }
+
+  private CompletionStage<ProxyResponse> decided(ProxyExchange exchange, Chain chain, String k, int inUse,
+      RateLimitDecision d, Throwable error) {
+    if (error != null || d == null) {
+      Throwable cause = error != null ? error : new IllegalStateException("RateLimitStore completed with null");
+      log.warn("{}: rate-limit store failed ({}); {}", name, cause.toString(), failOpen ? "letting the request through" : "refusing it");
+      if (!failOpen) {
+        ProxyResponse r = ProxyResponse.of(503, "Service Unavailable\n");
+        return CompletableFuture.completedFuture(r);
       }
-      exchange.attribute(OUTCOME, Outcome.ALLOWED);
-      return withFields(chain.proceed(), d, inUse);
-    }).thenCompose(stage -> stage);
+      exchange.attribute(OUTCOME, Outcome.UNLIMITED);
+      return chain.proceed();
+    }
+    if (!d.allowed()) {
+      if (!shadow) {
+        exchange.attribute(OUTCOME, Outcome.LIMITED);
+        return CompletableFuture.completedFuture(tooMany(d.retryAfterNanos(), d, inUse));
+      }
+      shadowed(k, "rate");
+      exchange.attribute(OUTCOME, Outcome.SHADOW_LIMITED);
+      return chain.proceed();
+    }
+    exchange.attribute(OUTCOME, Outcome.ALLOWED);
+    return withFields(chain.proceed(), d, inUse);
   }
 
   private void shadowed(String k, String which) {

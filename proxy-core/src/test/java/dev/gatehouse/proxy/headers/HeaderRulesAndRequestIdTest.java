@@ -125,6 +125,23 @@ class HeaderRulesAndRequestIdTest {
   }
 
   @Test
+  void aUserGeneratorsInvalidIdIsNeverSentAnywhere() throws Exception {
+    try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl())
+        .addFilter(RequestId.builder().trustIncoming(false).generator(() -> "bad\r\nX-Injected: 1").build()).build().start()) {
+      HttpResponse<String> r = send(proxy);
+      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(r.headers().map()).doesNotContainKey("x-injected");
+      upstream.verify(0, getRequestedFor(anyUrl()));
+    }
+    assertThat(RequestId.valid("a".repeat(128))).isTrue();
+    assertThat(RequestId.valid("a".repeat(129))).isFalse();
+    assertThat(RequestId.valid("")).isFalse();
+    assertThat(RequestId.valid("A-z_0.9:+/=")).isTrue();
+    assertThat(RequestId.valid("a b")).isFalse();
+    assertThat(RequestId.valid("caf\u00e9")).isFalse();
+  }
+
+  @Test
   void refusalsByLaterFiltersCarryTheIdAndIdsDiffer() throws Exception {
     Filter refuse = (ex, chain) -> CompletableFuture.completedFuture(ProxyResponse.of(403, "no"));
     try (ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl()).addFilter(RequestId.builder().trustIncoming(false).build())

@@ -275,6 +275,24 @@ class RateLimitTest {
   }
 
   @Test
+  void aStoreThatCompletesWithNothingIsAFailureNotAnAnswer() throws Exception {
+    RateLimitStore empty = (key, limits, t) -> CompletableFuture.completedFuture(null);
+    try (ProxyServer proxy = proxy(RateLimit.builder().limit(Limit.perSecond(1)).store(empty).failOpen(false).build())) {
+      assertThat(send(proxy).statusCode()).isEqualTo(503);
+      assertThat(upstream.requests).isEmpty();
+    }
+    try (ProxyServer proxy = proxy(RateLimit.builder().limit(Limit.perSecond(1)).store(empty).build())) {
+      assertThat(send(proxy).statusCode()).isEqualTo(200);
+      assertThat(upstream.requests).hasSize(1);
+    }
+    RateLimitStore later = (key, limits, t) -> CompletableFuture.supplyAsync(() -> null);
+    try (ProxyServer proxy = proxy(RateLimit.builder().limit(Limit.perSecond(1)).store(later).failOpen(false).build())) {
+      assertThat(send(proxy).statusCode()).isEqualTo(503);
+      assertThat(upstream.requests).hasSize(1);
+    }
+  }
+
+  @Test
   void veryLongKeysAreHashed() throws Exception {
     List<String> keys = new ArrayList<>();
     RateLimitStore spy = (key, limits, t) -> {
