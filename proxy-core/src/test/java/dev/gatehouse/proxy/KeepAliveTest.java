@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.gatehouse.proxy.testsupport.Clients;
 import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
+import dev.gatehouse.proxy.testsupport.RecordingListener;
 import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -107,6 +110,68 @@ class KeepAliveTest {
 
       assertThat(first.bodyText()).isEqualTo("one");
       assertThat(second.bodyText()).isEqualTo("two");
+    }
+  }
+
+  // A complete request's connection keeps its read interest during the exchange (no epoll_ctl per
+  // request); whatever the client sends or does meanwhile must still be handled after the exchange.
+
+  @Test
+  void aRequestSentWhileTheFirstIsInFlightIsAnsweredAfterItInOrder() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    try (RawUpstream up = RawUpstream.start(c -> {
+          RawUpstream.Request r;
+          while ((r = c.readRequest()) != null) {
+            if (r.requestLine.startsWith("GET /1 ")) {
+              release.await(10, TimeUnit.SECONDS);
+            }
+            String body = r.requestLine.split(" ")[1];
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+          }
+        });
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).ioThreads(1).build().start();
+         RawHttp client = RawHttp.connect(proxy.port())) {
+      client.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+      assertThat(up.nextRequest().requestLine).startsWith("GET /1 ");
+      client.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"); // while /1 waits for its upstream
+      client.send("GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+      release.countDown();
+
+      assertThat(client.readResponse().bodyText()).isEqualTo("/1");
+      assertThat(client.readResponse().bodyText()).isEqualTo("/2");
+      assertThat(client.readResponse().bodyText()).isEqualTo("/3");
+      assertThat(up.nextRequest().requestLine).startsWith("GET /2 ");
+      assertThat(up.nextRequest().requestLine).startsWith("GET /3 ");
+    }
+  }
+
+  @Test
+  void aClientThatClosesWhileItsRequestIsInFlightLeavesNothingBehind() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    RecordingListener rec = new RecordingListener();
+    try (RawUpstream up = RawUpstream.start(c -> {
+          RawUpstream.Request r;
+          while ((r = c.readRequest()) != null) {
+            if (r.requestLine.startsWith("GET /held ")) {
+              release.await(10, TimeUnit.SECONDS);
+            }
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+          }
+        });
+         ProxyServer proxy = TestProxy.builder().upstream(up.url()).ioThreads(1).addListener(rec).build().start()) {
+      try (RawHttp client = RawHttp.connect(proxy.port())) {
+        client.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n");
+        up.nextRequest();
+      } // closed while the upstream holds the answer
+      release.countDown();
+      rec.awaitEnded(1);
+      rec.await("connectionClosed"); // seen once the exchange is over, as before
+
+      try (RawHttp next = RawHttp.connect(proxy.port())) {
+        next.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(next.readResponse().bodyText()).isEqualTo("ok");
+      }
+      assertThat(up.nextRequest().requestLine).startsWith("GET /after ");
     }
   }
 

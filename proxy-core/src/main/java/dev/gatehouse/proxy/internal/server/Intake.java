@@ -10,6 +10,7 @@ import dev.gatehouse.proxy.internal.observe.Telemetry;
 import dev.gatehouse.proxy.spi.Terminal;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -22,6 +23,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xnio.ChannelListener;
+import org.xnio.conduits.ConduitStreamSourceChannel;
 
 /**
  * The listener's handler: every request goes through here. It validates the head ({@link
@@ -121,7 +124,33 @@ final class Intake implements HttpHandler {
     ex.realClientIp(HttpDuties.applyForwarded(headers, config.forwardedHeaders(), config.trustedProxies(),
         hse.getSourceAddress().getAddress(), hse.getRequestScheme(), host));
     HttpDuties.addVia(headers, hse.getProtocol().toString(), config.via());
+    keepReadInterest(hse, ex);
     hse.dispatch(SameThreadExecutor.INSTANCE, () -> runChain(ex));
+  }
+
+  /** Parks a client connection's reads: the first read event during the exchange suspends them again. */
+  private static final ChannelListener<ConduitStreamSourceChannel> PARK = ConduitStreamSourceChannel::suspendReads;
+
+  /**
+   * Undertow suspends a keep-alive connection's reads when it has read a request without a body, and
+   * resumes them when the exchange completes: two {@code epoll_ctl} calls per request, because the
+   * selector applies each change at its next {@code select}. Resuming them at once, in the same I/O
+   * round as the suspension, cancels the first change and with it the second (the interest never
+   * changes), with a listener that does what the suspension did if anything arrives meanwhile (a
+   * pipelined request, or the client closing): it suspends reads, and Undertow reads that data when
+   * the exchange completes, as before. Only for HTTP/1.1 requests that are complete (no body to read),
+   * with no bytes already buffered, and neither CONNECT nor an upgrade. Over TLS the conduit still reads
+   * on its own when a write needs it, whatever the interest the exchange asked for.
+   */
+  private static void keepReadInterest(HttpServerExchange hse, ExchangeImpl ex) {
+    if (!hse.isRequestComplete() || !(hse.getConnection() instanceof HttpServerConnection c)
+        || c.getExtraBytes() != null || !hse.isPersistent()
+        || Methods.CONNECT.equals(hse.getRequestMethod()) || ex.upgrade() != null) {
+      return;
+    }
+    ConduitStreamSourceChannel source = c.getChannel().getSourceChannel();
+    source.setReadListener(PARK);
+    source.resumeReads();
   }
 
   /** The {@code Upgrade} value if the client really asks to upgrade: Connection must list it (RFC 9110 §7.8). */
