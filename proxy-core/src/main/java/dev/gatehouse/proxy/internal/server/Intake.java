@@ -138,13 +138,15 @@ final class Intake implements HttpHandler {
    * round as the suspension, cancels the first change and with it the second (the interest never
    * changes), with a listener that does what the suspension did if anything arrives meanwhile (a
    * pipelined request, or the client closing): it suspends reads, and Undertow reads that data when
-   * the exchange completes, as before. Only for HTTP/1.1 requests that are complete (no body to read),
-   * with no bytes already buffered, and neither CONNECT nor an upgrade. Over TLS the conduit still reads
-   * on its own when a write needs it, whatever the interest the exchange asked for.
+   * the exchange completes, as before. Only for cleartext HTTP/1.1 requests that are complete (no body
+   * to read), with no bytes already buffered, and neither CONNECT nor an upgrade. Not over TLS: Undertow's
+   * SSL conduit answers the resumption by running the read listener at once (a queued task), which
+   * suspends reads again, so it would add a task per request and save no system call (seen with strace:
+   * the connection still leaves and re-enters the epoll set once per request).
    */
   private static void keepReadInterest(HttpServerExchange hse, ExchangeImpl ex) {
     if (!hse.isRequestComplete() || !(hse.getConnection() instanceof HttpServerConnection c)
-        || c.getExtraBytes() != null || !hse.isPersistent()
+        || c.getSslSessionInfo() != null || c.getExtraBytes() != null || !hse.isPersistent()
         || Methods.CONNECT.equals(hse.getRequestMethod()) || ex.upgrade() != null) {
       return;
     }
