@@ -179,8 +179,10 @@ public final class ServerTlsContexts {
       }
     }
     javax.net.ssl.KeyManager[] kms = Pem.keyManagers(combined, new char[0]);
-    SniKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries,
-        provider.conscrypt() ? TlsProviders.keyForm(provider) : null);
+    javax.net.ssl.X509ExtendedKeyManager km = new SniKeyManager((javax.net.ssl.X509ExtendedKeyManager) kms[0], entries);
+    if (provider.conscrypt()) {
+      km = new KeyFormKeyManager(km, TlsProviders.keyForm(provider)); // Conscrypt's key form, made once per alias
+    }
     javax.net.ssl.TrustManager[] clientTrust = clientTrustAnchors == null ? null
         : Pem.trustManagers(Pem.trustStore(Pem.certificates("tls.clientAuth", clientTrustAnchors)));
     SSLContext next = TlsProviders.context(provider, new javax.net.ssl.KeyManager[] {km}, clientTrust);

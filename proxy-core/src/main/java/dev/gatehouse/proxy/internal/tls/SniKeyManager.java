@@ -28,22 +28,10 @@ final class SniKeyManager extends X509ExtendedKeyManager {
 
   private final X509ExtendedKeyManager delegate;
   private final List<Entry> entries;
-  private final java.util.function.UnaryOperator<PrivateKey> keyForm;
-  private final java.util.Map<String, PrivateKey> keys = new java.util.concurrent.ConcurrentHashMap<>();
 
   SniKeyManager(X509ExtendedKeyManager delegate, List<Entry> entries) {
-    this(delegate, entries, null);
-  }
-
-  /**
-   * @param keyForm null, or the form the TLS implementation wants a key in, made once per alias (Conscrypt
-   *     otherwise converted the key to a native one in every handshake, freed only by a GC's finalizer)
-   */
-  SniKeyManager(X509ExtendedKeyManager delegate, List<Entry> entries,
-      java.util.function.UnaryOperator<PrivateKey> keyForm) {
     this.delegate = delegate;
     this.entries = List.copyOf(entries);
-    this.keyForm = keyForm;
   }
 
   @Override
@@ -130,17 +118,6 @@ final class SniKeyManager extends X509ExtendedKeyManager {
 
   @Override
   public PrivateKey getPrivateKey(String alias) {
-    if (keyForm == null || alias == null) {
-      return delegate.getPrivateKey(alias);
-    }
-    PrivateKey k = keys.get(alias);
-    if (k == null) {
-      PrivateKey original = delegate.getPrivateKey(alias);
-      if (original == null) {
-        return null;
-      }
-      k = keys.computeIfAbsent(alias, a -> keyForm.apply(original));
-    }
-    return k;
+    return delegate.getPrivateKey(alias);
   }
 }

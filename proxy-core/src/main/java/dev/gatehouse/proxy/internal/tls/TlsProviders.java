@@ -223,7 +223,7 @@ public final class TlsProviders {
     if (provider.conscrypt() && km != null) {
       km = km.clone();
       for (int i = 0; i < km.length; i++) {
-        if (km[i] instanceof javax.net.ssl.X509ExtendedKeyManager x && !(x instanceof SniKeyManager)) {
+        if (km[i] instanceof javax.net.ssl.X509ExtendedKeyManager x && !(x instanceof KeyFormKeyManager)) {
           km[i] = new KeyFormKeyManager(x, keyForm(provider));
         }
       }

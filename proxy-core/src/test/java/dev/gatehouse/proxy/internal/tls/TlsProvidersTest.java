@@ -142,7 +142,8 @@ class TlsProvidersTest {
       @Override public java.security.cert.X509Certificate[] getCertificateChain(String alias) { return null; }
       @Override public java.security.PrivateKey getPrivateKey(String alias) { return jdkKey; }
     };
-    SniKeyManager km = new SniKeyManager(delegate, List.of(new SniKeyManager.Entry("a", List.of("x"))), k -> {
+    KeyFormKeyManager km = new KeyFormKeyManager(
+        new SniKeyManager(delegate, List.of(new SniKeyManager.Entry("a", List.of("x")))), k -> {
       conversions.incrementAndGet();
       return TlsProviders.keyForm(conscrypt).apply(k);
     });
