@@ -13,6 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.LogCapture;
 import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
@@ -209,6 +210,56 @@ class FilterChainTest {
       assertThat(response.statusCode()).isEqualTo(503);
       assertThat(response.body()).isEqualTo("try later");
       assertThat(again.statusCode()).isEqualTo(503);
+    }
+  }
+
+  /** A filter that spins (no sleep: the I/O thread is busy, as with real blocking work) before proceeding. */
+  private static Filter named(String name, long spinMillis) {
+    return new Filter() {
+      @Override
+      public java.util.concurrent.CompletionStage<ProxyResponse> filter(ProxyExchange ex, Chain chain) {
+        long until = System.nanoTime() + spinMillis * 1_000_000L;
+        while (System.nanoTime() < until) {
+          Thread.onSpinWait();
+        }
+        return chain.proceed();
+      }
+
+      @Override
+      public String toString() {
+        return name;
+      }
+    };
+  }
+
+  @Test
+  void aSlowFilterIsNamedWithItsOwnTimeAndTheFiltersAroundItAreNot() throws Exception {
+    upstream.stubFor(get("/slow").willReturn(ok("x")));
+    // "hop" proceeds from another thread: the rest of the chain resumes on the I/O thread, and its
+    // filters' time is counted from there, not from some earlier clock reading
+    Filter hop = new Filter() {
+      @Override
+      public java.util.concurrent.CompletionStage<ProxyResponse> filter(ProxyExchange ex, Chain chain) {
+        return CompletableFuture.supplyAsync(() -> "off the I/O thread").thenCompose(x -> chain.proceed());
+      }
+
+      @Override
+      public String toString() {
+        return "hop";
+      }
+    };
+    try (LogCapture log = new LogCapture();
+        ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl())
+            .slowFilterThreshold(java.time.Duration.ofMillis(150))
+            .addFilter(named("outer", 0)).addFilter(named("spinner", 400)).addFilter(hop).addFilter(named("after-hop", 0))
+            .build().start()) {
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/slow"), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(log.text()).contains("filter spinner ran ").contains("move blocking work to exchange.blockingExecutor()");
+      // "outer" waited 400 ms inside proceed(), but that time is the spinner's
+      assertThat(log.text()).doesNotContain("filter outer ran").doesNotContain("filter hop ran")
+          .doesNotContain("filter after-hop ran");
     }
   }
 }

@@ -7,6 +7,9 @@ import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import dev.gatehouse.proxy.testsupport.RecordingListener;
 import dev.gatehouse.proxy.testsupport.TestProxy;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -135,6 +138,11 @@ class KeepAliveTest {
       assertThat(up.nextRequest().requestLine).startsWith("GET /1 ");
       client.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"); // while /1 waits for its upstream
       client.send("GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+      // the readable connection is parked, not polled. A measured interval, not a timing assertion: a
+      // parked I/O thread uses no CPU however loaded the machine is; a spinning one uses it all
+      long cpu = ioThreadsCpuNanos();
+      new CountDownLatch(1).await(300, TimeUnit.MILLISECONDS);
+      assertThat((ioThreadsCpuNanos() - cpu) / 1_000_000).as("I/O thread CPU ms while the data waits").isLessThan(100);
       release.countDown();
 
       assertThat(client.readResponse().bodyText()).isEqualTo("/1");
@@ -143,6 +151,17 @@ class KeepAliveTest {
       assertThat(up.nextRequest().requestLine).startsWith("GET /2 ");
       assertThat(up.nextRequest().requestLine).startsWith("GET /3 ");
     }
+  }
+
+  private static long ioThreadsCpuNanos() {
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (ThreadInfo t : mx.dumpAllThreads(false, false)) {
+      if (t.getThreadName().contains(" I/O-")) {
+        sum += Math.max(0, mx.getThreadCpuTime(t.getThreadId()));
+      }
+    }
+    return sum;
   }
 
   @Test

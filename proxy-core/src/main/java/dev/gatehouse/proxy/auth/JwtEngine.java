@@ -193,24 +193,48 @@ final class JwtEngine implements Filter {
     return value.regionMatches(true, 0, "Bearer", 0, 6) && (value.length() == 6 || value.charAt(6) == ' ');
   }
 
-  /** The token68 after {@code Bearer }, or null when the field is not a well-formed bearer credential. */
+  /** token68 characters (RFC 9110): letters, digits and {@code -._~+/=}. */
+  private static final boolean[] TOKEN68 = new boolean[128];
+
+  static {
+    for (char c = 'A'; c <= 'Z'; c++) {
+      TOKEN68[c] = true;
+      TOKEN68[c + ('a' - 'A')] = true;
+    }
+    for (char c = '0'; c <= '9'; c++) {
+      TOKEN68[c] = true;
+    }
+    for (char c : "-._~+/=".toCharArray()) {
+      TOKEN68[c] = true;
+    }
+  }
+
+  /**
+   * The token68 after {@code Bearer }, or null when the field is not a well-formed bearer credential.
+   * Runs on every request: one table lookup per character, and no copy but the token itself.
+   */
   static String bearerToken(String value) {
-    if (!isBearer(value) || value.length() > MAX_TOKEN_LENGTH) {
+    int end = value.length();
+    if (!isBearer(value) || end > MAX_TOKEN_LENGTH) {
       return null;
     }
-    String t = value.substring(6).trim();
-    if (t.isEmpty()) {
+    int start = 6;
+    while (start < end && value.charAt(start) <= ' ') {
+      start++;
+    }
+    while (end > start && value.charAt(end - 1) <= ' ') {
+      end--;
+    }
+    if (start == end) {
       return null;
     }
-    for (int i = 0; i < t.length(); i++) {
-      char c = t.charAt(i);
-      boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
-      if (!ok) {
+    for (int i = start; i < end; i++) {
+      char c = value.charAt(i);
+      if (c >= 128 || !TOKEN68[c]) {
         return null;
       }
     }
-    return t;
+    return value.substring(start, end);
   }
 
   private CompletionStage<ProxyResponse> verify(ProxyExchange exchange, Chain chain, SignedJWT jwt,

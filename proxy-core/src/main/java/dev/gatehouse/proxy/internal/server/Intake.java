@@ -138,16 +138,19 @@ final class Intake implements HttpHandler {
    * round as the suspension, cancels the first change and with it the second (the interest never
    * changes), with a listener that does what the suspension did if anything arrives meanwhile (a
    * pipelined request, or the client closing): it suspends reads, and Undertow reads that data when
-   * the exchange completes, as before. Only for cleartext HTTP/1.1 requests that are complete (no body
-   * to read), with no bytes already buffered, and neither CONNECT nor an upgrade. Not over TLS: Undertow's
-   * SSL conduit answers the resumption by running the read listener at once (a queued task), which
-   * suspends reads again, so it would add a task per request and save no system call (seen with strace:
-   * the connection still leaves and re-enters the epoll set once per request).
+   * the exchange completes, as before. Only for HTTP/1.1 requests that are complete (no body to read),
+   * with no bytes already buffered, and neither CONNECT nor an upgrade. Over TLS the socket under
+   * Undertow's SSL conduit is resumed instead (resuming the conduit itself would run its read listener
+   * at once, a queued task per request): see {@link TlsReadInterest}.
    */
   private static void keepReadInterest(HttpServerExchange hse, ExchangeImpl ex) {
     if (!hse.isRequestComplete() || !(hse.getConnection() instanceof HttpServerConnection c)
-        || c.getSslSessionInfo() != null || c.getExtraBytes() != null || !hse.isPersistent()
+        || c.getExtraBytes() != null || !hse.isPersistent()
         || Methods.CONNECT.equals(hse.getRequestMethod()) || ex.upgrade() != null) {
+      return;
+    }
+    if (c.getSslSessionInfo() != null) {
+      TlsReadInterest.keep(c);
       return;
     }
     ConduitStreamSourceChannel source = c.getChannel().getSourceChannel();
