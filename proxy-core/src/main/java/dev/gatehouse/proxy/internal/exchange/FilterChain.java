@@ -24,7 +24,8 @@ public final class FilterChain {
   /** Runs {@code filters} then {@code last}; must be called on the exchange's I/O thread. */
   public static <X extends ChainContext> CompletionStage<ProxyResponse> run(X exchange, List<Filter> filters,
       Function<X, CompletionStage<ProxyResponse>> last) {
-    return invoke(exchange, filters, 0, last, null, exchange.slowFilterThresholdNanos() > 0 ? System.nanoTime() : 0);
+    long start = !filters.isEmpty() && exchange.slowFilterThresholdNanos() > 0 ? System.nanoTime() : 0;
+    return invoke(exchange, filters, 0, last, null, start);
   }
 
   /**
@@ -38,7 +39,7 @@ public final class FilterChain {
       return CompletableFuture.failedFuture(new IllegalStateException("exchange already finished"));
     }
     long threshold = exchange.slowFilterThresholdNanos();
-    if (threshold > 0 && start == 0) {
+    if (threshold > 0 && start == 0 && (caller != null || index < filters.size())) {
       start = System.nanoTime(); // resumed on the I/O thread after an asynchronous proceed()
     }
     if (index == filters.size()) {
