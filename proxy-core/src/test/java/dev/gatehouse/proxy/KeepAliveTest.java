@@ -3,13 +3,11 @@ package dev.gatehouse.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.IoThreads;
 import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import dev.gatehouse.proxy.testsupport.RecordingListener;
 import dev.gatehouse.proxy.testsupport.TestProxy;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadInfo;
-import java.lang.management.ThreadMXBean;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -140,9 +138,9 @@ class KeepAliveTest {
       client.send("GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
       // the readable connection is parked, not polled. A measured interval, not a timing assertion: a
       // parked I/O thread uses no CPU however loaded the machine is; a spinning one uses it all
-      long cpu = ioThreadsCpuNanos();
+      long cpu = IoThreads.cpuNanos();
       new CountDownLatch(1).await(300, TimeUnit.MILLISECONDS);
-      assertThat((ioThreadsCpuNanos() - cpu) / 1_000_000).as("I/O thread CPU ms while the data waits").isLessThan(100);
+      assertThat((IoThreads.cpuNanos() - cpu) / 1_000_000).as("I/O thread CPU ms while the data waits").isLessThan(100);
       release.countDown();
 
       assertThat(client.readResponse().bodyText()).isEqualTo("/1");
@@ -151,17 +149,6 @@ class KeepAliveTest {
       assertThat(up.nextRequest().requestLine).startsWith("GET /2 ");
       assertThat(up.nextRequest().requestLine).startsWith("GET /3 ");
     }
-  }
-
-  private static long ioThreadsCpuNanos() {
-    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-    long sum = 0;
-    for (ThreadInfo t : mx.dumpAllThreads(false, false)) {
-      if (t.getThreadName().contains(" I/O-")) {
-        sum += Math.max(0, mx.getThreadCpuTime(t.getThreadId()));
-      }
-    }
-    return sum;
   }
 
   @Test

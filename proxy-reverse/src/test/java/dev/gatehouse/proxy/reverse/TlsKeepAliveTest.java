@@ -3,12 +3,10 @@ package dev.gatehouse.proxy.reverse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ServerTls;
+import dev.gatehouse.proxy.testsupport.IoThreads;
 import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import dev.gatehouse.proxy.testsupport.RecordingListener;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadInfo;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -100,9 +98,9 @@ class TlsKeepAliveTest {
       }
       // ... nor at all: the readable socket is parked, not polled. A measured interval, not a timing
       // assertion: a parked thread uses no CPU however loaded the machine is; a spinning one uses it all
-      long cpu = ioThreadsCpuNanos();
+      long cpu = IoThreads.cpuNanos();
       new CountDownLatch(1).await(300, TimeUnit.MILLISECONDS);
-      assertThat((ioThreadsCpuNanos() - cpu) / 1_000_000).as("I/O thread CPU ms while the data waits").isLessThan(100);
+      assertThat((IoThreads.cpuNanos() - cpu) / 1_000_000).as("I/O thread CPU ms while the data waits").isLessThan(100);
       release.countDown();
 
       assertThat(client.readResponse().bodyText()).isEqualTo("/1");
@@ -112,17 +110,6 @@ class TlsKeepAliveTest {
       assertThat(up.nextRequest().requestLine).startsWith("GET /2 ");
       assertThat(up.nextRequest().requestLine).startsWith("GET /3 ");
     }
-  }
-
-  private static long ioThreadsCpuNanos() {
-    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-    long sum = 0;
-    for (ThreadInfo t : mx.dumpAllThreads(false, false)) {
-      if (t.getThreadName().contains(" I/O-")) {
-        sum += Math.max(0, mx.getThreadCpuTime(t.getThreadId()));
-      }
-    }
-    return sum;
   }
 
   @Test
