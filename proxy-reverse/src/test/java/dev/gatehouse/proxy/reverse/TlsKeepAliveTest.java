@@ -7,8 +7,13 @@ import dev.gatehouse.proxy.testsupport.IoThreads;
 import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import dev.gatehouse.proxy.testsupport.RecordingListener;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -141,6 +146,75 @@ class TlsKeepAliveTest {
       try (RawHttp next = connect(proxy, "TLSv1.3")) {
         next.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
         assertThat(next.readResponse().bodyText()).isEqualTo("ok");
+      }
+      assertThat(up.nextRequest().requestLine).startsWith("GET /after ");
+    }
+  }
+
+  /**
+   * TLS 1.2 renegotiation started by the client while a request is in flight: the request is answered,
+   * then the new handshake is refused and the connection closed, with the JDK's TLS as with Conscrypt
+   * (BoringSSL refuses renegotiation itself). Accepted, it could leave the next request on the
+   * connection unanswered (Undertow's conduit); a renegotiation is also handshake CPU an attacker gets
+   * for free, which is why nginx refuses it too.
+   */
+  @Test
+  void aClientsRenegotiationIsRefusedOnceTheRequestInFlightIsAnswered() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    try (RawUpstream up = RawUpstream.start(c -> {
+          RawUpstream.Request r;
+          while ((r = c.readRequest()) != null) {
+            if (r.requestLine.startsWith("GET /1 ")) {
+              release.await(10, TimeUnit.SECONDS);
+            }
+            String body = r.requestLine.split(" ")[1];
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+          }
+        });
+         ReverseProxyServer proxy = ReverseProxy.builder().tls(tls).ioThreads(1).addRoute(Route.any().to(up.url()))
+             .build().start()) {
+      try (RawHttp client = connect(proxy, "TLSv1.2")) {
+        client.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(up.nextRequest().requestLine).startsWith("GET /1 ");
+        CompletableFuture<Void> renegotiation = CompletableFuture.runAsync(() -> {
+          try {
+            ((SSLSocket) client.socket()).startHandshake();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
+        release.countDown();
+
+        String first = null;
+        try {
+          first = client.readResponse().bodyText();
+        } catch (IOException reportedInstead) {
+          // the JDK's client may report the refusal in place of the data that came before it
+        }
+        if (first != null) {
+          assertThat(first).isEqualTo("/1");
+        }
+        // (the JDK's startHandshake() on an established connection only sends the ClientHello)
+        try {
+          renegotiation.get(20, TimeUnit.SECONDS);
+        } catch (ExecutionException alreadyClosed) {
+          // fine: the refusal came first
+        }
+        // refused: the connection is closed, not left half-renegotiated with the next request unanswered
+        int next;
+        try {
+          client.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+          next = client.input().read();
+        } catch (SocketTimeoutException hung) {
+          throw new AssertionError("the connection hangs after the renegotiation", hung);
+        } catch (IOException closed) {
+          next = -1;
+        }
+        assertThat(next).as("closed").isEqualTo(-1);
+      }
+      try (RawHttp next = connect(proxy, "TLSv1.2")) {
+        next.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(next.readResponse().bodyText()).isEqualTo("/after");
       }
       assertThat(up.nextRequest().requestLine).startsWith("GET /after ");
     }

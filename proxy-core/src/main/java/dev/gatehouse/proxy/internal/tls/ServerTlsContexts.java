@@ -116,7 +116,8 @@ public final class ServerTlsContexts {
         } else if ("OPTIONAL".equals(clientAuth)) {
           engine.setWantClientAuth(true);
         }
-        return provider.conscrypt() ? TlsProviders.releasing(engine) : engine;
+        // Conscrypt (BoringSSL) refuses a client's renegotiation itself; the JDK's engine is taught to
+        return provider.conscrypt() ? TlsProviders.releasing(engine) : new RenegotiationRefusingSslEngine(engine);
       });
     }
     return context;
