@@ -215,7 +215,8 @@ public final class TlsProviders {
 
   /**
    * A server context of {@code provider} with these key and trust managers whose engines, with
-   * Conscrypt, free their native state as soon as their connection closes, and whose key managers hand
+   * Conscrypt, free their native state as soon as their connection closes (with the JDK's TLS, refuse a
+   * client's renegotiation: see {@link RenegotiationRefusingSslEngine}), and whose key managers hand
    * Conscrypt its own form of their keys (made once per alias).
    */
   public static SSLContext serverContext(Resolved provider, javax.net.ssl.KeyManager[] km,
@@ -229,7 +230,8 @@ public final class TlsProviders {
       }
     }
     SSLContext ctx = context(provider, km, tm);
-    return provider.conscrypt() ? new DelegatingSslContext(() -> ctx, ReleasingSslEngine::new) : ctx;
+    // the JDK's engines are taught to refuse a peer's TLS 1.2 renegotiation, which BoringSSL refuses itself
+    return new DelegatingSslContext(() -> ctx, provider.conscrypt() ? ReleasingSslEngine::new : RenegotiationRefusingSslEngine::new);
   }
 
   /**
