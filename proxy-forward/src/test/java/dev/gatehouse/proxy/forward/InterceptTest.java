@@ -233,4 +233,40 @@ class InterceptTest {
       ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done").get(10, TimeUnit.SECONDS);
     }
   }
+
+  /**
+   * The decrypted leg refuses a client's TLS 1.2 renegotiation and closes the tunnel, as the listener
+   * does (with the JDK's TLS and with Conscrypt): a renegotiation is handshake CPU the client gets for free.
+   */
+  @Test
+  void aClientsRenegotiationInsideAnInterceptedTunnelClosesIt() throws Exception {
+    try (TestOrigin origin = new TestOrigin(originCa, "origin.test", false)) {
+      ProxyServer proxy = proxy(origin, interception()).build().start();
+      try (RawHttp c = RawHttp.connect(proxy.port())) {
+        c.send("CONNECT origin.test:" + origin.port() + " HTTP/1.1\r\nHost: origin.test:" + origin.port() + "\r\n\r\n");
+        assertThat(c.readResponse(true).status).isEqualTo(200);
+        javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) TestOrigin.trusting(CA.certificate()).getSocketFactory()
+            .createSocket(c.socket(), "origin.test", origin.port(), true);
+        tls.setEnabledProtocols(new String[] {"TLSv1.2"});
+        tls.setSoTimeout(20_000);
+        RawHttp inside = RawHttp.over(tls);
+        inside.send("GET /a HTTP/1.1\r\nHost: origin.test:" + origin.port() + "\r\n\r\n");
+        assertThat(inside.readResponse().bodyText()).contains("hello /a over HTTP/1.1");
+
+        tls.startHandshake(); // on an established connection: sends the ClientHello and returns
+        int next;
+        try {
+          inside.send("GET /b HTTP/1.1\r\nHost: origin.test:" + origin.port() + "\r\n\r\n");
+          next = inside.input().read();
+        } catch (java.net.SocketTimeoutException hung) {
+          throw new AssertionError("the tunnel hangs after the renegotiation", hung);
+        } catch (java.io.IOException closed) {
+          next = -1;
+        }
+        assertThat(next).as("closed, /b not served").isEqualTo(-1);
+      } finally {
+        proxy.close();
+      }
+    }
+  }
 }
