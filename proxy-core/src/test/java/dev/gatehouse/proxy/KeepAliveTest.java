@@ -120,16 +120,7 @@ class KeepAliveTest {
   @Test
   void aRequestSentWhileTheFirstIsInFlightIsAnsweredAfterItInOrder() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    try (RawUpstream up = RawUpstream.start(c -> {
-          RawUpstream.Request r;
-          while ((r = c.readRequest()) != null) {
-            if (r.requestLine.startsWith("GET /1 ")) {
-              release.await(10, TimeUnit.SECONDS);
-            }
-            String body = r.requestLine.split(" ")[1];
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-          }
-        });
+    try (RawUpstream up = RawUpstream.echoPath("/1", release);
          ProxyServer proxy = TestProxy.builder().upstream(up.url()).ioThreads(1).build().start();
          RawHttp client = RawHttp.connect(proxy.port())) {
       client.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");

@@ -88,6 +88,23 @@ public final class RawUpstream implements AutoCloseable {
     });
   }
 
+  /**
+   * An upstream that answers every request on a keep-alive connection with 200 and the request's path as
+   * the body; a request for {@code heldPath} (if not null) waits for {@code release} (at most 10 s) first.
+   */
+  public static RawUpstream echoPath(String heldPath, java.util.concurrent.CountDownLatch release) throws IOException {
+    return start(c -> {
+      Request r;
+      while ((r = c.readRequest()) != null) {
+        String path = r.requestLine.split(" ")[1];
+        if (path.equals(heldPath)) {
+          release.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        c.write("HTTP/1.1 200 OK\r\nContent-Length: " + path.length() + "\r\n\r\n" + path);
+      }
+    });
+  }
+
   public int port() {
     return server.getLocalPort();
   }

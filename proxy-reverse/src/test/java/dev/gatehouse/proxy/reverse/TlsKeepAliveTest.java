@@ -57,13 +57,7 @@ class TlsKeepAliveTest {
   @ParameterizedTest
   @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
   void manyRequestsOnOneConnectionAreAllAnswered(String protocol) throws Exception {
-    try (RawUpstream up = RawUpstream.start(c -> {
-          RawUpstream.Request r;
-          while ((r = c.readRequest()) != null) {
-            String body = r.requestLine.split(" ")[1];
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-          }
-        });
+    try (RawUpstream up = RawUpstream.echoPath(null, null);
          ReverseProxyServer proxy = ReverseProxy.builder().tls(tls).ioThreads(1).addRoute(Route.any().to(up.url()))
              .build().start();
          RawHttp client = connect(proxy, protocol)) {
@@ -78,16 +72,7 @@ class TlsKeepAliveTest {
   @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
   void aRequestSentWhileTheFirstIsInFlightIsAnsweredAfterItInOrder(String protocol) throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    try (RawUpstream up = RawUpstream.start(c -> {
-          RawUpstream.Request r;
-          while ((r = c.readRequest()) != null) {
-            if (r.requestLine.startsWith("GET /1 ")) {
-              release.await(10, TimeUnit.SECONDS);
-            }
-            String body = r.requestLine.split(" ")[1];
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-          }
-        });
+    try (RawUpstream up = RawUpstream.echoPath("/1", release);
          ReverseProxyServer proxy = ReverseProxy.builder().tls(tls).ioThreads(1).addRoute(Route.any().to(up.url()))
              .build().start();
          RawHttp client = connect(proxy, protocol)) {
@@ -161,16 +146,7 @@ class TlsKeepAliveTest {
   @Test
   void aClientsRenegotiationIsRefusedOnceTheRequestInFlightIsAnswered() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    try (RawUpstream up = RawUpstream.start(c -> {
-          RawUpstream.Request r;
-          while ((r = c.readRequest()) != null) {
-            if (r.requestLine.startsWith("GET /1 ")) {
-              release.await(10, TimeUnit.SECONDS);
-            }
-            String body = r.requestLine.split(" ")[1];
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-          }
-        });
+    try (RawUpstream up = RawUpstream.echoPath("/1", release);
          ReverseProxyServer proxy = ReverseProxy.builder().tls(tls).ioThreads(1).addRoute(Route.any().to(up.url()))
              .build().start()) {
       try (RawHttp client = connect(proxy, "TLSv1.2")) {

@@ -39,7 +39,7 @@ public final class FilterChain {
       return CompletableFuture.failedFuture(new IllegalStateException("exchange already finished"));
     }
     long threshold = exchange.slowFilterThresholdNanos();
-    if (threshold > 0 && start == 0 && (caller != null || index < filters.size())) {
+    if (threshold > 0 && start == 0 && index < filters.size()) {
       start = System.nanoTime(); // resumed on the I/O thread after an asynchronous proceed()
     }
     if (index == filters.size()) {

@@ -80,12 +80,12 @@ final class TlsReadInterest {
 
   /**
    * Turns the socket's reads back on right after Undertow suspended them for the exchange (same I/O
-   * round: the selector sees no change); false when {@code c} is not a TLS connection it can handle.
+   * round: the selector sees no change); nothing when {@code c} is not a TLS connection it can handle.
    */
-  static boolean keep(HttpServerConnection c) {
+  static void keep(HttpServerConnection c) {
     StreamConnection channel = c.getChannel();
     if (SSL_CONNECTION == null || !SSL_CONNECTION.isInstance(channel)) {
-      return false;
+      return;
     }
     Parking p = c.getAttachment(PARKING);
     if (p == null) {
@@ -101,7 +101,6 @@ final class TlsReadInterest {
       p.socket.setReadReadyHandler(p);
     }
     p.socket.resumeReads();
-    return true;
   }
 
   /** The socket's read-ready handler: the conduit's own, behind the conduit's rule for the socket's reads. */

@@ -30,11 +30,15 @@ final class RenegotiationRefusingSslEngine extends ForwardingSslEngine {
     }
   }
 
-  private SSLEngineResult checked(SSLEngineResult r) throws SSLException {
+  /**
+   * Notes the end of the first handshake (the server's Finished in a wrap, or the client's in an unwrap)
+   * and, after it, refuses an unwrap that starts a new one.
+   */
+  private SSLEngineResult seen(SSLEngineResult r, boolean unwrap) throws SSLException {
     SSLEngineResult.HandshakeStatus hs = r.getHandshakeStatus();
     if (!established) {
       established = hs == SSLEngineResult.HandshakeStatus.FINISHED;
-    } else if (r.getStatus() == SSLEngineResult.Status.OK && hs != SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+    } else if (unwrap && r.getStatus() == SSLEngineResult.Status.OK && hs != SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
         && hs != SSLEngineResult.HandshakeStatus.FINISHED && !"TLSv1.3".equals(delegate.getSession().getProtocol())) {
       refused = true;
       delegate.closeOutbound();
@@ -46,44 +50,36 @@ final class RenegotiationRefusingSslEngine extends ForwardingSslEngine {
   @Override
   public SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length, ByteBuffer dst) throws SSLException {
     notRefused();
-    return observeWrap(delegate.wrap(srcs, offset, length, dst));
+    return seen(delegate.wrap(srcs, offset, length, dst), false);
   }
 
   @Override
   public SSLEngineResult wrap(ByteBuffer src, ByteBuffer dst) throws SSLException {
     notRefused();
-    return observeWrap(delegate.wrap(src, dst));
+    return seen(delegate.wrap(src, dst), false);
   }
 
   @Override
   public SSLEngineResult wrap(ByteBuffer[] srcs, ByteBuffer dst) throws SSLException {
     notRefused();
-    return observeWrap(delegate.wrap(srcs, dst));
-  }
-
-  /** Wraps only mark the first handshake's end (the server's Finished); a renegotiation starts in an unwrap. */
-  private SSLEngineResult observeWrap(SSLEngineResult r) {
-    if (!established && r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.FINISHED) {
-      established = true;
-    }
-    return r;
+    return seen(delegate.wrap(srcs, dst), false);
   }
 
   @Override
   public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts, int offset, int length) throws SSLException {
     notRefused();
-    return checked(delegate.unwrap(src, dsts, offset, length));
+    return seen(delegate.unwrap(src, dsts, offset, length), true);
   }
 
   @Override
   public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer dst) throws SSLException {
     notRefused();
-    return checked(delegate.unwrap(src, dst));
+    return seen(delegate.unwrap(src, dst), true);
   }
 
   @Override
   public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts) throws SSLException {
     notRefused();
-    return checked(delegate.unwrap(src, dsts));
+    return seen(delegate.unwrap(src, dsts), true);
   }
 }

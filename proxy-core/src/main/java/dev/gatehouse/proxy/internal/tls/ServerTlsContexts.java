@@ -116,8 +116,7 @@ public final class ServerTlsContexts {
         } else if ("OPTIONAL".equals(clientAuth)) {
           engine.setWantClientAuth(true);
         }
-        // Conscrypt (BoringSSL) refuses a client's renegotiation itself; the JDK's engine is taught to
-        return provider.conscrypt() ? TlsProviders.releasing(engine) : new RenegotiationRefusingSslEngine(engine);
+        return TlsProviders.serverEngine(provider, engine);
       });
     }
     return context;

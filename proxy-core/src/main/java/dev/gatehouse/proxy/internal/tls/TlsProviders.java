@@ -206,18 +206,19 @@ public final class TlsProviders {
   }
 
   /**
-   * {@code engine} (a Conscrypt server engine) made to free its native state as soon as its connection
-   * closes, even when the client left without {@code close_notify} (see {@link ReleasingSslEngine}).
+   * A server engine of {@code provider} as every server context here hands it out: with Conscrypt, made
+   * to free its native state as soon as its connection closes, even when the client left without {@code
+   * close_notify} (see {@link ReleasingSslEngine}); with the JDK's TLS, made to refuse a client's TLS 1.2
+   * renegotiation, which BoringSSL refuses itself (see {@link RenegotiationRefusingSslEngine}).
    */
-  public static SSLEngine releasing(SSLEngine engine) {
-    return new ReleasingSslEngine(engine);
+  public static SSLEngine serverEngine(Resolved provider, SSLEngine engine) {
+    return provider.conscrypt() ? new ReleasingSslEngine(engine) : new RenegotiationRefusingSslEngine(engine);
   }
 
   /**
    * A server context of {@code provider} with these key and trust managers whose engines, with
-   * Conscrypt, free their native state as soon as their connection closes (with the JDK's TLS, refuse a
-   * client's renegotiation: see {@link RenegotiationRefusingSslEngine}), and whose key managers hand
-   * Conscrypt its own form of their keys (made once per alias).
+   * are {@link #serverEngine}s, and whose key managers hand Conscrypt its own form of their keys (made
+   * once per alias).
    */
   public static SSLContext serverContext(Resolved provider, javax.net.ssl.KeyManager[] km,
       javax.net.ssl.TrustManager[] tm) {
@@ -230,8 +231,7 @@ public final class TlsProviders {
       }
     }
     SSLContext ctx = context(provider, km, tm);
-    // the JDK's engines are taught to refuse a peer's TLS 1.2 renegotiation, which BoringSSL refuses itself
-    return new DelegatingSslContext(() -> ctx, provider.conscrypt() ? ReleasingSslEngine::new : RenegotiationRefusingSslEngine::new);
+    return new DelegatingSslContext(() -> ctx, engine -> serverEngine(provider, engine));
   }
 
   /**
