@@ -17,6 +17,8 @@ import dev.gatehouse.proxy.reverse.Route;
 import dev.gatehouse.proxy.reverse.UpstreamGroup;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -38,7 +40,9 @@ import java.util.concurrent.CountDownLatch;
  * --gateway} scenario expects: request id, CORS, a JWT required (keys from {@code JWT_JWKS_FILE}, issuer
  * {@code JWT_ISSUER}, audience {@code JWT_AUDIENCE}), a generous rate limit per client address that
  * still answers the {@code RateLimit} fields, and header rules; no compression (the bodies are random
- * bytes). {@code JWT_CACHE=0} turns the verified-token cache off, to measure what it saves.
+ * bytes). {@code JWT_CACHE=0} turns the verified-token cache off, to measure what it saves, and {@code
+ * GATEWAY_SKIP} leaves filters out of the chain, to measure what each costs: a comma-separated list of
+ * {@code request-id}, {@code cors}, {@code jwt}, {@code rate-limit} and {@code header-rules}.
  *
  * <p>{@code ADMIN_PORT} opens the admin listener on that loopback port ({@code /healthz}, {@code
  * /readyz}, {@code /status}); with {@code METRICS=1} the proxy binds a Prometheus registry and the admin
@@ -112,15 +116,37 @@ public final class BenchReverseProxy {
     if ("0".equals(System.getenv("JWT_CACHE"))) {
       jwt.verifiedTokenCacheSize(0);
     }
-    builder
-        .addFilter(RequestId.defaults())
-        .addFilter(Cors.builder().allowOrigins("https://app.bench.test").exposeHeaders("X-Request-Id", "RateLimit").build())
-        .addFilter(jwt.build())
-        .addFilter(RateLimit.builder().key(RateLimitKey.clientIp()).limit(Limit.perSecond(1_000_000).name("bench")).build())
-        .addFilter(HeaderRules.builder()
-            .request(r -> r.set("X-Client-Ip", "${client_ip}").set("X-Consumer", "${principal}"))
-            .response(r -> r.remove("Server").add("X-Gateway", "gatehouse"))
-            .build());
+    Set<String> skip = new HashSet<>();
+    for (String name : System.getenv().getOrDefault("GATEWAY_SKIP", "").split(",")) {
+      if (!name.isBlank()) {
+        skip.add(name.trim());
+      }
+    }
+    Set<String> unknown = new HashSet<>(skip);
+    unknown.removeAll(Set.of("request-id", "cors", "jwt", "rate-limit", "header-rules"));
+    if (!unknown.isEmpty()) {
+      System.err.println("GATEWAY_SKIP: unknown filter(s) " + unknown
+          + " (expected: request-id, cors, jwt, rate-limit, header-rules)");
+      System.exit(2);
+    }
+    if (!skip.contains("request-id")) {
+      builder.addFilter(RequestId.defaults());
+    }
+    if (!skip.contains("cors")) {
+      builder.addFilter(Cors.builder().allowOrigins("https://app.bench.test").exposeHeaders("X-Request-Id", "RateLimit").build());
+    }
+    if (!skip.contains("jwt")) {
+      builder.addFilter(jwt.build());
+    }
+    if (!skip.contains("rate-limit")) {
+      builder.addFilter(RateLimit.builder().key(RateLimitKey.clientIp()).limit(Limit.perSecond(1_000_000).name("bench")).build());
+    }
+    if (!skip.contains("header-rules")) {
+      builder.addFilter(HeaderRules.builder()
+          .request(r -> r.set("X-Client-Ip", "${client_ip}").set("X-Consumer", "${principal}"))
+          .response(r -> r.remove("Server").add("X-Gateway", "gatehouse"))
+          .build());
+    }
   }
 
   private static String required(String name) {
