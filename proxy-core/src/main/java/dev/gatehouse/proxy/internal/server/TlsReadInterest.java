@@ -28,7 +28,7 @@ import org.xnio.conduits.StreamSourceConduit;
  * <p>The conduit's fields are private: they are reached once, reflectively, for Undertow 2.4's layout;
  * if that fails (another Undertow), TLS connections simply keep Undertow's behaviour.
  */
-final class TlsReadInterest {
+public final class TlsReadInterest {
   private static final Logger log = LoggerFactory.getLogger(TlsReadInterest.class);
 
   // SslConduit's state bits (Undertow 2.4)
@@ -101,6 +101,21 @@ final class TlsReadInterest {
       p.socket.setReadReadyHandler(p);
     }
     p.socket.resumeReads();
+  }
+
+  /**
+   * Whether the socket under {@code c}'s TLS conduit has its reads on now. During a bodiless exchange
+   * they stay on (the saving this class exists for): tests check it from a filter, so that neither a
+   * change here nor an Undertow upgrade can lose it without a failure. False when {@code c} is not a TLS
+   * connection this Undertow lets us look into.
+   */
+  public static boolean socketReadsResumed(HttpServerConnection c) {
+    StreamConnection channel = c.getChannel();
+    if (SSL_CONNECTION == null || !SSL_CONNECTION.isInstance(channel)) {
+      return false;
+    }
+    SslConduit ssl = (SslConduit) CONNECTION_CONDUIT.get(channel);
+    return ((StreamConnection) DELEGATE.get(ssl)).getSourceChannel().isReadResumed();
   }
 
   /** The socket's read-ready handler: the conduit's own, behind the conduit's rule for the socket's reads. */
