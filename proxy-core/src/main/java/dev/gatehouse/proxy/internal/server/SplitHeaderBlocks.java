@@ -5,7 +5,10 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.ServerConnection;
 import io.undertow.server.protocol.http2.Http2ServerConnection;
+import io.undertow.util.SameThreadExecutor;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -41,8 +44,8 @@ final class SplitHeaderBlocks {
   private static final VarHandle CONTINUATION; // Http2Channel.continuationParser: Http2HeadersParser
   private static final VarHandle PARSER_END_STREAM; // Http2HeadersParser.headersEndStream
   private static final VarHandle STREAM_END_STREAM; // Http2StreamSourceChannel.headersEndStream
-  private static final java.lang.invoke.MethodHandle PARSER_STREAM_ID; // Http2HeaderBlockParser.getStreamId()
-  private static final java.lang.invoke.MethodHandle STREAM_ID; // Http2StreamSourceChannel.getStreamId()
+  private static final MethodHandle PARSER_STREAM_ID; // Http2HeaderBlockParser.getStreamId()
+  private static final MethodHandle STREAM_ID; // Http2StreamSourceChannel.getStreamId()
 
   static {
     VarHandle channel = null;
@@ -51,8 +54,8 @@ final class SplitHeaderBlocks {
     VarHandle continuation = null;
     VarHandle parserEnd = null;
     VarHandle streamEnd = null;
-    java.lang.invoke.MethodHandle parserId = null;
-    java.lang.invoke.MethodHandle streamId = null;
+    MethodHandle parserId = null;
+    MethodHandle streamId = null;
     try {
       ClassLoader cl = Http2ServerConnection.class.getClassLoader();
       Class<?> h2Channel = Class.forName("io.undertow.protocols.http2.Http2Channel", false, cl);
@@ -69,9 +72,9 @@ final class SplitHeaderBlocks {
           .findVarHandle(headersParser, "headersEndStream", boolean.class);
       MethodHandles.Lookup s = MethodHandles.privateLookupIn(stream, MethodHandles.lookup());
       streamEnd = s.findVarHandle(stream, "headersEndStream", boolean.class);
-      streamId = s.findVirtual(stream, "getStreamId", java.lang.invoke.MethodType.methodType(int.class));
+      streamId = s.findVirtual(stream, "getStreamId", MethodType.methodType(int.class));
       parserId = MethodHandles.privateLookupIn(blockParser, MethodHandles.lookup())
-          .findVirtual(blockParser, "getStreamId", java.lang.invoke.MethodType.methodType(int.class));
+          .findVirtual(blockParser, "getStreamId", MethodType.methodType(int.class));
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
       log.debug("HTTP/2 header blocks split across reads keep Undertow's handling: {}", e.toString());
       channel = null;
@@ -133,7 +136,7 @@ final class SplitHeaderBlocks {
       STREAM_END_STREAM.set(REQUEST_CHANNEL.get(c), true);
     }
     ConduitStreamSourceChannel source = (ConduitStreamSourceChannel) SOURCE.get(c);
-    hse.dispatch(io.undertow.util.SameThreadExecutor.INSTANCE, () -> {
+    hse.dispatch(SameThreadExecutor.INSTANCE, () -> {
       Waiter w = new Waiter(hse, source, endStream, handler);
       w.timer = hse.getIoThread().executeAfter(w::expire, Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS);
       source.getReadSetter().set(ch -> w.check());
