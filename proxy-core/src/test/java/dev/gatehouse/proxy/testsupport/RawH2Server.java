@@ -167,6 +167,20 @@ public final class RawH2Server implements AutoCloseable {
       frame(0, 0x1, stream, body.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Answers a stream with 200 whose header block ends in a CONTINUATION frame (with {@code x-a: 1}),
+     * written only after {@code between} returns; {@code body} in a DATA frame after it, or none (then
+     * the HEADERS frame ends the stream).
+     */
+    public void respondWithSplitHead(int stream, String body, java.util.concurrent.Callable<?> between) throws Exception {
+      frame(1, body == null ? 0x1 : 0, stream, new byte[] {(byte) 0x88}); // :status 200, no END_HEADERS
+      between.call();
+      frame(9, 0x4, stream, new byte[] {0x10, 3, 'x', '-', 'a', 1, '1'}); // x-a: 1, END_HEADERS
+      if (body != null) {
+        frame(0, 0x1, stream, body.getBytes(StandardCharsets.UTF_8));
+      }
+    }
+
     /** Sends GOAWAY: streams up to {@code lastStreamId} will be answered, none above it. */
     public void goAway(int lastStreamId, int errorCode) throws IOException {
       frame(7, 0, 0, ByteBuffer.allocate(8).putInt(lastStreamId).putInt(errorCode).array());

@@ -261,6 +261,11 @@ public final class H2Sessions {
     /** Open streams by id, for a GOAWAY to tell which ones the upstream will not answer. */
     private final java.util.Map<Integer, Stream> streams = new java.util.HashMap<>();
 
+    /** The HTTP/2 channel under this connection. */
+    Http2Channel channel() {
+      return channel;
+    }
+
     Session(StreamConnection sc, ByteBufferPool buffers, PerThread owner) {
       this.owner = owner;
       this.thread = sc.getIoThread();

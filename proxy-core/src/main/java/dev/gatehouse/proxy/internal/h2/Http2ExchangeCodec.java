@@ -14,6 +14,7 @@ import io.undertow.client.ClientRequest;
 import io.undertow.client.ClientResponse;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.protocols.http2.Http2StreamSinkChannel;
+import io.undertow.protocols.http2.Http2StreamSourceChannel;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
@@ -184,6 +185,27 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
     if (call.isOver()) {
       IoUtils.safeClose(x.getResponseChannel());
       return;
+    }
+    if (x.getResponseChannel() instanceof Http2StreamSourceChannel stream && session != null) {
+      int block = HeaderBlocks.state(session.channel(), stream);
+      if (block != HeaderBlocks.COMPLETE) {
+        // handed on by Undertow before the CONTINUATION frames that complete the head: wait for them (the
+        // read timeout still runs), with the stream's END_STREAM given back if the HEADERS frame had it
+        if (block == HeaderBlocks.PENDING_END_STREAM) {
+          HeaderBlocks.restoreEndStream(stream);
+        }
+        int a = attempt;
+        stream.getReadSetter().set(ch -> {
+          if (a == attempt && HeaderBlocks.state(session == null ? null : session.channel(), stream) == HeaderBlocks.COMPLETE) {
+            stream.suspendReads();
+            stream.getReadSetter().set(null);
+            responseHead(x);
+          }
+        });
+        stream.resumeReads();
+        HeaderBlocks.waiting();
+        return;
+      }
     }
     ClientResponse r = x.getResponse();
     int status = r.getResponseCode();

@@ -3,6 +3,7 @@ package dev.gatehouse.proxy.internal.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.internal.h2.HeaderBlocks;
 import dev.gatehouse.proxy.testsupport.RawH2;
 import dev.gatehouse.proxy.testsupport.RawUpstream;
 import dev.gatehouse.proxy.testsupport.TestProxy;
@@ -39,12 +40,12 @@ class SplitHeaderBlocksTest {
     });
     proxy = TestProxy.builder().upstream(upstream.url()).http2(true).requestHeaderTimeout(Duration.ofSeconds(1))
         .build().start();
-    SplitHeaderBlocks.waitingHook = waiting::countDown;
+    HeaderBlocks.waitingHook = waiting::countDown;
   }
 
   @AfterEach
   void stop() throws IOException {
-    SplitHeaderBlocks.waitingHook = null;
+    HeaderBlocks.waitingHook = null;
     proxy.close();
     upstream.close();
   }
