@@ -32,14 +32,25 @@ public final class HeaderBlocks {
   public static final int PENDING = 1;
   /** CONTINUATION frames are still to come; the HEADERS frame ended the stream (no body). */
   public static final int PENDING_END_STREAM = 2;
+  /**
+   * How often a waiter looks again, besides its stream's read events: the frame that completes a block
+   * does not always raise one. Waiting is rare (a block split across reads) and bounded by a timeout.
+   */
+  public static final long POLL_MILLIS = 5;
 
   private static final VarHandle CONTINUATION; // Http2Channel.continuationParser: Http2HeadersParser
+  private static final VarHandle FRAME_PARSER; // Http2Channel.frameParser: the frame being read, or null
+  private static final VarHandle FRAME_CONTINUATION; // Http2FrameHeaderParser.continuationParser
+  private static final VarHandle FRAME_BODY_PARSER; // Http2FrameHeaderParser.parser: what reads the frame's payload
   private static final VarHandle PARSER_END_STREAM; // Http2HeadersParser.headersEndStream
   private static final MethodHandle PARSER_STREAM_ID; // Http2HeaderBlockParser.getStreamId()
   private static final VarHandle STREAM_END_STREAM; // Http2StreamSourceChannel.headersEndStream
 
   static {
     VarHandle continuation = null;
+    VarHandle frameParser = null;
+    VarHandle frameContinuation = null;
+    VarHandle frameBodyParser = null;
     VarHandle parserEnd = null;
     MethodHandle parserId = null;
     VarHandle streamEnd = null;
@@ -47,8 +58,14 @@ public final class HeaderBlocks {
       ClassLoader cl = Http2Channel.class.getClassLoader();
       Class<?> headersParser = Class.forName("io.undertow.protocols.http2.Http2HeadersParser", false, cl);
       Class<?> blockParser = Class.forName("io.undertow.protocols.http2.Http2HeaderBlockParser", false, cl);
-      continuation = MethodHandles.privateLookupIn(Http2Channel.class, MethodHandles.lookup())
-          .findVarHandle(Http2Channel.class, "continuationParser", headersParser);
+      Class<?> frameHeaderParser = Class.forName("io.undertow.protocols.http2.Http2FrameHeaderParser", false, cl);
+      MethodHandles.Lookup ch = MethodHandles.privateLookupIn(Http2Channel.class, MethodHandles.lookup());
+      continuation = ch.findVarHandle(Http2Channel.class, "continuationParser", headersParser);
+      frameParser = ch.findVarHandle(Http2Channel.class, "frameParser", frameHeaderParser);
+      MethodHandles.Lookup fp = MethodHandles.privateLookupIn(frameHeaderParser, MethodHandles.lookup());
+      frameContinuation = fp.findVarHandle(frameHeaderParser, "continuationParser", headersParser);
+      frameBodyParser = fp.findVarHandle(frameHeaderParser, "parser",
+          Class.forName("io.undertow.protocols.http2.Http2PushBackParser", false, cl));
       parserEnd = MethodHandles.privateLookupIn(headersParser, MethodHandles.lookup())
           .findVarHandle(headersParser, "headersEndStream", boolean.class);
       parserId = MethodHandles.privateLookupIn(blockParser, MethodHandles.lookup())
@@ -60,6 +77,9 @@ public final class HeaderBlocks {
       continuation = null;
     }
     CONTINUATION = continuation;
+    FRAME_PARSER = frameParser;
+    FRAME_CONTINUATION = frameContinuation;
+    FRAME_BODY_PARSER = frameBodyParser;
     PARSER_END_STREAM = parserEnd;
     PARSER_STREAM_ID = parserId;
     STREAM_END_STREAM = streamEnd;
@@ -88,18 +108,46 @@ public final class HeaderBlocks {
 
   /** {@link #COMPLETE}, {@link #PENDING} or {@link #PENDING_END_STREAM} for {@code stream} of {@code channel}. */
   public static int state(Http2Channel channel, Http2StreamSourceChannel stream) {
-    if (CONTINUATION == null || channel == null || stream == null) {
+    Object parser = pendingParser(channel, stream);
+    if (parser == null) {
       return COMPLETE;
+    }
+    return (boolean) PARSER_END_STREAM.get(parser) ? PENDING_END_STREAM : PENDING;
+  }
+
+  /**
+   * The header parser of {@code stream}'s unfinished block, or null when its block is complete; pass it
+   * to {@link #stillPending} to follow that block to its end.
+   */
+  public static Object pendingParser(Http2Channel channel, Http2StreamSourceChannel stream) {
+    if (CONTINUATION == null || channel == null || stream == null) {
+      return null;
     }
     try {
+      // between frames the pending block's parser is the channel's; once the next frame's header is read,
+      // the frame parser's
       Object parser = CONTINUATION.get(channel);
-      if (parser == null || (int) PARSER_STREAM_ID.invoke(parser) != stream.getStreamId()) {
-        return COMPLETE;
+      if (parser == null) {
+        Object frame = FRAME_PARSER.get(channel);
+        parser = frame == null ? null : FRAME_CONTINUATION.get(frame);
       }
-      return (boolean) PARSER_END_STREAM.get(parser) ? PENDING_END_STREAM : PENDING;
+      return parser != null && (int) PARSER_STREAM_ID.invoke(parser) == stream.getStreamId() ? parser : null;
     } catch (Throwable e) {
-      return COMPLETE;
+      return null;
     }
+  }
+
+  /**
+   * Whether the block {@code parser} decodes is still unfinished: it waits for a CONTINUATION frame, or a
+   * CONTINUATION frame for it is being read (its header is in, its fields not all: Undertow forgets the
+   * pending block as soon as it has read the header of the frame that ends it).
+   */
+  public static boolean stillPending(Http2Channel channel, Object parser) {
+    if (CONTINUATION.get(channel) == parser) {
+      return true;
+    }
+    Object frame = FRAME_PARSER.get(channel);
+    return frame != null && (FRAME_CONTINUATION.get(frame) == parser || FRAME_BODY_PARSER.get(frame) == parser);
   }
 
   /**

@@ -194,16 +194,11 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
         if (block == HeaderBlocks.PENDING_END_STREAM) {
           HeaderBlocks.restoreEndStream(stream);
         }
-        int a = attempt;
-        stream.getReadSetter().set(ch -> {
-          if (a == attempt && HeaderBlocks.state(session == null ? null : session.channel(), stream) == HeaderBlocks.COMPLETE) {
-            stream.suspendReads();
-            stream.getReadSetter().set(null);
-            responseHead(x);
-          }
-        });
+        HeadWaiter w = new HeadWaiter(x, stream, attempt, HeaderBlocks.pendingParser(session.channel(), stream));
+        stream.getReadSetter().set(ch -> w.check());
         stream.resumeReads();
         HeaderBlocks.waiting();
+        w.poll();
         return;
       }
     }
@@ -227,6 +222,46 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
     ByteBuffer rest = empty.getBuffer();
     rest.clear().limit(0);
     call.headArrived(status, target, "HTTP/2.0", decoder, empty, rest);
+  }
+
+  /** A response head waiting for the rest of its header block; on the stream's I/O thread. */
+  private final class HeadWaiter {
+    final ClientExchange x;
+    final Http2StreamSourceChannel stream;
+    final int a;
+    final Object parser;
+    boolean done;
+
+    HeadWaiter(ClientExchange x, Http2StreamSourceChannel stream, int a, Object parser) {
+      this.x = x;
+      this.stream = stream;
+      this.a = a;
+      this.parser = parser;
+    }
+
+    /** Looks again every {@link HeaderBlocks#POLL_MILLIS} ms too (not every completing frame raises a read event). */
+    void poll() {
+      check();
+      if (!done) {
+        stream.getIoThread().executeAfter(this::poll, HeaderBlocks.POLL_MILLIS, TimeUnit.MILLISECONDS);
+      }
+    }
+
+    void check() {
+      if (done) {
+        return;
+      }
+      if (a != attempt || call.isOver()) {
+        done = true; // given up or resent meanwhile: the read timeout or the new attempt took over
+        return;
+      }
+      if (session == null || parser == null || !HeaderBlocks.stillPending(session.channel(), parser)) {
+        done = true;
+        stream.suspendReads();
+        stream.getReadSetter().set(null);
+        responseHead(x);
+      }
+    }
   }
 
   /** The stream has body bytes (or ended). */

@@ -95,11 +95,14 @@ final class SplitHeaderBlocks {
       HeaderBlocks.restoreEndStream((Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
     }
     ConduitStreamSourceChannel source = (ConduitStreamSourceChannel) SOURCE.get(c);
+    Http2Channel channel = (Http2Channel) CONNECTION_CHANNEL.get(c);
+    Object parser = HeaderBlocks.pendingParser(channel, (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
     hse.dispatch(SameThreadExecutor.INSTANCE, () -> {
-      Waiter w = new Waiter(hse, source, endStream, handler);
+      Waiter w = new Waiter(hse, source, endStream, handler, channel, parser);
       w.timer = hse.getIoThread().executeAfter(w::expire, Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS);
       source.getReadSetter().set(ch -> w.check());
       source.resumeReads();
+      w.poll();
       HeaderBlocks.waiting();
     });
   }
@@ -110,14 +113,31 @@ final class SplitHeaderBlocks {
     final ConduitStreamSourceChannel source;
     final boolean endStream;
     final HttpHandler handler;
+    final Http2Channel channel;
+    final Object parser;
     XnioExecutor.Key timer;
     boolean done;
 
-    Waiter(HttpServerExchange hse, ConduitStreamSourceChannel source, boolean endStream, HttpHandler handler) {
+    Waiter(HttpServerExchange hse, ConduitStreamSourceChannel source, boolean endStream, HttpHandler handler,
+        Http2Channel channel, Object parser) {
       this.hse = hse;
       this.source = source;
       this.endStream = endStream;
       this.handler = handler;
+      this.channel = channel;
+      this.parser = parser;
+    }
+
+    /**
+     * Checks again every {@link HeaderBlocks#POLL_MILLIS} ms as well: the frame that completes a block does
+     * not always raise a read event (a bodiless stream whose earlier CONTINUATION frame came in a read of
+     * its own closes quietly when the last one arrives).
+     */
+    void poll() {
+      check();
+      if (!done) {
+        hse.getIoThread().executeAfter(this::poll, HeaderBlocks.POLL_MILLIS, TimeUnit.MILLISECONDS);
+      }
     }
 
     /** A read event on the stream: the block's last frame (and with it the stream's end), data, or a reset. */
@@ -125,7 +145,7 @@ final class SplitHeaderBlocks {
       if (done) {
         return;
       }
-      if (incomplete(hse)) {
+      if (parser != null && HeaderBlocks.stillPending(channel, parser)) {
         if (!source.isOpen()) {
           giveUp("the stream closed before its header block was complete");
         }
