@@ -6,8 +6,13 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xnio.XnioExecutor;
+import org.xnio.channels.StreamSourceChannel;
 
 /**
  * Whether an HTTP/2 stream's header block is complete, in either direction. Undertow 2.4 hands a stream
@@ -16,27 +21,21 @@ import org.slf4j.LoggerFactory;
  * then has only part of the fields, and it loses the HEADERS frame's END_STREAM, so a stream without a
  * body never ends. A whole block in one read, the usual case, is handed on complete. The callers
  * ({@code SplitHeaderBlocks} for requests, {@link Http2ExchangeCodec} for responses) wait for the rest
- * of the block with {@link #restoreEndStream} applied; the fields Undertow decodes from the later frames
- * land in the same header map.
+ * of the block with {@link #await}, the END_STREAM given back ({@link #keepEndStream}); the fields
+ * Undertow decodes from the later frames land in the same header map.
  *
  * <p>Undertow's fields are private: they are reached once, reflectively, for Undertow 2.4's layout; if
- * that fails (another Undertow), {@link #state} says "complete" and streams keep Undertow's behaviour,
+ * that fails (another Undertow), {@link #pendingParser} says "complete" and streams keep Undertow's behaviour,
  * and the tests that split a block fail.
  */
 public final class HeaderBlocks {
   private static final Logger log = LoggerFactory.getLogger(HeaderBlocks.class);
 
-  /** The block is complete (or this Undertow cannot be looked into). */
-  public static final int COMPLETE = 0;
-  /** CONTINUATION frames are still to come; the HEADERS frame did not end the stream. */
-  public static final int PENDING = 1;
-  /** CONTINUATION frames are still to come; the HEADERS frame ended the stream (no body). */
-  public static final int PENDING_END_STREAM = 2;
   /**
    * How often a waiter looks again, besides its stream's read events: the frame that completes a block
    * does not always raise one. Waiting is rare (a block split across reads) and bounded by a timeout.
    */
-  public static final long POLL_MILLIS = 5;
+  private static final long POLL_MILLIS = 5;
 
   private static final VarHandle CONTINUATION; // Http2Channel.continuationParser: Http2HeadersParser
   private static final VarHandle FRAME_PARSER; // Http2Channel.frameParser: the frame being read, or null
@@ -93,31 +92,14 @@ public final class HeaderBlocks {
 
   private HeaderBlocks() {}
 
-  /** Called by the waiters when they start waiting. */
-  public static void waiting() {
-    Runnable hook = waitingHook;
-    if (hook != null) {
-      hook.run();
-    }
-  }
-
   /** True when this Undertow's HTTP/2 internals can be looked into (tests check it). */
   public static boolean available() {
     return CONTINUATION != null;
   }
 
-  /** {@link #COMPLETE}, {@link #PENDING} or {@link #PENDING_END_STREAM} for {@code stream} of {@code channel}. */
-  public static int state(Http2Channel channel, Http2StreamSourceChannel stream) {
-    Object parser = pendingParser(channel, stream);
-    if (parser == null) {
-      return COMPLETE;
-    }
-    return (boolean) PARSER_END_STREAM.get(parser) ? PENDING_END_STREAM : PENDING;
-  }
-
   /**
-   * The header parser of {@code stream}'s unfinished block, or null when its block is complete; pass it
-   * to {@link #stillPending} to follow that block to its end.
+   * The header parser of {@code stream}'s unfinished block, or null when its block is complete (or this
+   * Undertow cannot be looked into): what {@link #await} follows to the block's end.
    */
   public static Object pendingParser(Http2Channel channel, Http2StreamSourceChannel stream) {
     if (CONTINUATION == null || channel == null || stream == null) {
@@ -138,11 +120,46 @@ public final class HeaderBlocks {
   }
 
   /**
+   * Gives {@code stream} back the END_STREAM its HEADERS frame carried, if it did, so that the frame
+   * completing the block ({@code parser}'s) ends the stream, as it does when the whole block comes in one
+   * read. True when the HEADERS frame ended the stream (no body follows).
+   */
+  public static boolean keepEndStream(Object parser, Http2StreamSourceChannel stream) {
+    boolean ended = (boolean) PARSER_END_STREAM.get(parser);
+    if (ended) {
+      STREAM_END_STREAM.set(stream, true);
+    }
+    return ended;
+  }
+
+  /**
+   * Follows {@code parser}'s block to its end, on {@code events}' I/O thread: at each read event of
+   * {@code events} and every few milliseconds it looks again. Complete: {@code complete} runs. Still
+   * pending when {@code gone} says the stream is of no more interest, or {@code timeoutMillis} (if above
+   * 0) have passed: {@code abandoned} runs with the reason. Either way the waiting ends, with
+   * {@code events}' reads suspended and its read listener cleared.
+   */
+  public static void await(Http2Channel channel, Object parser, StreamSourceChannel events, long timeoutMillis,
+      BooleanSupplier gone, Runnable complete, Consumer<String> abandoned) {
+    Waiter w = new Waiter(channel, parser, events, gone, complete, abandoned);
+    if (timeoutMillis > 0) {
+      w.timer = events.getIoThread().executeAfter(w::expire, timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+    events.getReadSetter().set(ch -> w.check());
+    events.resumeReads();
+    Runnable hook = waitingHook;
+    if (hook != null) {
+      hook.run();
+    }
+    w.poll();
+  }
+
+  /**
    * Whether the block {@code parser} decodes is still unfinished: it waits for a CONTINUATION frame, or a
    * CONTINUATION frame for it is being read (its header is in, its fields not all: Undertow forgets the
    * pending block as soon as it has read the header of the frame that ends it).
    */
-  public static boolean stillPending(Http2Channel channel, Object parser) {
+  private static boolean stillPending(Http2Channel channel, Object parser) {
     if (CONTINUATION.get(channel) == parser) {
       return true;
     }
@@ -150,11 +167,62 @@ public final class HeaderBlocks {
     return frame != null && (FRAME_CONTINUATION.get(frame) == parser || FRAME_BODY_PARSER.get(frame) == parser);
   }
 
-  /**
-   * Gives {@code stream} back the END_STREAM its HEADERS frame carried, so that the frame completing the
-   * block ends the stream, as it does when the whole block comes in one read.
-   */
-  public static void restoreEndStream(Http2StreamSourceChannel stream) {
-    STREAM_END_STREAM.set(stream, true);
+  /** One stream waiting for the rest of its block; used on its I/O thread only. */
+  private static final class Waiter {
+    final Http2Channel channel;
+    final Object parser;
+    final StreamSourceChannel events;
+    final BooleanSupplier gone;
+    final Runnable complete;
+    final Consumer<String> abandoned;
+    XnioExecutor.Key timer;
+    boolean done;
+
+    Waiter(Http2Channel channel, Object parser, StreamSourceChannel events, BooleanSupplier gone, Runnable complete,
+        Consumer<String> abandoned) {
+      this.channel = channel;
+      this.parser = parser;
+      this.events = events;
+      this.gone = gone;
+      this.complete = complete;
+      this.abandoned = abandoned;
+    }
+
+    /** Looks again every {@link #POLL_MILLIS} ms too: not every completing frame raises a read event. */
+    void poll() {
+      check();
+      if (!done) {
+        events.getIoThread().executeAfter(this::poll, POLL_MILLIS, TimeUnit.MILLISECONDS);
+      }
+    }
+
+    void check() {
+      if (done) {
+        return;
+      }
+      if (!stillPending(channel, parser)) {
+        end();
+        complete.run();
+      } else if (gone.getAsBoolean()) {
+        end();
+        abandoned.accept("the stream ended before its header block was complete");
+      }
+    }
+
+    void expire() {
+      if (!done) {
+        end();
+        abandoned.accept("its header block was not complete in time");
+      }
+    }
+
+    private void end() {
+      done = true;
+      if (timer != null) {
+        timer.remove();
+      }
+      events.suspendReads();
+      events.getReadSetter().set(null);
+    }
   }
 }

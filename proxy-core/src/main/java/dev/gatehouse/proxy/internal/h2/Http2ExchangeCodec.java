@@ -187,18 +187,17 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
       return;
     }
     if (x.getResponseChannel() instanceof Http2StreamSourceChannel stream && session != null) {
-      int block = HeaderBlocks.state(session.channel(), stream);
-      if (block != HeaderBlocks.COMPLETE) {
+      Object parser = HeaderBlocks.pendingParser(session.channel(), stream);
+      if (parser != null) {
         // handed on by Undertow before the CONTINUATION frames that complete the head: wait for them (the
         // read timeout still runs), with the stream's END_STREAM given back if the HEADERS frame had it
-        if (block == HeaderBlocks.PENDING_END_STREAM) {
-          HeaderBlocks.restoreEndStream(stream);
-        }
-        HeadWaiter w = new HeadWaiter(x, stream, attempt, HeaderBlocks.pendingParser(session.channel(), stream));
-        stream.getReadSetter().set(ch -> w.check());
-        stream.resumeReads();
-        HeaderBlocks.waiting();
-        w.poll();
+        HeaderBlocks.keepEndStream(parser, stream);
+        int a = attempt;
+        HeaderBlocks.await(session.channel(), parser, stream, 0, () -> a != attempt || call.isOver(), () -> {
+          if (a == attempt) {
+            responseHead(x);
+          }
+        }, why -> { }); // given up or resent meanwhile: the read timeout or the new attempt took over
         return;
       }
     }
@@ -222,46 +221,6 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
     ByteBuffer rest = empty.getBuffer();
     rest.clear().limit(0);
     call.headArrived(status, target, "HTTP/2.0", decoder, empty, rest);
-  }
-
-  /** A response head waiting for the rest of its header block; on the stream's I/O thread. */
-  private final class HeadWaiter {
-    final ClientExchange x;
-    final Http2StreamSourceChannel stream;
-    final int a;
-    final Object parser;
-    boolean done;
-
-    HeadWaiter(ClientExchange x, Http2StreamSourceChannel stream, int a, Object parser) {
-      this.x = x;
-      this.stream = stream;
-      this.a = a;
-      this.parser = parser;
-    }
-
-    /** Looks again every {@link HeaderBlocks#POLL_MILLIS} ms too (not every completing frame raises a read event). */
-    void poll() {
-      check();
-      if (!done) {
-        stream.getIoThread().executeAfter(this::poll, HeaderBlocks.POLL_MILLIS, TimeUnit.MILLISECONDS);
-      }
-    }
-
-    void check() {
-      if (done) {
-        return;
-      }
-      if (a != attempt || call.isOver()) {
-        done = true; // given up or resent meanwhile: the read timeout or the new attempt took over
-        return;
-      }
-      if (session == null || parser == null || !HeaderBlocks.stillPending(session.channel(), parser)) {
-        done = true;
-        stream.suspendReads();
-        stream.getReadSetter().set(null);
-        responseHead(x);
-      }
-    }
   }
 
   /** The stream has body bytes (or ended). */

@@ -11,11 +11,9 @@ import io.undertow.server.protocol.http2.Http2ServerConnection;
 import io.undertow.util.SameThreadExecutor;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.IoUtils;
-import org.xnio.XnioExecutor;
 import org.xnio.conduits.ConduitStreamSourceChannel;
 
 /**
@@ -68,18 +66,18 @@ final class SplitHeaderBlocks {
     return CONNECTION_CHANNEL != null;
   }
 
-  /** {@link HeaderBlocks#state} of {@code hse}'s request stream; COMPLETE when it is not HTTP/2. */
-  private static int state(HttpServerExchange hse) {
+  /** The header parser of {@code hse}'s unfinished block, or null (its block is complete, or it is not HTTP/2). */
+  private static Object pendingParser(HttpServerExchange hse) {
     ServerConnection c = hse.getConnection();
     if (CONNECTION_CHANNEL == null || !(c instanceof Http2ServerConnection)) {
-      return HeaderBlocks.COMPLETE;
+      return null;
     }
-    return HeaderBlocks.state((Http2Channel) CONNECTION_CHANNEL.get(c), (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
+    return HeaderBlocks.pendingParser((Http2Channel) CONNECTION_CHANNEL.get(c), (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
   }
 
   /** True when {@code hse} is an HTTP/2 request dispatched before its header block was complete. */
   static boolean incomplete(HttpServerExchange hse) {
-    return state(hse) != HeaderBlocks.COMPLETE;
+    return pendingParser(hse) != null;
   }
 
   /**
@@ -89,90 +87,20 @@ final class SplitHeaderBlocks {
    */
   static void awaitRest(HttpServerExchange hse, long timeoutMillis, HttpHandler handler) {
     ServerConnection c = hse.getConnection();
-    boolean endStream = state(hse) == HeaderBlocks.PENDING_END_STREAM;
-    if (endStream) {
-      // the flag Undertow lost: the frame that ends the block now ends the stream too
-      HeaderBlocks.restoreEndStream((Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
-    }
+    Object parser = pendingParser(hse);
+    // the flag Undertow lost: the frame that ends the block now ends the stream too
+    boolean endStream = HeaderBlocks.keepEndStream(parser, (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
     ConduitStreamSourceChannel source = (ConduitStreamSourceChannel) SOURCE.get(c);
-    Http2Channel channel = (Http2Channel) CONNECTION_CHANNEL.get(c);
-    Object parser = HeaderBlocks.pendingParser(channel, (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
-    hse.dispatch(SameThreadExecutor.INSTANCE, () -> {
-      Waiter w = new Waiter(hse, source, endStream, handler, channel, parser);
-      w.timer = hse.getIoThread().executeAfter(w::expire, Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS);
-      source.getReadSetter().set(ch -> w.check());
-      source.resumeReads();
-      w.poll();
-      HeaderBlocks.waiting();
-    });
-  }
-
-  /** One request waiting for the rest of its block; used on its I/O thread only. */
-  private static final class Waiter {
-    final HttpServerExchange hse;
-    final ConduitStreamSourceChannel source;
-    final boolean endStream;
-    final HttpHandler handler;
-    final Http2Channel channel;
-    final Object parser;
-    XnioExecutor.Key timer;
-    boolean done;
-
-    Waiter(HttpServerExchange hse, ConduitStreamSourceChannel source, boolean endStream, HttpHandler handler,
-        Http2Channel channel, Object parser) {
-      this.hse = hse;
-      this.source = source;
-      this.endStream = endStream;
-      this.handler = handler;
-      this.channel = channel;
-      this.parser = parser;
-    }
-
-    /**
-     * Checks again every {@link HeaderBlocks#POLL_MILLIS} ms as well: the frame that completes a block does
-     * not always raise a read event (a bodiless stream whose earlier CONTINUATION frame came in a read of
-     * its own closes quietly when the last one arrives).
-     */
-    void poll() {
-      check();
-      if (!done) {
-        hse.getIoThread().executeAfter(this::poll, HeaderBlocks.POLL_MILLIS, TimeUnit.MILLISECONDS);
-      }
-    }
-
-    /** A read event on the stream: the block's last frame (and with it the stream's end), data, or a reset. */
-    void check() {
-      if (done) {
-        return;
-      }
-      if (parser != null && HeaderBlocks.stillPending(channel, parser)) {
-        if (!source.isOpen()) {
-          giveUp("the stream closed before its header block was complete");
-        }
-        return;
-      }
-      done = true;
-      timer.remove();
-      source.suspendReads();
-      source.getReadSetter().set(null);
-      if (endStream) {
-        Connectors.terminateRequest(hse); // no body: the request is complete, as a whole block would be
-      }
-      Connectors.executeRootHandler(handler, hse);
-    }
-
-    void expire() {
-      if (!done) {
-        giveUp("its header block was not complete within the request-header timeout");
-      }
-    }
-
-    private void giveUp(String why) {
-      done = true;
-      timer.remove();
-      log.debug("HTTP/2 stream reset: {}", why);
-      IoUtils.safeClose(hse.getConnection()); // resets this stream only
-      hse.endExchange();
-    }
+    hse.dispatch(SameThreadExecutor.INSTANCE, () -> HeaderBlocks.await((Http2Channel) CONNECTION_CHANNEL.get(c), parser,
+        source, Math.max(1, timeoutMillis), () -> !source.isOpen(), () -> {
+          if (endStream) {
+            Connectors.terminateRequest(hse); // no body: the request is complete, as a whole block would be
+          }
+          Connectors.executeRootHandler(handler, hse);
+        }, why -> {
+          log.debug("HTTP/2 stream reset: {}", why);
+          IoUtils.safeClose(c); // resets this stream only
+          hse.endExchange();
+        }));
   }
 }

@@ -83,15 +83,13 @@ public final class TlsReadInterest {
    * round: the selector sees no change); nothing when {@code c} is not a TLS connection it can handle.
    */
   static void keep(HttpServerConnection c) {
-    StreamConnection channel = c.getChannel();
-    if (SSL_CONNECTION == null || !SSL_CONNECTION.isInstance(channel)) {
+    SslConduit ssl = sslConduit(c);
+    if (ssl == null) {
       return;
     }
     Parking p = c.getAttachment(PARKING);
     if (p == null) {
-      SslConduit ssl = (SslConduit) CONNECTION_CONDUIT.get(channel);
-      StreamConnection socket = (StreamConnection) DELEGATE.get(ssl);
-      p = new Parking(ssl, socket.getSourceChannel().getConduit());
+      p = new Parking(ssl, socketUnder(ssl).getSourceChannel().getConduit());
       c.putAttachment(PARKING, p);
     }
     // the conduit installs a new handler on the socket whenever its own is set: wrap the current one
@@ -110,12 +108,18 @@ public final class TlsReadInterest {
    * connection this Undertow lets us look into.
    */
   public static boolean socketReadsResumed(HttpServerConnection c) {
+    SslConduit ssl = sslConduit(c);
+    return ssl != null && socketUnder(ssl).getSourceChannel().isReadResumed();
+  }
+
+  /** {@code c}'s TLS conduit, or null when it is not a TLS connection this Undertow lets us look into. */
+  private static SslConduit sslConduit(HttpServerConnection c) {
     StreamConnection channel = c.getChannel();
-    if (SSL_CONNECTION == null || !SSL_CONNECTION.isInstance(channel)) {
-      return false;
-    }
-    SslConduit ssl = (SslConduit) CONNECTION_CONDUIT.get(channel);
-    return ((StreamConnection) DELEGATE.get(ssl)).getSourceChannel().isReadResumed();
+    return SSL_CONNECTION != null && SSL_CONNECTION.isInstance(channel) ? (SslConduit) CONNECTION_CONDUIT.get(channel) : null;
+  }
+
+  private static StreamConnection socketUnder(SslConduit ssl) {
+    return (StreamConnection) DELEGATE.get(ssl);
   }
 
   /** The socket's read-ready handler: the conduit's own, behind the conduit's rule for the socket's reads. */
