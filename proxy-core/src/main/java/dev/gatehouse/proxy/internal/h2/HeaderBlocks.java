@@ -12,7 +12,6 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.XnioExecutor;
-import org.xnio.channels.StreamSourceChannel;
 
 /**
  * Whether an HTTP/2 stream's header block is complete, in either direction. Undertow 2.4 hands a stream
@@ -31,11 +30,8 @@ import org.xnio.channels.StreamSourceChannel;
 public final class HeaderBlocks {
   private static final Logger log = LoggerFactory.getLogger(HeaderBlocks.class);
 
-  /**
-   * How often a waiter looks again, besides its stream's read events: the frame that completes a block
-   * does not always raise one. Waiting is rare (a block split across reads) and bounded by a timeout.
-   */
-  private static final long POLL_MILLIS = 5;
+  /** The longest a waiter goes without looking again (it starts at 1 ms and doubles). */
+  private static final long MAX_POLL_MILLIS = 64;
 
   private static final VarHandle CONTINUATION; // Http2Channel.continuationParser: Http2HeadersParser
   private static final VarHandle FRAME_PARSER; // Http2Channel.frameParser: the frame being read, or null
@@ -133,20 +129,24 @@ public final class HeaderBlocks {
   }
 
   /**
-   * Follows {@code parser}'s block to its end, on {@code events}' I/O thread: at each read event of
-   * {@code events} and every few milliseconds it looks again. Complete: {@code complete} runs. Still
-   * pending when {@code gone} says the stream is of no more interest, or {@code timeoutMillis} (if above
-   * 0) have passed: {@code abandoned} runs with the reason. Either way the waiting ends, with
-   * {@code events}' reads suspended and its read listener cleared.
+   * Follows {@code parser}'s block to its end on {@code thread} (the stream's I/O thread), looking again
+   * after 1 ms, then at doubling intervals up to {@value #MAX_POLL_MILLIS} ms. Complete: {@code complete}
+   * runs. Still pending when {@code gone} says the stream is of no more interest, or {@code timeoutMillis}
+   * (if above 0) have passed: {@code abandoned} runs with the reason. Call on {@code thread}.
+   *
+   * <p>It polls rather than listening to the stream's read events: Undertow re-invokes a stream's read
+   * listener in a loop for as long as it holds unread frame data, so a listener that must not read (the
+   * request is not to be handled yet) kept the I/O thread spinning, and the frames that would complete the
+   * block were never read (one run in about 150 of a test, a hang). The rest of a split block follows
+   * within a round trip, so the first looks find it; a peer that never sends it costs a look every
+   * {@value #MAX_POLL_MILLIS} ms until the timeout, and only one block per connection can be pending.
    */
-  public static void await(Http2Channel channel, Object parser, StreamSourceChannel events, long timeoutMillis,
+  public static void await(Http2Channel channel, Object parser, XnioExecutor thread, long timeoutMillis,
       BooleanSupplier gone, Runnable complete, Consumer<String> abandoned) {
-    Waiter w = new Waiter(channel, parser, events, gone, complete, abandoned);
+    Waiter w = new Waiter(channel, parser, thread, gone, complete, abandoned);
     if (timeoutMillis > 0) {
-      w.timer = events.getIoThread().executeAfter(w::expire, timeoutMillis, TimeUnit.MILLISECONDS);
+      w.timer = thread.executeAfter(w::expire, timeoutMillis, TimeUnit.MILLISECONDS);
     }
-    events.getReadSetter().set(ch -> w.check());
-    events.resumeReads();
     Runnable hook = waitingHook;
     if (hook != null) {
       hook.run();
@@ -171,32 +171,25 @@ public final class HeaderBlocks {
   private static final class Waiter {
     final Http2Channel channel;
     final Object parser;
-    final StreamSourceChannel events;
+    final XnioExecutor thread;
     final BooleanSupplier gone;
     final Runnable complete;
     final Consumer<String> abandoned;
     XnioExecutor.Key timer;
+    long nextPollMillis = 1;
     boolean done;
 
-    Waiter(Http2Channel channel, Object parser, StreamSourceChannel events, BooleanSupplier gone, Runnable complete,
+    Waiter(Http2Channel channel, Object parser, XnioExecutor thread, BooleanSupplier gone, Runnable complete,
         Consumer<String> abandoned) {
       this.channel = channel;
       this.parser = parser;
-      this.events = events;
+      this.thread = thread;
       this.gone = gone;
       this.complete = complete;
       this.abandoned = abandoned;
     }
 
-    /** Looks again every {@link #POLL_MILLIS} ms too: not every completing frame raises a read event. */
     void poll() {
-      check();
-      if (!done) {
-        events.getIoThread().executeAfter(this::poll, POLL_MILLIS, TimeUnit.MILLISECONDS);
-      }
-    }
-
-    void check() {
       if (done) {
         return;
       }
@@ -206,6 +199,9 @@ public final class HeaderBlocks {
       } else if (gone.getAsBoolean()) {
         end();
         abandoned.accept("the stream ended before its header block was complete");
+      } else {
+        thread.executeAfter(this::poll, nextPollMillis, TimeUnit.MILLISECONDS);
+        nextPollMillis = Math.min(MAX_POLL_MILLIS, nextPollMillis * 2);
       }
     }
 
@@ -221,8 +217,6 @@ public final class HeaderBlocks {
       if (timer != null) {
         timer.remove();
       }
-      events.suspendReads();
-      events.getReadSetter().set(null);
     }
   }
 }

@@ -193,7 +193,7 @@ public final class Http2ExchangeCodec implements ExchangeCodec, H2Sessions.Recei
         // read timeout still runs), with the stream's END_STREAM given back if the HEADERS frame had it
         HeaderBlocks.keepEndStream(parser, stream);
         int a = attempt;
-        HeaderBlocks.await(session.channel(), parser, stream, 0, () -> a != attempt || call.isOver(), () -> {
+        HeaderBlocks.await(session.channel(), parser, stream.getIoThread(), 0, () -> a != attempt || call.isOver(), () -> {
           if (a == attempt) {
             responseHead(x);
           }

@@ -92,7 +92,7 @@ final class SplitHeaderBlocks {
     boolean endStream = HeaderBlocks.keepEndStream(parser, (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
     ConduitStreamSourceChannel source = (ConduitStreamSourceChannel) SOURCE.get(c);
     hse.dispatch(SameThreadExecutor.INSTANCE, () -> HeaderBlocks.await((Http2Channel) CONNECTION_CHANNEL.get(c), parser,
-        source, Math.max(1, timeoutMillis), () -> !source.isOpen(), () -> {
+        source.getIoThread(), Math.max(1, timeoutMillis), () -> !source.isOpen(), () -> {
           if (endStream) {
             Connectors.terminateRequest(hse); // no body: the request is complete, as a whole block would be
           }
