@@ -469,9 +469,11 @@ public abstract class ProxyBuilder<B extends ProxyBuilder<B>> {
   }
 
   /**
-   * Memory all exchanges together may hold in response read-ahead ({@link #responseBufferSize} each).
-   * When it is spent, responses stream at their clients' pace (one I/O buffer each) until memory frees,
-   * so many slow clients cannot exhaust the heap.
+   * Memory all exchanges together may hold in response read-ahead ({@link #responseBufferSize} each),
+   * and tunnels (CONNECT, WebSocket and other upgrades) in the extra buffers of bulk transfers (up to
+   * three 16 KiB buffers per direction beyond the one each always has). When it is spent, responses
+   * stream at their clients' pace (one I/O buffer each) and tunnels move one buffer per system call
+   * until memory frees, so many slow clients or busy tunnels cannot exhaust the heap.
    *
    * @implSpec Defaults to 64 MiB.
    */

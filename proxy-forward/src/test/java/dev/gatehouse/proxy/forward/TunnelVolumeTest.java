@@ -3,6 +3,8 @@ package dev.gatehouse.proxy.forward;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gatehouse.proxy.ProxyServer;
+import dev.gatehouse.proxy.internal.upstream.BufferBudget;
+import dev.gatehouse.proxy.testsupport.Engines;
 import dev.gatehouse.proxy.testsupport.RawHttp;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,13 +13,17 @@ import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * 50 MiB each way at once through one CONNECT tunnel. Runs in its own Surefire execution with the heap
  * capped (see the module's pom), so a tunnel that buffered instead of applying backpressure would fail
- * with OutOfMemoryError.
+ * with OutOfMemoryError. A bulk tunnel's buffers beyond one per direction are charged to the proxy-wide
+ * buffer budget ({@code responseBufferMemoryLimit}): never more than three per direction, all given back
+ * when the tunnel ends, and with no budget at all the tunnel still moves everything with one buffer each way.
  */
 @Timeout(120)
 class TunnelVolumeTest {
@@ -57,6 +63,69 @@ class TunnelVolumeTest {
   void fiftyMebibytesEachWayPassThroughATunnelIntactWithABoundedHeap() throws Exception {
     // runs in the heap-capped tunnel-volume execution (-Xmx64m, mvn verify): 50 MiB cannot be buffered
     org.assertj.core.api.Assertions.assertThat(Runtime.getRuntime().maxMemory()).isLessThanOrEqualTo(128L * 1024 * 1024);
+    long peak = transfer(Fwd.builder());
+    // two directions, at most three 16 KiB buffers each beyond the first
+    assertThat(peak).as("bulk buffers charged at the peak").isPositive().isLessThanOrEqualTo(2 * 3 * 16 * 1024);
+  }
+
+  @Test
+  void withTheBufferBudgetSpentATunnelMovesEverythingWithOneBufferEachWay() throws Exception {
+    long peak = transfer(Fwd.builder().responseBufferMemoryLimit(0));
+    assertThat(peak).isZero();
+  }
+
+  @Test
+  void aTunnelCutOffInTheMiddleOfABulkTransferGivesItsBuffersBack() throws Exception {
+    CompletableFuture<java.net.Socket> atDestination = new CompletableFuture<>();
+    try (TcpPeer dest = new TcpPeer(s -> {
+           atDestination.complete(s);
+           s.getInputStream().read(new byte[1]); // one byte, then no more: the proxy's writes back up
+           dest().results.add("reading stopped");
+           Thread.sleep(Long.MAX_VALUE); // interrupted when the peer closes
+         });
+         ProxyServer proxy = Fwd.start(Fwd.builder().egress(Fwd.allowLoopback(dest.port())));
+         RawHttp c = RawHttp.connect(proxy.port())) {
+      holder = dest;
+      BufferBudget budget = Engines.of(proxy).bufferBudget();
+      String t = "127.0.0.1:" + dest.port();
+      c.send("CONNECT " + t + " HTTP/1.1\r\nHost: " + t + "\r\n\r\n");
+      assertThat(c.readResponse().status).isEqualTo(200);
+      AtomicBoolean sending = new AtomicBoolean(true);
+      CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
+        byte[] chunk = new byte[64 * 1024];
+        try {
+          while (sending.get()) {
+            c.output().write(chunk); // blocks once every buffer on the way is full
+          }
+        } catch (java.io.IOException e) {
+          // the tunnel was cut: expected
+        }
+      });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (budget.used() < 3 * 16 * 1024 && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
+      assertThat(budget.used()).as("a bulk transfer stalled by its destination holds its extra buffers")
+          .isEqualTo(3 * 16 * 1024);
+      java.net.Socket s = atDestination.get(10, TimeUnit.SECONDS);
+      s.setSoLinger(true, 0);
+      s.close(); // a reset: the proxy's next write to the destination fails and ends the tunnel
+      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (budget.used() != 0 && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
+      assertThat(budget.used()).as("charged after the tunnel was cut").isZero();
+      sending.set(false);
+      c.close();
+      sender.get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Sends {@code VOLUME} bytes each way through a tunnel of a proxy built from {@code b}; returns the most
+   * the proxy's buffer budget held meanwhile, after checking that the tunnel gave it all back at its end.
+   */
+  private long transfer(ForwardProxyBuilder b) throws Exception {
     try (TcpPeer dest = new TcpPeer(s -> {
            CompletableFuture<String> up = CompletableFuture.supplyAsync(() -> {
              try {
@@ -70,9 +139,18 @@ class TunnelVolumeTest {
            s.shutdownOutput();
            dest().results.add(sent + " " + received);
          });
-         ProxyServer proxy = Fwd.start(Fwd.builder().egress(Fwd.allowLoopback(dest.port())));
+         ProxyServer proxy = Fwd.start(b.egress(Fwd.allowLoopback(dest.port())));
          RawHttp c = RawHttp.connect(proxy.port())) {
       holder = dest;
+      BufferBudget budget = Engines.of(proxy).bufferBudget();
+      AtomicLong peak = new AtomicLong();
+      AtomicBoolean sampling = new AtomicBoolean(true);
+      CompletableFuture<Void> sampler = CompletableFuture.runAsync(() -> {
+        while (sampling.get()) {
+          peak.accumulateAndGet(budget.used(), Math::max);
+          Thread.onSpinWait();
+        }
+      });
       String t = "127.0.0.1:" + dest.port();
       c.socket().setSoTimeout(60_000);
       c.send("CONNECT " + t + " HTTP/1.1\r\nHost: " + t + "\r\n\r\n");
@@ -92,6 +170,15 @@ class TunnelVolumeTest {
       assertThat(atDestination[1]).as("what the destination received").isEqualTo(sentUp);
       assertThat(receivedDown).as("what the client received").isEqualTo(atDestination[0]);
       assertThat(c.input().read()).isEqualTo(-1);
+      sampling.set(false);
+      sampler.get(10, TimeUnit.SECONDS);
+      c.close(); // the client's end: the tunnel ends
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (budget.used() != 0 && System.nanoTime() < deadline) {
+        Thread.onSpinWait(); // the tunnel ends on the proxy's I/O thread, just after the client saw the end
+      }
+      assertThat(budget.used()).as("charged after the tunnel ended").isZero();
+      return peak.get();
     }
   }
 

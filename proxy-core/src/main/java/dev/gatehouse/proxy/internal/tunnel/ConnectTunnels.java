@@ -209,8 +209,8 @@ public final class ConnectTunnels {
   void pipe(ExchangeImpl ex, StreamConnection client, StreamConnection dest, ByteBuffer pendingToDest,
       ByteBuffer pendingToClient, Duration idleTimeout, Runnable completeOnce) {
     try {
-      Tunnel tunnel = Tunnel.start(client, dest, ex.hse().getConnection().getByteBufferPool(), pendingToDest,
-          pendingToClient, idleTimeout.toMillis(), (tn, up, down, reason) -> {
+      Tunnel tunnel = Tunnel.start(client, dest, ex.hse().getConnection().getByteBufferPool(),
+          ex.engine().bufferBudget(), pendingToDest, pendingToClient, idleTimeout.toMillis(), (tn, up, down, reason) -> {
             log.debug("tunnel {} ended ({}): {} bytes up, {} bytes down", ex.request().authority(), reason, up, down);
             ex.recordTunnelBytes(up, down);
             Telemetry.tunnelClosed(ex);

@@ -1,5 +1,6 @@
 package dev.gatehouse.proxy.internal.tunnel;
 
+import dev.gatehouse.proxy.internal.upstream.BufferBudget;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
 import java.io.IOException;
@@ -22,9 +23,10 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * nothing of HTTP.
  *
  * <ul>
- *   <li><b>Bounded</b>: one pooled buffer per direction. When the receiving side cannot take more, the
- *       sending side is not read until it can (TCP backpressure end to end), so memory stays at two
- *       buffers whatever the volume.
+ *   <li><b>Bounded</b>: one pooled buffer per direction, and during a bulk transfer up to three more,
+ *       each charged to the proxy-wide {@link BufferBudget} (none when it is spent). When the receiving
+ *       side cannot take more, the sending side is not read until it can (TCP backpressure end to end),
+ *       so memory stays bounded whatever the volume.
  *   <li><b>Half-close</b>: end of stream from one side is passed on as a write shutdown (FIN) to the
  *       other; the opposite direction keeps flowing until it ends too. Then both connections close.
  *   <li><b>Errors</b>: a read or write failure on either side closes both at once.
@@ -63,8 +65,11 @@ public final class Tunnel {
   private XnioExecutor.Key idleTimer;
   private boolean ended;
 
-  private Tunnel(StreamConnection a, StreamConnection b, ByteBufferPool pool, long idleTimeoutMillis,
-      Listener listener) {
+  private final BufferBudget budget;
+
+  private Tunnel(StreamConnection a, StreamConnection b, ByteBufferPool pool, BufferBudget budget,
+      long idleTimeoutMillis, Listener listener) {
+    this.budget = budget;
     this.a = a;
     this.b = b;
     this.thread = a.getIoThread();
@@ -80,6 +85,7 @@ public final class Tunnel {
    * @param a one side (e.g. the client)
    * @param b the other side (e.g. the destination)
    * @param pool where the two transfer buffers come from
+   * @param budget what a direction's buffers beyond its first are charged to (bulk transfers)
    * @param pendingToB bytes already read from {@code a} that belong to {@code b} (or null)
    * @param pendingToA bytes already read from {@code b} that belong to {@code a} (or null), e.g. what
    *     followed a parent proxy's {@code 200} response head
@@ -87,14 +93,15 @@ public final class Tunnel {
    * @param listener told when the tunnel has ended
    * @throws IllegalArgumentException if the connections run on different I/O threads
    */
-  public static Tunnel start(StreamConnection a, StreamConnection b, ByteBufferPool pool, ByteBuffer pendingToB,
-      ByteBuffer pendingToA, long idleTimeoutMillis, Listener listener) {
+  public static Tunnel start(StreamConnection a, StreamConnection b, ByteBufferPool pool, BufferBudget budget,
+      ByteBuffer pendingToB, ByteBuffer pendingToA, long idleTimeoutMillis, Listener listener) {
     Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(budget, "budget");
     if (a.getIoThread() != b.getIoThread()) {
       throw new IllegalArgumentException("tunnel ends on different I/O threads: " + a.getIoThread().getName()
           + " and " + b.getIoThread().getName() + " (expected: one thread)");
     }
-    Tunnel t = new Tunnel(a, b, pool, idleTimeoutMillis, listener);
+    Tunnel t = new Tunnel(a, b, pool, budget, idleTimeoutMillis, listener);
     t.begin(pendingToB, pendingToA);
     return t;
   }
@@ -202,11 +209,13 @@ public final class Tunnel {
 
   /**
    * One direction. It starts with one pooled buffer; while reads keep filling every buffer it has
-   * (a bulk transfer), it takes more, up to {@link #MAX_BUFFERS}, and reads and writes them with one
-   * scatter/gather call each; once the flow pauses it gives the extra buffers back. An interactive
-   * tunnel thus holds one buffer per direction and a bulk one moves 64 KiB per system call.
+   * (a bulk transfer), it takes more, up to {@link #MAX_BUFFERS}, each charged to the budget (none
+   * when the budget is spent), and reads and writes them with one scatter/gather call each; once the
+   * flow pauses it gives the extra buffers back. An interactive tunnel thus holds one buffer per
+   * direction and a bulk one moves up to 64 KiB per system call (with 16 KiB buffers).
    */
   private final class Pipe {
+    /** Eight measured no faster than four (alternating CONNECT runs, see BENCHMARKS.md). */
     private static final int MAX_BUFFERS = 4;
     private final ConduitStreamSourceChannel from;
     private final ConduitStreamSinkChannel to;
@@ -241,7 +250,18 @@ public final class Tunnel {
       pump();
     }
 
+    /** Bytes of this direction's buffers charged to the budget (all but the first). */
+    private long charged;
+
+    /** Adds a buffer; beyond the first only if the budget has room for it. */
     private void grow() {
+      if (count > 0) {
+        long size = buffers[0].capacity();
+        if (!budget.tryReserve(size)) {
+          return;
+        }
+        charged += size;
+      }
       PooledByteBuffer p = pool.allocate();
       pooled[count] = p;
       buffers = java.util.Arrays.copyOf(buffers, count + 1);
@@ -260,6 +280,8 @@ public final class Tunnel {
         pooled[count] = null;
       }
       buffers = new ByteBuffer[] {buffers[0]};
+      budget.release(charged);
+      charged = 0;
     }
 
     void pump() {
@@ -310,6 +332,7 @@ public final class Tunnel {
           }
           if (n < 0) {
             eof = true;
+            shrink(); // nothing more to read: the extra buffers go back now, not when the other way ends
             from.suspendReads();
             to.shutdownWrites();
             continue;
@@ -368,6 +391,8 @@ public final class Tunnel {
       }
       buffers = new ByteBuffer[0];
       count = 0;
+      budget.release(charged);
+      charged = 0;
     }
   }
 }

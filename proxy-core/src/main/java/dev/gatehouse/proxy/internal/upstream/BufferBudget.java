@@ -3,9 +3,11 @@ package dev.gatehouse.proxy.internal.upstream;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The memory all exchanges together may hold in response read-ahead for slow clients. Each exchange may
- * always hold one I/O buffer (so every response makes progress); buffers read beyond that are charged
- * here, and when the budget is spent an exchange stops reading ahead and streams at its client's pace.
+ * The memory all exchanges together may hold in response read-ahead for slow clients, and tunnels in
+ * the extra buffers of bulk transfers. Each exchange, and each direction of a tunnel, may always hold
+ * one I/O buffer (so everything makes progress); buffers beyond that are charged here, and when the
+ * budget is spent an exchange stops reading ahead and streams at its client's pace, and a tunnel moves
+ * one buffer per system call.
  */
 public final class BufferBudget {
   private final long limit;
@@ -16,7 +18,7 @@ public final class BufferBudget {
   }
 
   /** Charges {@code bytes} if they fit. */
-  boolean tryReserve(long bytes) {
+  public boolean tryReserve(long bytes) {
     for (;;) {
       long u = used.get();
       if (u + bytes > limit) {
@@ -28,7 +30,8 @@ public final class BufferBudget {
     }
   }
 
-  void release(long bytes) {
+  /** Gives back {@code bytes} charged before. */
+  public void release(long bytes) {
     used.addAndGet(-bytes);
   }
 

@@ -83,8 +83,8 @@ final class UpgradeHandoff {
     tunneling = true;
     connection = null;
     try {
-      Tunnel tunnel = Tunnel.start(client, c.streamConnection(), ex.hse().getConnection().getByteBufferPool(), null,
-          leftover, idleMillis, (t, up, down, reason) -> {
+      Tunnel tunnel = Tunnel.start(client, c.streamConnection(), ex.hse().getConnection().getByteBufferPool(),
+          ex.engine().bufferBudget(), null, leftover, idleMillis, (t, up, down, reason) -> {
             log.debug("{}: tunnel to {} ended ({}), {} bytes up, {} down", ex, call.endpoint(), reason, up, down);
             ex.recordTunnelBytes(up, down);
             Telemetry.tunnelClosed(ex);
