@@ -71,7 +71,11 @@ import java.util.regex.Pattern;
  *
  * <p><b>Verified-token cache.</b> A token already verified is recognised by its SHA-256 and not verified
  * again until its {@code exp} (a bounded Caffeine cache, {@code com.github.ben-manes.caffeine:caffeine};
- * {@link Builder#verifiedTokenCacheSize(int) 0} turns it off). A change of the key set empties it.
+ * {@link Builder#verifiedTokenCacheSize(int) 0} turns it off). A change of the key set empties it. Each
+ * client connection also remembers the last {@code Authorization} value this filter granted on it: the
+ * same value again on that connection (a keep-alive client sends it with every request) is recognised by
+ * a constant-time comparison, under the same rules ({@code exp} on the clock, the same key set), without
+ * the hash; the value lives as long as the connection.
  *
  * <p>(This class is long because its builder holds every verification setting, each with its documented
  * default and validation; the verification itself is in a class of its own.)
@@ -113,6 +117,11 @@ public final class JwtAuth implements Filter {
   /** For tests: the number of verified tokens remembered now. */
   long cachedTokens() {
     return ((JwtEngine) engine).cachedTokens();
+  }
+
+  /** For tests: requests granted from their connection's remembered {@code Authorization} value. */
+  long connectionGrants() {
+    return ((JwtEngine) engine).connectionGrants();
   }
 
   @Override

@@ -50,6 +50,10 @@ final class JwtEngine implements Filter {
   private final VerifiedTokenCache cache;
   private final InstantSource clock;
   private final String plainChallenge;
+  /** Each connection's last granted Authorization value (with the verified-token cache only). */
+  private final ConnectionGrants grants;
+  /** Changes with the key set: a grant remembered under another key set no longer counts. */
+  private final java.util.concurrent.atomic.AtomicLong keySet = new java.util.concurrent.atomic.AtomicLong();
 
   JwtEngine(JwtAuth.Settings s) {
     this.s = s;
@@ -60,11 +64,13 @@ final class JwtEngine implements Filter {
     }
     this.algorithms = Set.copyOf(algs);
     this.cache = s.cacheSize > 0 ? new VerifiedTokenCache(s.cacheSize, clock) : null;
+    this.grants = cache != null ? new ConnectionGrants() : null;
     this.plainChallenge = "Bearer realm=" + Challenges.quote(s.realm);
     if (s.jwksUri != null) {
       this.staticKeys = null;
       this.remote = new RemoteJwks(s.jwksUri, s.httpClient, s.fetchTimeout, s.refreshInterval, s.minRefreshInterval,
           clock, () -> {
+            keySet.incrementAndGet();
             if (cache != null) {
               cache.clear();
             }
@@ -145,6 +151,11 @@ final class JwtEngine implements Filter {
     return cache == null ? 0 : cache.size();
   }
 
+  /** For tests: requests granted from their connection's remembered Authorization value. */
+  long connectionGrants() {
+    return grants == null ? 0 : grants.hits();
+  }
+
   @Override
   public CompletionStage<ProxyResponse> filter(ProxyExchange exchange, Chain chain) {
     HttpHeaders h = exchange.request().headers();
@@ -154,6 +165,15 @@ final class JwtEngine implements Filter {
     List<String> auth = h.getAll("Authorization");
     if (auth.size() > 1) {
       return fail(400, "invalid_request", "more than one Authorization field");
+    }
+    if (grants != null && !auth.isEmpty()) {
+      VerifiedTokenCache.Entry granted = grants.find(exchange, auth.get(0), keySet.get(), clock.millis());
+      if (granted != null) {
+        if (remote != null) {
+          remote.current(); // starts the periodic refresh when due
+        }
+        return grant(exchange, chain, granted, false);
+      }
     }
     String token = auth.isEmpty() ? null : bearerToken(auth.get(0));
     if (token == null) {
@@ -407,8 +427,17 @@ final class JwtEngine implements Filter {
   }
 
   private CompletionStage<ProxyResponse> grant(ProxyExchange exchange, Chain chain, VerifiedTokenCache.Entry e) {
+    return grant(exchange, chain, e, true);
+  }
+
+  /** Lets the request through with what {@code e} grants; {@code remember}: for the connection's next requests. */
+  private CompletionStage<ProxyResponse> grant(ProxyExchange exchange, Chain chain, VerifiedTokenCache.Entry e,
+      boolean remember) {
     Challenges.establish(exchange, e.principal);
     HttpHeaders h = exchange.request().headers();
+    if (remember && grants != null) {
+      grants.remember(exchange, h.get("Authorization").orElse(null), e, keySet.get());
+    }
     for (int i = 0; i < e.headers.length; i++) {
       if (e.headers[i] != null) {
         h.set(s.claimHeaders.get(i), e.headers[i]);

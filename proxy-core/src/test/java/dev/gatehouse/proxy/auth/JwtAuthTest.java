@@ -22,6 +22,7 @@ import dev.gatehouse.proxy.AccessLog;
 import dev.gatehouse.proxy.Filter;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.testsupport.Clients;
+import dev.gatehouse.proxy.testsupport.RawHttp;
 import dev.gatehouse.proxy.testsupport.TestProxy;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -209,6 +210,61 @@ class JwtAuthTest {
       now.set(T0.plusSeconds(11));
       assertRejected(send(proxy, token), "token expired");
       assertThat(auth.cachedTokens()).isZero();
+    }
+  }
+
+  /** A GET of /orders on {@code c}, a keep-alive connection, with {@code token}. */
+  private static RawHttp.Response getOrders(RawHttp c, String token) throws Exception {
+    return c.send("GET /orders HTTP/1.1\r\nHost: proxy.test\r\nAuthorization: Bearer " + token + "\r\n\r\n")
+        .readResponse();
+  }
+
+  @Test
+  void aConnectionsRememberedGrantCountsOnlyForTheSameTokenAndUntilItsExp() throws Exception {
+    String token = Tokens.rs256(Tokens.RSA_A, Tokens.claims(T0).expirationTime(Date.from(T0.plusSeconds(10))).build());
+    String forged = Tokens.rs256(Tokens.rsa("key-a"), Tokens.claims(T0).build()); // the right kid, another key
+    JwtAuth auth = jwt().clockSkew(java.time.Duration.ZERO).build();
+    try (ProxyServer proxy = proxy(auth)) {
+      // on another connection first: the keys are fetched (a request that waits for them goes on off the
+      // I/O thread, where nothing is remembered)
+      assertThat(send(proxy, token).statusCode()).isEqualTo(200);
+      RawHttp c = RawHttp.connect(proxy.port());
+      assertThat(getOrders(c, token).status).isEqualTo(200);
+      assertThat(getOrders(c, token).status).isEqualTo(200);
+      assertThat(auth.connectionGrants()).as("the second request was recognised").isEqualTo(1);
+
+      RawHttp.Response r = getOrders(c, forged);
+      assertThat(r.status).as("another token on the same connection is verified on its own").isEqualTo(401);
+      assertThat(r.header("WWW-Authenticate")).contains("bad signature");
+      assertThat(getOrders(c, token).status).isEqualTo(200);
+
+      now.set(T0.plusSeconds(11));
+      r = getOrders(c, token);
+      assertThat(r.status).isEqualTo(401);
+      assertThat(r.header("WWW-Authenticate")).contains("token expired");
+      upstream.verify(4, getRequestedFor(urlEqualTo("/orders")));
+      c.close();
+    }
+  }
+
+  @Test
+  void aGrantRememberedByOneJwtFilterNeverCountsForAnother() throws Exception {
+    String token = Tokens.rs256(Tokens.RSA_A, Tokens.claims(T0).build()); // for orders-api only
+    JwtAuth orders = jwt().forwardAuthorization(true).build();
+    JwtAuth billing = JwtAuth.builder().jwksUri(keyServer.baseUrl() + "/jwks").issuer(Tokens.ISSUER)
+        .audience("billing-api").clock(clock).build();
+    try (ProxyServer proxy = proxy(orders, billing)) {
+      assertThat(send(proxy, token).statusCode()).as("both filters' keys are fetched").isEqualTo(401);
+      RawHttp c = RawHttp.connect(proxy.port());
+      for (int i = 0; i < 2; i++) {
+        RawHttp.Response r = getOrders(c, token);
+        assertThat(r.status).isEqualTo(401);
+        assertThat(r.header("WWW-Authenticate")).contains("wrong audience");
+      }
+      assertThat(orders.connectionGrants()).isEqualTo(1);
+      assertThat(billing.connectionGrants()).isZero();
+      upstream.verify(0, getRequestedFor(urlEqualTo("/orders")));
+      c.close();
     }
   }
 

@@ -32,7 +32,7 @@ final class Tokens {
 
   private Tokens() {}
 
-  private static RSAKey rsa(String kid) {
+  static RSAKey rsa(String kid) {
     try {
       return new RSAKeyGenerator(2048).keyID(kid).generate();
     } catch (JOSEException e) {
