@@ -30,6 +30,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +54,7 @@ final class JwtEngine implements Filter {
   /** Each connection's last granted Authorization value (with the verified-token cache only). */
   private final ConnectionGrants grants;
   /** Changes with the key set: a grant remembered under another key set no longer counts. */
-  private final java.util.concurrent.atomic.AtomicLong keySet = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong keySet = new AtomicLong();
 
   JwtEngine(JwtAuth.Settings s) {
     this.s = s;
