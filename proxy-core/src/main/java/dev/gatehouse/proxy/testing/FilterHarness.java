@@ -9,6 +9,7 @@ import dev.gatehouse.proxy.ProxyResponse;
 import dev.gatehouse.proxy.internal.exchange.ChainContext;
 import dev.gatehouse.proxy.internal.exchange.FilterChain;
 import dev.gatehouse.proxy.internal.exchange.ResponseImpl;
+import dev.gatehouse.proxy.internal.exchange.SlowFilterCheck;
 import dev.gatehouse.proxy.internal.observe.DecisionSink;
 import dev.gatehouse.proxy.internal.server.ResponseRules;
 import java.net.InetSocketAddress;
@@ -474,8 +475,8 @@ public final class FilterHarness {
     }
 
     @Override
-    public long slowFilterThresholdNanos() {
-      return 0;
+    public SlowFilterCheck slowFilterCheck() {
+      return null;
     }
 
     @Override

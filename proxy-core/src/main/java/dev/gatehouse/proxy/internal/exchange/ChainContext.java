@@ -18,8 +18,8 @@ public interface ChainContext extends ProxyExchange {
   /** Runs {@code task} on the exchange's I/O thread, later. */
   void executeOnIoThread(Runnable task);
 
-  /** A filter holding the I/O thread longer than this is logged; 0 for no check. */
-  long slowFilterThresholdNanos();
+  /** The check for filters that hold the I/O thread; null for none. */
+  SlowFilterCheck slowFilterCheck();
 
   /** Records a filter misuse (a null stage, a second {@code proceed()}): the client gets a 500. */
   void misuse(Throwable t);

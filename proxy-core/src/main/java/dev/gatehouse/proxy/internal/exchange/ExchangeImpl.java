@@ -329,8 +329,8 @@ public final class ExchangeImpl implements ChainContext, Exchange {
   }
 
   @Override
-  public long slowFilterThresholdNanos() {
-    return engine.config().slowFilterThreshold().toNanos();
+  public SlowFilterCheck slowFilterCheck() {
+    return engine.slowFilterCheck();
   }
 
   /** Records a filter misuse; the client gets a 500 instead of whatever the chain returns. */

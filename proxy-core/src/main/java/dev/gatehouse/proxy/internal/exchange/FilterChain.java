@@ -24,39 +24,82 @@ public final class FilterChain {
   /** Runs {@code filters} then {@code last}; must be called on the exchange's I/O thread. */
   public static <X extends ChainContext> CompletionStage<ProxyResponse> run(X exchange, List<Filter> filters,
       Function<X, CompletionStage<ProxyResponse>> last) {
-    long start = !filters.isEmpty() && exchange.slowFilterThresholdNanos() > 0 ? System.nanoTime() : 0;
-    return invoke(exchange, filters, 0, last, null, start);
+    return segment(exchange, filters, 0, last);
   }
 
   /**
-   * Runs filter {@code index} (or {@code last}). With the slow-filter check on, {@code start} is the time
-   * it starts and the caller's {@link Step} learns how long the rest of the chain ran synchronously: two
-   * clock reads per filter, the end of one step being the time its caller's own work resumes.
+   * Runs the chain from filter {@code index} on, as far as it goes synchronously on the I/O thread (the
+   * rest, after a {@code proceed()} from another thread, is a segment of its own), with the slow-filter
+   * check (see {@link SlowFilterCheck}).
+   */
+  static <X extends ChainContext> CompletionStage<ProxyResponse> segment(X exchange, List<Filter> filters, int index,
+      Function<X, CompletionStage<ProxyResponse>> last) {
+    SlowFilterCheck check = index < filters.size() ? exchange.slowFilterCheck() : null;
+    if (check == null) {
+      return invoke(exchange, filters, index, last, null, null, 0);
+    }
+    if (check.attributeThisRun()) {
+      return invoke(exchange, filters, index, last, null, new Timing(check, true), System.nanoTime());
+    }
+    Timing timing = new Timing(check, false);
+    long start = System.nanoTime();
+    CompletionStage<ProxyResponse> stage = invoke(exchange, filters, index, last, null, timing, 0);
+    long took = System.nanoTime() - start - timing.terminalNanos;
+    if (took > check.thresholdNanos) {
+      check.slowRunSeen();
+      StringBuilder names = new StringBuilder();
+      for (int i = index; i < filters.size(); i++) {
+        names.append(i > index ? ", " : "").append(nameOf(filters.get(i)));
+      }
+      log.warn("filters [{}] held I/O thread {} for {} ms (expected: < {} ms); each filter is timed on the next {} runs"
+          + " to name the one that blocks", names, Thread.currentThread().getName(), took / 1_000_000,
+          check.thresholdNanos / 1_000_000, SlowFilterCheck.ATTRIBUTED_RUNS);
+    }
+    return stage;
+  }
+
+  /** How the segment now running is timed: as a whole (the step after the filters apart) or filter by filter. */
+  private static final class Timing {
+    final SlowFilterCheck check;
+    final boolean perFilter;
+    /** As a whole: how long the step after the filters ran, which is not the filters' time. */
+    long terminalNanos;
+
+    Timing(SlowFilterCheck check, boolean perFilter) {
+      this.check = check;
+      this.perFilter = perFilter;
+    }
+  }
+
+  /**
+   * Runs filter {@code index} (or {@code last}). Timed filter by filter, {@code start} is the time it starts
+   * and the caller's {@link Step} learns how long the rest of the chain ran synchronously: two clock reads
+   * per filter, the end of one step being the time its caller's own work resumes.
    */
   static <X extends ChainContext> CompletionStage<ProxyResponse> invoke(X exchange, List<Filter> filters, int index,
-      Function<X, CompletionStage<ProxyResponse>> last, Step<X> caller, long start) {
+      Function<X, CompletionStage<ProxyResponse>> last, Step<X> caller, Timing timing, long start) {
     if (exchange.isFinished()) {
       return CompletableFuture.failedFuture(new IllegalStateException("exchange already finished"));
     }
-    long threshold = exchange.slowFilterThresholdNanos();
-    if (threshold > 0 && start == 0 && index < filters.size()) {
-      start = System.nanoTime(); // resumed on the I/O thread after an asynchronous proceed()
-    }
+    boolean perFilter = timing != null && timing.perFilter;
     if (index == filters.size()) {
+      long terminalStart = timing != null && !perFilter ? System.nanoTime() : 0;
       CompletionStage<ProxyResponse> stage;
       try {
         stage = last.apply(exchange);
       } catch (RuntimeException e) {
         stage = CompletableFuture.failedFuture(e);
       } finally {
-        if (threshold > 0 && caller != null) {
+        if (perFilter && caller != null) {
           caller.nestedNanos = System.nanoTime() - start;
+        } else if (timing != null && !perFilter) {
+          timing.terminalNanos = System.nanoTime() - terminalStart;
         }
       }
       return stage != null ? stage : CompletableFuture.failedFuture(new IllegalStateException("terminal returned null"));
     }
     Filter filter = filters.get(index);
-    Step<X> next = new Step<>(exchange, filters, index + 1, last, filter);
+    Step<X> next = new Step<>(exchange, filters, index + 1, last, filter, timing);
     CompletionStage<ProxyResponse> stage;
     try {
       stage = filter.filter(exchange, next);
@@ -64,13 +107,14 @@ public final class FilterChain {
       log.warn("filter {} threw while handling {}", nameOf(filter), exchange.request(), e);
       return CompletableFuture.failedFuture(e);
     } finally {
-      if (threshold > 0) {
+      if (perFilter) {
         long end = System.nanoTime();
         if (caller != null) {
           caller.nestedNanos = end - start;
         }
         // only the filter's own time: what the rest of the chain did synchronously inside proceed() is not its
         long took = end - start - next.nestedNanos;
+        long threshold = timing.check.thresholdNanos;
         if (took > threshold) {
           log.warn("filter {} ran {} ms on I/O thread {} (expected: < {} ms); move blocking work to exchange.blockingExecutor()",
               nameOf(filter), took / 1_000_000, Thread.currentThread().getName(), threshold / 1_000_000);
@@ -104,17 +148,20 @@ public final class FilterChain {
     private final int index;
     private final Function<X, CompletionStage<ProxyResponse>> last;
     private final Filter caller;
+    /** How the segment this step belongs to is timed; null for not at all. */
+    private final Timing timing;
     private volatile boolean proceeded;
     /** Time spent synchronously in the rest of the chain during proceed(). */
     long nestedNanos;
 
     Step(X exchange, List<Filter> filters, int index, Function<X, CompletionStage<ProxyResponse>> last,
-        Filter caller) {
+        Filter caller, Timing timing) {
       this.exchange = exchange;
       this.filters = filters;
       this.index = index;
       this.last = last;
       this.caller = caller;
+      this.timing = timing;
     }
 
     private static final VarHandle PROCEEDED;
@@ -136,11 +183,12 @@ public final class FilterChain {
         return CompletableFuture.failedFuture(e);
       }
       if (exchange.inIoThread()) {
-        return invoke(exchange, filters, index, last, this, exchange.slowFilterThresholdNanos() > 0 ? System.nanoTime() : 0);
+        return invoke(exchange, filters, index, last, this, timing, timing != null && timing.perFilter ? System.nanoTime() : 0);
       }
       CompletableFuture<ProxyResponse> hop = new CompletableFuture<>();
       try {
-        exchange.executeOnIoThread(() -> invoke(exchange, filters, index, last, null, 0).whenComplete((r, e) -> {
+        // resumed on the I/O thread later: a segment of its own, timed from there
+        exchange.executeOnIoThread(() -> segment(exchange, filters, index, last).whenComplete((r, e) -> {
           if (e != null) {
             hop.completeExceptionally(e);
           } else {

@@ -8,6 +8,7 @@ import dev.gatehouse.proxy.internal.observe.Telemetry;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.PoolRegistry;
 import dev.gatehouse.proxy.internal.tunnel.OpenTunnels;
+import dev.gatehouse.proxy.internal.exchange.SlowFilterCheck;
 import dev.gatehouse.proxy.internal.upstream.BufferBudget;
 import dev.gatehouse.proxy.spi.Endpoint;
 import dev.gatehouse.proxy.spi.PoolSettings;
@@ -45,6 +46,7 @@ public final class Engine implements ProxyServer {
   private final PoolRegistry pools;
   private final EngineRuntime runtime;
   private final BufferBudget bufferBudget;
+  private final SlowFilterCheck slowFilterCheck;
   private final OpenTunnels openTunnels = new OpenTunnels();
   private ClientLimits limits = ClientLimits.NONE;
   private final List<Runnable> startHooks = new CopyOnWriteArrayList<>();
@@ -68,6 +70,7 @@ public final class Engine implements ProxyServer {
     this.intake = new Intake(this, terminal, commit);
     this.runtime = new EngineRuntime(this);
     this.bufferBudget = new BufferBudget(config.responseBufferMemoryLimit());
+    this.slowFilterCheck = SlowFilterCheck.of(config.slowFilterThreshold());
   }
 
   /** The tunnels and upgraded connections open now. */
@@ -86,6 +89,10 @@ public final class Engine implements ProxyServer {
   }
 
   /** The proxy-wide memory bound of response read-ahead. */
+  public SlowFilterCheck slowFilterCheck() {
+    return slowFilterCheck;
+  }
+
   public BufferBudget bufferBudget() {
     return bufferBudget;
   }
