@@ -253,10 +253,11 @@ class FilterChainTest {
             .slowFilterThreshold(java.time.Duration.ofMillis(150))
             .addFilter(named("outer", 0)).addFilter(named("spinner", 400)).addFilter(hop).addFilter(named("after-hop", 0))
             .build().start()) {
-      // the first slow run is timed as a whole: it names the filters it ran
+      // the first slow run is timed as a whole: it names the filters it ran (up to the hop, unless the hop
+      // came back before it returned and the run went on)
       HttpResponse<String> response = client.send(Clients.get(proxy, "/slow"), HttpResponse.BodyHandlers.ofString());
       assertThat(response.statusCode()).isEqualTo(200);
-      assertThat(log.text()).contains("filters [outer, spinner, hop, after-hop] held I/O thread ")
+      assertThat(log.text()).containsPattern("filters \\[outer, spinner, hop(, after-hop)?\\] held I/O thread ")
           .contains("each filter is timed on the next 1000 runs").doesNotContain("filter spinner ran ");
 
       // the runs after it time each filter on its own: the one that blocks is named

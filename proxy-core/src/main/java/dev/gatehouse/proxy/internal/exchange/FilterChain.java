@@ -48,7 +48,7 @@ public final class FilterChain {
     if (took > check.thresholdNanos) {
       check.slowRunSeen();
       StringBuilder names = new StringBuilder();
-      for (int i = index; i < filters.size(); i++) {
+      for (int i = index; i <= timing.reached; i++) {
         names.append(i > index ? ", " : "").append(nameOf(filters.get(i)));
       }
       log.warn("filters [{}] held I/O thread {} for {} ms (expected: < {} ms); each filter is timed on the next {} runs"
@@ -64,6 +64,8 @@ public final class FilterChain {
     final boolean perFilter;
     /** As a whole: how long the step after the filters ran, which is not the filters' time. */
     long terminalNanos;
+    /** The last filter this run reached (the run's filters are those up to it, for the log). */
+    int reached;
 
     Timing(SlowFilterCheck check, boolean perFilter) {
       this.check = check;
@@ -99,6 +101,9 @@ public final class FilterChain {
       return stage != null ? stage : CompletableFuture.failedFuture(new IllegalStateException("terminal returned null"));
     }
     Filter filter = filters.get(index);
+    if (timing != null) {
+      timing.reached = index;
+    }
     Step<X> next = new Step<>(exchange, filters, index + 1, last, filter, timing);
     CompletionStage<ProxyResponse> stage;
     try {
