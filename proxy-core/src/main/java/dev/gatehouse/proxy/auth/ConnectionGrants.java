@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.LongAdder;
  * cache lookup (about a microsecond for a 600-byte token).
  *
  * <p>What keeps it safe: a value is used only while the token's {@code exp} has not passed (on the filter's
- * clock) and the key set is still the one it was verified with; it is compared in constant time; each
+ * clock) and the key set it was verified with is still the current one; it is compared in constant time; each
  * filter has its own (a grant of one filter, with its issuer and audience, never counts for another); it
  * lives on the connection and ends with it. Undertow's attachment map is not thread-safe, so it is read
  * and written only on the connection's I/O thread (where filters run unless one before them went
@@ -25,12 +25,10 @@ final class ConnectionGrants {
   private static final class Grant {
     final String authorization;
     final VerifiedTokenCache.Entry entry;
-    final long keySet;
 
-    Grant(String authorization, VerifiedTokenCache.Entry entry, long keySet) {
+    Grant(String authorization, VerifiedTokenCache.Entry entry) {
       this.authorization = authorization;
       this.entry = entry;
-      this.keySet = keySet;
     }
   }
 
@@ -39,15 +37,16 @@ final class ConnectionGrants {
 
   /**
    * What was granted for {@code authorization} on {@code exchange}'s connection, if it still holds at
-   * {@code nowMillis} under key set {@code keySet}; null otherwise.
+   * {@code nowMillis} with {@code keys} the current key set; null otherwise.
    */
-  VerifiedTokenCache.Entry find(ProxyExchange exchange, String authorization, long keySet, long nowMillis) {
+  VerifiedTokenCache.Entry find(ProxyExchange exchange, String authorization, KeySet keys, long nowMillis) {
     HttpServerExchange hse = onIoThread(exchange);
     if (hse == null) {
       return null;
     }
     Grant g = hse.getConnection().getAttachment(key);
-    if (g == null || g.keySet != keySet || nowMillis >= g.entry.expMillis || !sameValue(g.authorization, authorization)) {
+    if (g == null || g.entry.keys != keys || nowMillis >= g.entry.expMillis
+        || !sameValue(g.authorization, authorization)) {
       return null;
     }
     hits.increment();
@@ -55,13 +54,13 @@ final class ConnectionGrants {
   }
 
   /** Remembers that {@code authorization} was granted {@code entry} (a token without {@code exp} is not). */
-  void remember(ProxyExchange exchange, String authorization, VerifiedTokenCache.Entry entry, long keySet) {
+  void remember(ProxyExchange exchange, String authorization, VerifiedTokenCache.Entry entry) {
     if (authorization == null || entry.expMillis == 0) {
       return;
     }
     HttpServerExchange hse = onIoThread(exchange);
     if (hse != null) {
-      hse.getConnection().putAttachment(key, new Grant(authorization, entry, keySet));
+      hse.getConnection().putAttachment(key, new Grant(authorization, entry));
     }
   }
 

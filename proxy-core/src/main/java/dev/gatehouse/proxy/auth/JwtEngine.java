@@ -30,7 +30,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +52,6 @@ final class JwtEngine implements Filter {
   private final String plainChallenge;
   /** Each connection's last granted Authorization value (with the verified-token cache only). */
   private final ConnectionGrants grants;
-  /** Changes with the key set: a grant remembered under another key set no longer counts. */
-  private final AtomicLong keySet = new AtomicLong();
 
   JwtEngine(JwtAuth.Settings s) {
     this.s = s;
@@ -71,7 +68,6 @@ final class JwtEngine implements Filter {
       this.staticKeys = null;
       this.remote = new RemoteJwks(s.jwksUri, s.httpClient, s.fetchTimeout, s.refreshInterval, s.minRefreshInterval,
           clock, () -> {
-            keySet.incrementAndGet();
             if (cache != null) {
               cache.clear();
             }
@@ -167,12 +163,12 @@ final class JwtEngine implements Filter {
     if (auth.size() > 1) {
       return fail(400, "invalid_request", "more than one Authorization field");
     }
-    if (grants != null && !auth.isEmpty()) {
-      VerifiedTokenCache.Entry granted = grants.find(exchange, auth.get(0), keySet.get(), clock.millis());
+    // the key set now: what was verified under another one no longer counts (and asking starts the periodic
+    // refresh when it is due, remembered tokens or not)
+    KeySet keys = auth.isEmpty() ? null : remote != null ? remote.current() : staticKeys;
+    if (grants != null && keys != null) {
+      VerifiedTokenCache.Entry granted = grants.find(exchange, auth.get(0), keys, clock.millis());
       if (granted != null) {
-        if (remote != null) {
-          remote.current(); // starts the periodic refresh when due
-        }
         return grant(exchange, chain, granted, false);
       }
     }
@@ -186,14 +182,11 @@ final class JwtEngine implements Filter {
       }
       return Challenges.unauthorized(plainChallenge, "Unauthorized: a bearer token is required");
     }
-    if (remote != null) {
-      remote.current(); // starts the periodic refresh when due, cached tokens or not
-    }
     VerifiedTokenCache.Key key = null;
     if (cache != null) {
       key = VerifiedTokenCache.keyOf(token);
       VerifiedTokenCache.Entry hit = cache.get(key);
-      if (hit != null) {
+      if (hit != null && hit.keys == keys) {
         return grant(exchange, chain, hit);
       }
     }
@@ -292,7 +285,7 @@ final class JwtEngine implements Filter {
     } catch (ParseException e) {
       return fail(401, "invalid_token", "malformed claims");
     }
-    return checkClaims(exchange, chain, claims, key);
+    return checkClaims(exchange, chain, claims, key, ks);
   }
 
   /** Waits (boundedly, off the I/O thread) for a key fetch, then verifies again. */
@@ -322,7 +315,7 @@ final class JwtEngine implements Filter {
   }
 
   private CompletionStage<ProxyResponse> checkClaims(ProxyExchange exchange, Chain chain, JWTClaimsSet claims,
-      VerifiedTokenCache.Key key) {
+      VerifiedTokenCache.Key key, KeySet keys) {
     long now = clock.millis();
     long skew = s.clockSkew.toMillis();
     Date exp = claims.getExpirationTime();
@@ -380,7 +373,7 @@ final class JwtEngine implements Filter {
     }
     Map<String, Object> json = claims.toJSONObject();
     Principal principal = Principal.of((String) nameClaim, "jwt", json);
-    VerifiedTokenCache.Entry entry = new VerifiedTokenCache.Entry(principal, values, exp == null ? 0 : exp.getTime());
+    VerifiedTokenCache.Entry entry = new VerifiedTokenCache.Entry(principal, values, exp == null ? 0 : exp.getTime(), keys);
     if (cache != null && key != null && exp != null) {
       cache.put(key, entry);
     }
@@ -437,7 +430,7 @@ final class JwtEngine implements Filter {
     Challenges.establish(exchange, e.principal);
     HttpHeaders h = exchange.request().headers();
     if (remember && grants != null) {
-      grants.remember(exchange, h.get("Authorization").orElse(null), e, keySet.get());
+      grants.remember(exchange, h.get("Authorization").orElse(null), e);
     }
     for (int i = 0; i < e.headers.length; i++) {
       if (e.headers[i] != null) {

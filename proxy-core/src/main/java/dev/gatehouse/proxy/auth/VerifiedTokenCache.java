@@ -12,20 +12,24 @@ import java.util.Arrays;
 /**
  * Tokens already verified, keyed by the SHA-256 of the token (the token itself is never kept), bounded
  * in size by Caffeine and never used past the token's {@code exp}: entries expire then, and a read checks
- * the time again.
+ * the time again. Each entry carries the key set it was verified with, and the filter uses it only while
+ * that set is current (emptying the cache on a change is not enough on its own: a verification that
+ * ends just after the change would put an entry of the old keys back).
  */
 final class VerifiedTokenCache {
 
-  /** What a verified token grants. */
+  /** What a verified token grants, and under which key set: it counts only while that set is current. */
   static final class Entry {
     final Principal principal;
     final String[] headers;
     final long expMillis;
+    final KeySet keys;
 
-    Entry(Principal principal, String[] headers, long expMillis) {
+    Entry(Principal principal, String[] headers, long expMillis, KeySet keys) {
       this.principal = principal;
       this.headers = headers;
       this.expMillis = expMillis;
+      this.keys = keys;
     }
   }
 
