@@ -269,4 +269,41 @@ class FilterChainTest {
           .doesNotContain("filter after-hop ran");
     }
   }
+
+  @Test
+  void aProceedCalledLaterOnTheIoThreadStartsARunOfItsOwnAndIsChecked() throws Exception {
+    upstream.stubFor(get("/later").willReturn(ok("x")));
+    // "later" returns first and proceeds afterwards from a task on the exchange's own I/O thread: the rest
+    // of the chain runs then, outside the run that "later" was part of, and is checked as a run of its own
+    Filter later = new Filter() {
+      @Override
+      public java.util.concurrent.CompletionStage<ProxyResponse> filter(ProxyExchange ex, Chain chain) {
+        CompletableFuture<ProxyResponse> out = new CompletableFuture<>();
+        ((dev.gatehouse.proxy.internal.exchange.ChainContext) ex).executeOnIoThread(() -> chain.proceed()
+            .whenComplete((r, e) -> {
+              if (e != null) {
+                out.completeExceptionally(e);
+              } else {
+                out.complete(r);
+              }
+            }));
+        return out;
+      }
+
+      @Override
+      public String toString() {
+        return "later";
+      }
+    };
+    try (LogCapture log = new LogCapture();
+        ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl())
+            .slowFilterThreshold(java.time.Duration.ofMillis(150))
+            .addFilter(later).addFilter(named("spinner", 400))
+            .build().start()) {
+      assertThat(client.send(Clients.get(proxy, "/later"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      assertThat(log.text()).contains("filters [spinner] held I/O thread ");
+      assertThat(client.send(Clients.get(proxy, "/later"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      assertThat(log.text()).contains("filter spinner ran ").doesNotContain("filter later ran");
+    }
+  }
 }

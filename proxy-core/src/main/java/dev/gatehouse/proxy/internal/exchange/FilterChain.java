@@ -39,11 +39,15 @@ public final class FilterChain {
       return invoke(exchange, filters, index, last, null, null, 0);
     }
     if (check.attributeThisRun()) {
-      return invoke(exchange, filters, index, last, null, new Timing(check, true), System.nanoTime());
+      Timing timing = new Timing(check, true);
+      CompletionStage<ProxyResponse> stage = invoke(exchange, filters, index, last, null, timing, System.nanoTime());
+      timing.ended = true;
+      return stage;
     }
     Timing timing = new Timing(check, false);
     long start = System.nanoTime();
     CompletionStage<ProxyResponse> stage = invoke(exchange, filters, index, last, null, timing, 0);
+    timing.ended = true;
     long took = System.nanoTime() - start - timing.terminalNanos;
     if (took > check.thresholdNanos) {
       check.slowRunSeen();
@@ -66,6 +70,8 @@ public final class FilterChain {
     long terminalNanos;
     /** The last filter this run reached (the run's filters are those up to it, for the log). */
     int reached;
+    /** The run has returned: a {@code proceed()} called later, even on the I/O thread, starts a run of its own. */
+    boolean ended;
 
     Timing(SlowFilterCheck check, boolean perFilter) {
       this.check = check;
@@ -188,6 +194,9 @@ public final class FilterChain {
         return CompletableFuture.failedFuture(e);
       }
       if (exchange.inIoThread()) {
+        if (timing != null && timing.ended) {
+          return segment(exchange, filters, index, last); // called later, from an I/O-thread callback
+        }
         return invoke(exchange, filters, index, last, this, timing, timing != null && timing.perFilter ? System.nanoTime() : 0);
       }
       CompletableFuture<ProxyResponse> hop = new CompletableFuture<>();
