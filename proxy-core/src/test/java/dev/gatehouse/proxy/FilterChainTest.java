@@ -215,14 +215,21 @@ class FilterChainTest {
 
   /** A filter that spins (no sleep: the I/O thread is busy, as with real blocking work) before proceeding. */
   private static Filter named(String name, long spinMillis) {
+    return named(name, (ex, chain) -> {
+      long until = System.nanoTime() + spinMillis * 1_000_000L;
+      while (System.nanoTime() < until) {
+        Thread.onSpinWait();
+      }
+      return chain.proceed();
+    });
+  }
+
+  /** {@code body} under {@code name}, the name the slow-filter check logs. */
+  private static Filter named(String name, Filter body) {
     return new Filter() {
       @Override
       public java.util.concurrent.CompletionStage<ProxyResponse> filter(ProxyExchange ex, Chain chain) {
-        long until = System.nanoTime() + spinMillis * 1_000_000L;
-        while (System.nanoTime() < until) {
-          Thread.onSpinWait();
-        }
-        return chain.proceed();
+        return body.filter(ex, chain);
       }
 
       @Override
@@ -237,17 +244,8 @@ class FilterChainTest {
     upstream.stubFor(get("/slow").willReturn(ok("x")));
     // "hop" proceeds from another thread: the rest of the chain resumes on the I/O thread, and its
     // filters' time is counted from there, not from some earlier clock reading
-    Filter hop = new Filter() {
-      @Override
-      public java.util.concurrent.CompletionStage<ProxyResponse> filter(ProxyExchange ex, Chain chain) {
-        return CompletableFuture.supplyAsync(() -> "off the I/O thread").thenCompose(x -> chain.proceed());
-      }
-
-      @Override
-      public String toString() {
-        return "hop";
-      }
-    };
+    Filter hop = named("hop",
+        (ex, chain) -> CompletableFuture.supplyAsync(() -> "off the I/O thread").thenCompose(x -> chain.proceed()));
     try (LogCapture log = new LogCapture();
         ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl())
             .slowFilterThreshold(java.time.Duration.ofMillis(150))
@@ -275,34 +273,18 @@ class FilterChainTest {
     upstream.stubFor(get("/later").willReturn(ok("x")));
     // "later" returns first and proceeds afterwards from a task on the exchange's own I/O thread: the rest
     // of the chain runs then, outside the run that "later" was part of, and is checked as a run of its own
-    Filter later = new Filter() {
-      @Override
-      public java.util.concurrent.CompletionStage<ProxyResponse> filter(ProxyExchange ex, Chain chain) {
-        CompletableFuture<ProxyResponse> out = new CompletableFuture<>();
-        ((dev.gatehouse.proxy.internal.exchange.ChainContext) ex).executeOnIoThread(() -> chain.proceed()
-            .whenComplete((r, e) -> {
-              if (e != null) {
-                out.completeExceptionally(e);
-              } else {
-                out.complete(r);
-              }
-            }));
-        return out;
-      }
-
-      @Override
-      public String toString() {
-        return "later";
-      }
-    };
+    Filter later = named("later", (ex, chain) -> CompletableFuture.supplyAsync(() -> "on the I/O thread, later",
+        ((dev.gatehouse.proxy.internal.exchange.ChainContext) ex)::executeOnIoThread).thenCompose(x -> chain.proceed()));
     try (LogCapture log = new LogCapture();
         ProxyServer proxy = TestProxy.builder().upstream(upstream.baseUrl())
             .slowFilterThreshold(java.time.Duration.ofMillis(150))
             .addFilter(later).addFilter(named("spinner", 400))
             .build().start()) {
-      assertThat(client.send(Clients.get(proxy, "/later"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      HttpResponse<String> response = client.send(Clients.get(proxy, "/later"), HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
       assertThat(log.text()).contains("filters [spinner] held I/O thread ");
-      assertThat(client.send(Clients.get(proxy, "/later"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      response = client.send(Clients.get(proxy, "/later"), HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
       assertThat(log.text()).contains("filter spinner ran ").doesNotContain("filter later ran");
     }
   }

@@ -22,15 +22,7 @@ import java.util.concurrent.atomic.LongAdder;
 final class ConnectionGrants {
 
   /** One remembered grant. */
-  private static final class Grant {
-    final String authorization;
-    final VerifiedTokenCache.Entry entry;
-
-    Grant(String authorization, VerifiedTokenCache.Entry entry) {
-      this.authorization = authorization;
-      this.entry = entry;
-    }
-  }
+  private record Grant(String authorization, VerifiedTokenCache.Entry entry) {}
 
   private final AttachmentKey<Grant> key = AttachmentKey.create(Grant.class);
   private final LongAdder hits = new LongAdder();
@@ -45,12 +37,12 @@ final class ConnectionGrants {
       return null;
     }
     Grant g = hse.getConnection().getAttachment(key);
-    if (g == null || g.entry.keys != keys || nowMillis >= g.entry.expMillis
-        || !sameValue(g.authorization, authorization)) {
+    if (g == null || g.entry().keys != keys || nowMillis >= g.entry().expMillis
+        || !sameValue(g.authorization(), authorization)) {
       return null;
     }
     hits.increment();
-    return g.entry;
+    return g.entry();
   }
 
   /** Remembers that {@code authorization} was granted {@code entry} (a token without {@code exp} is not). */

@@ -228,22 +228,22 @@ class JwtAuthTest {
       // on another connection first: the keys are fetched (a request that waits for them goes on off the
       // I/O thread, where nothing is remembered)
       assertThat(send(proxy, token).statusCode()).isEqualTo(200);
-      RawHttp c = RawHttp.connect(proxy.port());
-      assertThat(getOrders(c, token).status).isEqualTo(200);
-      assertThat(getOrders(c, token).status).isEqualTo(200);
-      assertThat(auth.connectionGrants()).as("the second request was recognised").isEqualTo(1);
+      try (RawHttp c = RawHttp.connect(proxy.port())) {
+        assertThat(getOrders(c, token).status).isEqualTo(200);
+        assertThat(getOrders(c, token).status).isEqualTo(200);
+        assertThat(auth.connectionGrants()).as("the second request was recognised").isEqualTo(1);
 
-      RawHttp.Response r = getOrders(c, forged);
-      assertThat(r.status).as("another token on the same connection is verified on its own").isEqualTo(401);
-      assertThat(r.header("WWW-Authenticate")).contains("bad signature");
-      assertThat(getOrders(c, token).status).isEqualTo(200);
+        RawHttp.Response r = getOrders(c, forged);
+        assertThat(r.status).as("another token on the same connection is verified on its own").isEqualTo(401);
+        assertThat(r.header("WWW-Authenticate")).contains("bad signature");
+        assertThat(getOrders(c, token).status).isEqualTo(200);
 
-      now.set(T0.plusSeconds(11));
-      r = getOrders(c, token);
-      assertThat(r.status).isEqualTo(401);
-      assertThat(r.header("WWW-Authenticate")).contains("token expired");
-      upstream.verify(4, getRequestedFor(urlEqualTo("/orders")));
-      c.close();
+        now.set(T0.plusSeconds(11));
+        r = getOrders(c, token);
+        assertThat(r.status).isEqualTo(401);
+        assertThat(r.header("WWW-Authenticate")).contains("token expired");
+        upstream.verify(4, getRequestedFor(urlEqualTo("/orders")));
+      }
     }
   }
 
@@ -255,16 +255,16 @@ class JwtAuthTest {
         .audience("billing-api").clock(clock).build();
     try (ProxyServer proxy = proxy(orders, billing)) {
       assertThat(send(proxy, token).statusCode()).as("both filters' keys are fetched").isEqualTo(401);
-      RawHttp c = RawHttp.connect(proxy.port());
-      for (int i = 0; i < 2; i++) {
-        RawHttp.Response r = getOrders(c, token);
-        assertThat(r.status).isEqualTo(401);
-        assertThat(r.header("WWW-Authenticate")).contains("wrong audience");
+      try (RawHttp c = RawHttp.connect(proxy.port())) {
+        for (int i = 0; i < 2; i++) {
+          RawHttp.Response r = getOrders(c, token);
+          assertThat(r.status).isEqualTo(401);
+          assertThat(r.header("WWW-Authenticate")).contains("wrong audience");
+        }
       }
       assertThat(orders.connectionGrants()).isEqualTo(1);
       assertThat(billing.connectionGrants()).isZero();
       upstream.verify(0, getRequestedFor(urlEqualTo("/orders")));
-      c.close();
     }
   }
 

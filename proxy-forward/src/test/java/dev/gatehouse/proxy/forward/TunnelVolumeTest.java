@@ -12,9 +12,10 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -77,11 +78,11 @@ class TunnelVolumeTest {
   @Test
   void aTunnelCutOffInTheMiddleOfABulkTransferGivesItsBuffersBack() throws Exception {
     CompletableFuture<java.net.Socket> atDestination = new CompletableFuture<>();
+    CountDownLatch done = new CountDownLatch(1);
     try (TcpPeer dest = new TcpPeer(s -> {
            atDestination.complete(s);
            s.getInputStream().read(new byte[1]); // one byte, then no more: the proxy's writes back up
-           dest().results.add("reading stopped");
-           Thread.sleep(Long.MAX_VALUE); // interrupted when the peer closes
+           done.await(); // holds the socket (unread) until the test is over
          });
          ProxyServer proxy = Fwd.start(Fwd.builder().egress(Fwd.allowLoopback(dest.port())));
          RawHttp c = RawHttp.connect(proxy.port())) {
@@ -101,29 +102,25 @@ class TunnelVolumeTest {
           // the tunnel was cut: expected
         }
       });
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (budget.used() < 3 * 16 * 1024 && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
-      }
+      await("the stalled transfer holds its extra buffers", () -> budget.used() >= 3 * 16 * 1024);
       assertThat(budget.used()).as("a bulk transfer stalled by its destination holds its extra buffers")
           .isEqualTo(3 * 16 * 1024);
       java.net.Socket s = atDestination.get(10, TimeUnit.SECONDS);
       s.setSoLinger(true, 0);
       s.close(); // a reset: the proxy's next write to the destination fails and ends the tunnel
-      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (budget.used() != 0 && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
-      }
+      await("the cut tunnel gives its buffers back", () -> budget.used() == 0);
       assertThat(budget.used()).as("charged after the tunnel was cut").isZero();
       sending.set(false);
       c.close();
       sender.get(10, TimeUnit.SECONDS);
+    } finally {
+      done.countDown();
     }
   }
 
   /**
    * Sends {@code VOLUME} bytes each way through a tunnel of a proxy built from {@code b}; returns the most
-   * the proxy's buffer budget held meanwhile, after checking that the tunnel gave it all back at its end.
+   * the proxy's buffer budget held at once, after checking that the tunnel gave it all back at its end.
    */
   private long transfer(ForwardProxyBuilder b) throws Exception {
     try (TcpPeer dest = new TcpPeer(s -> {
@@ -143,14 +140,6 @@ class TunnelVolumeTest {
          RawHttp c = RawHttp.connect(proxy.port())) {
       holder = dest;
       BufferBudget budget = Engines.of(proxy).bufferBudget();
-      AtomicLong peak = new AtomicLong();
-      AtomicBoolean sampling = new AtomicBoolean(true);
-      CompletableFuture<Void> sampler = CompletableFuture.runAsync(() -> {
-        while (sampling.get()) {
-          peak.accumulateAndGet(budget.used(), Math::max);
-          Thread.onSpinWait();
-        }
-      });
       String t = "127.0.0.1:" + dest.port();
       c.socket().setSoTimeout(60_000);
       c.send("CONNECT " + t + " HTTP/1.1\r\nHost: " + t + "\r\n\r\n");
@@ -170,15 +159,21 @@ class TunnelVolumeTest {
       assertThat(atDestination[1]).as("what the destination received").isEqualTo(sentUp);
       assertThat(receivedDown).as("what the client received").isEqualTo(atDestination[0]);
       assertThat(c.input().read()).isEqualTo(-1);
-      sampling.set(false);
-      sampler.get(10, TimeUnit.SECONDS);
-      c.close(); // the client's end: the tunnel ends
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (budget.used() != 0 && System.nanoTime() < deadline) {
-        Thread.onSpinWait(); // the tunnel ends on the proxy's I/O thread, just after the client saw the end
-      }
+      c.close(); // the client's end: the tunnel ends (on the proxy's I/O thread, just after)
+      await("the ended tunnel gives its buffers back", () -> budget.used() == 0);
       assertThat(budget.used()).as("charged after the tunnel ended").isZero();
-      return peak.get();
+      return budget.peak();
+    }
+  }
+
+  /** Waits until {@code condition} holds (it changes on the proxy's I/O thread), at most 20 s. */
+  private static void await(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Thread.onSpinWait();
     }
   }
 

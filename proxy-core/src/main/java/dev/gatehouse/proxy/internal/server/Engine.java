@@ -4,11 +4,11 @@ import dev.gatehouse.proxy.ErrorHandler;
 import dev.gatehouse.proxy.ProxyServer;
 import dev.gatehouse.proxy.ProxyStartException;
 import dev.gatehouse.proxy.internal.exchange.ExchangeImpl;
+import dev.gatehouse.proxy.internal.exchange.SlowFilterCheck;
 import dev.gatehouse.proxy.internal.observe.Telemetry;
 import dev.gatehouse.proxy.internal.pool.HostPool;
 import dev.gatehouse.proxy.internal.pool.PoolRegistry;
 import dev.gatehouse.proxy.internal.tunnel.OpenTunnels;
-import dev.gatehouse.proxy.internal.exchange.SlowFilterCheck;
 import dev.gatehouse.proxy.internal.upstream.BufferBudget;
 import dev.gatehouse.proxy.spi.Endpoint;
 import dev.gatehouse.proxy.spi.PoolSettings;
@@ -88,11 +88,12 @@ public final class Engine implements ProxyServer {
     return runtime;
   }
 
-  /** The proxy-wide memory bound of response read-ahead. */
+  /** The check for filters that hold an I/O thread ({@code slowFilterThreshold}); null when it is off. */
   public SlowFilterCheck slowFilterCheck() {
     return slowFilterCheck;
   }
 
+  /** The proxy-wide memory bound of response read-ahead and tunnels' bulk buffers. */
   public BufferBudget bufferBudget() {
     return bufferBudget;
   }

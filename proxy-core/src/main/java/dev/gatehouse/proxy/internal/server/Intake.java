@@ -53,10 +53,8 @@ final class Intake implements HttpHandler {
   /** Handles one request of the listener (or of a connection served outside it); on the I/O thread. */
   @Override
   public void handleRequest(HttpServerExchange hse) {
-    if (SplitHeaderBlocks.incomplete(hse)) {
-      // HTTP/2, dispatched by Undertow before the CONTINUATION frames that complete its fields arrived
-      SplitHeaderBlocks.awaitRest(hse, config.requestHeaderTimeout().toMillis(), this);
-      return;
+    if (SplitHeaderBlocks.deferIfIncomplete(hse, config.requestHeaderTimeout().toMillis(), this)) {
+      return; // HTTP/2, dispatched by Undertow before the CONTINUATION frames that complete its fields arrived
     }
     long start = System.nanoTime();
     RequestValidator.Rejection rejection = validator.check(hse);

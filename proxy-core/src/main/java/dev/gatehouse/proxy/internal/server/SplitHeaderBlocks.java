@@ -75,19 +75,18 @@ final class SplitHeaderBlocks {
     return HeaderBlocks.pendingParser((Http2Channel) CONNECTION_CHANNEL.get(c), (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
   }
 
-  /** True when {@code hse} is an HTTP/2 request dispatched before its header block was complete. */
-  static boolean incomplete(HttpServerExchange hse) {
-    return pendingParser(hse) != null;
-  }
-
   /**
-   * Waits for the rest of {@code hse}'s header block, then runs {@code handler} on it as Undertow would
-   * have (on the I/O thread); resets the stream if the block is not complete within {@code timeoutMillis}
-   * or the stream ends first. Call from the handler that found it {@link #incomplete}.
+   * When {@code hse} is an HTTP/2 request dispatched before its header block was complete: waits for the
+   * rest of the block, then runs {@code handler} on it as Undertow would have (on the I/O thread), or
+   * resets the stream if the block is not complete within {@code timeoutMillis} or the stream ends first,
+   * and returns true (the caller does nothing more with it now). False for any other request.
    */
-  static void awaitRest(HttpServerExchange hse, long timeoutMillis, HttpHandler handler) {
-    ServerConnection c = hse.getConnection();
+  static boolean deferIfIncomplete(HttpServerExchange hse, long timeoutMillis, HttpHandler handler) {
     Object parser = pendingParser(hse);
+    if (parser == null) {
+      return false;
+    }
+    ServerConnection c = hse.getConnection();
     // the flag Undertow lost: the frame that ends the block now ends the stream too
     boolean endStream = HeaderBlocks.keepEndStream(parser, (Http2StreamSourceChannel) REQUEST_CHANNEL.get(c));
     ConduitStreamSourceChannel source = (ConduitStreamSourceChannel) SOURCE.get(c);
@@ -102,5 +101,6 @@ final class SplitHeaderBlocks {
           IoUtils.safeClose(c); // resets this stream only
           hse.endExchange();
         }));
+    return true;
   }
 }

@@ -62,10 +62,9 @@ public final class Tunnel {
   private final Pipe aToB;
   private final Pipe bToA;
   private long lastActivity;
+  private final BufferBudget budget;
   private XnioExecutor.Key idleTimer;
   private boolean ended;
-
-  private final BufferBudget budget;
 
   private Tunnel(StreamConnection a, StreamConnection b, ByteBufferPool pool, BufferBudget budget,
       long idleTimeoutMillis, Listener listener) {
@@ -229,6 +228,8 @@ public final class Tunnel {
     /** The buffers hold unwritten data: {@code held} bytes of it. */
     private boolean holding;
     private long held;
+    /** Bytes of this direction's buffers charged to the budget (all but the first). */
+    private long charged;
     private boolean eof;
     /** End of stream passed on and flushed. */
     boolean finished;
@@ -249,9 +250,6 @@ public final class Tunnel {
       }
       pump();
     }
-
-    /** Bytes of this direction's buffers charged to the budget (all but the first). */
-    private long charged;
 
     /** Adds a buffer; beyond the first only if the budget has room for it. */
     private void grow() {

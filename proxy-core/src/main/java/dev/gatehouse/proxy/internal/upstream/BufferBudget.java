@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class BufferBudget {
   private final long limit;
   private final AtomicLong used = new AtomicLong();
+  private final AtomicLong peak = new AtomicLong();
 
   public BufferBudget(long limit) {
     this.limit = limit;
@@ -25,6 +26,9 @@ public final class BufferBudget {
         return false;
       }
       if (used.compareAndSet(u, u + bytes)) {
+        if (u + bytes > peak.get()) {
+          peak.accumulateAndGet(u + bytes, Math::max);
+        }
         return true;
       }
     }
@@ -40,6 +44,12 @@ public final class BufferBudget {
     return used.get();
   }
 
+  /** The most bytes charged at once so far. */
+  public long peak() {
+    return peak.get();
+  }
+
+  /** The bound: what may be charged at once. */
   public long limit() {
     return limit;
   }
